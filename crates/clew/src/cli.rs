@@ -1,0 +1,116 @@
+//! Command-line interface of the `clew` host tool: the argument structs for every
+//! subcommand, shaped after `wasmtime run` so that a wasmtime user's command line works
+//! unchanged. `main.rs` dispatches them to `boot` (QEMU launcher) and `host_run`
+//! (`clew run --host`, the same WASI code on the host).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Top-level parser.
+#[derive(Parser, Debug)]
+#[command(name = "clew", version, about = "Clew: a WebAssembly-native operating system")]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Boot an interactive Clew in this terminal (serial console on stdin/stdout).
+    Boot(BootArgs),
+    /// Run one WebAssembly program, like `wasmtime run`.
+    Run(RunArgs),
+}
+
+/// A `--dir HOST[::GUEST]` mapping: the host directory `host` appears to the guest as
+/// `guest` (the same path as on the host when `::GUEST` is absent, as in `wasmtime run`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirMapping {
+    /// Directory on the host.
+    pub host: PathBuf,
+    /// Path the guest sees it as.
+    pub guest: String,
+}
+
+impl std::str::FromStr for DirMapping {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (host, guest) = match s.split_once("::") {
+            Some((h, g)) => (h, g),
+            None => (s, s),
+        };
+        if host.is_empty() || guest.is_empty() {
+            return Err(format!("invalid --dir `{s}`: expected HOST[::GUEST]"));
+        }
+        Ok(DirMapping {
+            host: PathBuf::from(host),
+            guest: guest.to_string(),
+        })
+    }
+}
+
+/// The execution engine for a program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
+pub enum Engine {
+    /// Native code when a precompiled module is available, else the interpreter.
+    #[default]
+    Auto,
+    /// The wasmi interpreter.
+    Interp,
+    /// wasmtime native code (Cranelift).
+    Native,
+}
+
+/// Options of `clew boot`.
+#[derive(Args, Debug)]
+pub struct BootArgs {
+    /// Make host directory HOST visible in the guest at GUEST (HOST[::GUEST]); repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<DirMapping>,
+    /// Guest RAM in MiB.
+    #[arg(long = "memory", value_name = "MiB", default_value_t = 1024)]
+    pub memory_mib: u32,
+    /// Kernel command line passed to Clew (e.g. `test` runs the in-kernel tests).
+    #[arg(long = "cmdline", default_value = "")]
+    pub cmdline: String,
+}
+
+/// Options of `clew run`, following `wasmtime run`.
+#[derive(Args, Debug, Clone)]
+#[command(trailing_var_arg = true)]
+pub struct RunArgs {
+    /// Run on the host through the same WASI and VFS code instead of booting Clew.
+    #[arg(long)]
+    pub host: bool,
+    /// Which engine runs the program.
+    #[arg(long, value_enum, default_value_t = Engine::Auto)]
+    pub engine: Engine,
+    /// Grant access to host directory HOST, seen by the guest as GUEST (HOST[::GUEST]).
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<DirMapping>,
+    /// Set an environment variable for the program (NAME=VAL, or NAME to inherit it).
+    #[arg(long = "env", value_name = "NAME[=VAL]")]
+    pub envs: Vec<String>,
+    /// Call this export instead of `_start` (after `_initialize` for a reactor).
+    #[arg(long, value_name = "EXPORT")]
+    pub invoke: Option<String>,
+    /// Override argv[0] (by default the program's path as given).
+    #[arg(long, value_name = "NAME")]
+    pub argv0: Option<String>,
+    /// Satisfy unknown imports with functions returning default values (zeros).
+    #[arg(long)]
+    pub default_values_unknown_imports: bool,
+    /// Satisfy unknown imports with functions that trap when called.
+    #[arg(long)]
+    pub trap_unknown_imports: bool,
+    /// Maximum linear memory of the guest program in MiB (and guest RAM under QEMU).
+    #[arg(long = "memory", value_name = "MiB")]
+    pub memory_mib: Option<u32>,
+    /// The WebAssembly module (.wasm, or .cwasm precompiled by `clew compile`).
+    pub module: PathBuf,
+    /// Arguments passed to the program.
+    #[arg(allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}

@@ -1,0 +1,26 @@
+//! `clew`, the host tool of Clew: boots the kernel it carries in QEMU (`boot`), runs one
+//! WASI program like `wasmtime run` (`run`, in the guest or with `--host` on the host
+//! through the same WASI code), and precompiles modules. Argument structs live in `cli`.
+
+mod boot;
+mod cli;
+mod host_run;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Boot(args) => boot::boot(&args),
+        cli::Command::Run(args) if args.host => host_run::run(&args),
+        cli::Command::Run(_args) => Err(anyhow::anyhow!("clew run: booting Clew for a program is not built yet; use --host")),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("clew: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
