@@ -4,6 +4,7 @@
 
 mod boot;
 mod cli;
+mod dirsync;
 mod host_run;
 
 use clap::Parser;
