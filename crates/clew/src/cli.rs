@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 /// Top-level parser.
 #[derive(Parser, Debug)]
-#[command(name = "clew", version, about = "Clew: a WebAssembly-native operating system")]
+#[command(
+    name = "clew",
+    version,
+    about = "Clew: a WebAssembly-native operating system"
+)]
 pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
@@ -75,6 +79,9 @@ pub struct BootArgs {
     /// Kernel command line passed to Clew (e.g. `test` runs the in-kernel tests).
     #[arg(long = "cmdline", default_value = "")]
     pub cmdline: String,
+    /// Copy the kernel log (COM2) to this file when the guest stops.
+    #[arg(long = "log", value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 /// Options of `clew run`, following `wasmtime run`.

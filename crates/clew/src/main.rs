@@ -6,6 +6,7 @@ mod boot;
 mod cli;
 mod dirsync;
 mod host_run;
+mod qemu;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -15,7 +16,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Boot(args) => boot::boot(&args),
         cli::Command::Run(args) if args.host => host_run::run(&args),
-        cli::Command::Run(_args) => Err(anyhow::anyhow!("clew run: booting Clew for a program is not built yet; use --host")),
+        cli::Command::Run(_args) => Err(anyhow::anyhow!(
+            "clew run: booting Clew for a program is not built yet; use --host"
+        )),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,113 @@
+//! Builds the Clew kernel (`kernel/`, a separate cargo workspace with its own bare-metal
+//! flags in `kernel/.cargo/config.toml`) into `target/kernel`, and hands its ELF to the
+//! `clew` binary, which embeds it (`include_bytes!`), so one self-contained binary can boot
+//! Clew. `CLEW_KERNEL=/path/to/clew-kernel` skips the build and embeds that image instead.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let root = manifest_dir
+        .parent()
+        .and_then(Path::parent)
+        .expect("crates/clew sits two levels below the repo root")
+        .to_path_buf();
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
+    let embedded = out_dir.join("clew-kernel.elf");
+
+    println!("cargo:rerun-if-env-changed=CLEW_KERNEL");
+    let built = match env::var_os("CLEW_KERNEL") {
+        Some(path) => Ok(PathBuf::from(path)),
+        None => build_kernel(&root),
+    };
+    // A kernel that fails to build must not stop the host-only parts of `clew` (e.g.
+    // `clew run --host`) from building: embed an empty image instead, which `clew boot`
+    // reports as an error, and say why in a cargo warning.
+    match built
+        .and_then(|p| std::fs::copy(&p, &embedded).map_err(|e| format!("{}: {e}", p.display())))
+    {
+        Ok(_) => {}
+        Err(why) => {
+            println!("cargo:warning=no kernel embedded in clew: {why}");
+            std::fs::write(&embedded, b"").expect("writing OUT_DIR");
+        }
+    }
+}
+
+/// Runs `cargo build --release` in `kernel/` (so its `.cargo/config.toml` applies) with a
+/// clean environment: the variables cargo sets for this build script (target, rustflags,
+/// profile, features) must not leak into the kernel's build.
+fn build_kernel(root: &Path) -> Result<PathBuf, String> {
+    let kernel_dir = root.join("kernel");
+    if !kernel_dir.join("Cargo.toml").is_file() {
+        return Err("kernel/Cargo.toml does not exist".into());
+    }
+    let target_dir = root.join("target").join("kernel");
+    watch_sources(root, &kernel_dir);
+
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&kernel_dir)
+        .args(["build", "--release", "--target-dir"])
+        .arg(&target_dir);
+    for (key, _) in env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let keep = key == "CARGO_HOME"
+            || key.starts_with("CARGO_NET_")
+            || key.starts_with("CARGO_HTTP_")
+            || key.starts_with("CARGO_REGISTR");
+        let leaks = (key.starts_with("CARGO_") && !keep)
+            || key.starts_with("RUSTC_")
+            || key.starts_with("DEP_")
+            || matches!(
+                key,
+                "RUSTFLAGS"
+                    | "RUSTDOCFLAGS"
+                    | "OUT_DIR"
+                    | "TARGET"
+                    | "HOST"
+                    | "PROFILE"
+                    | "OPT_LEVEL"
+                    | "DEBUG"
+                    | "NUM_JOBS"
+                    | "RUSTDOC"
+                    | "RUSTC"
+            );
+        if leaks {
+            cmd.env_remove(key);
+        }
+    }
+    // The kernel needs `catch_unwind` and a few other nightly-only features in no_std;
+    // like Rust-for-Linux we opt into them on stable for this one build (GUIDE §2).
+    cmd.env("RUSTC_BOOTSTRAP", "1");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("running cargo for the kernel failed: {e}"))?;
+    if !status.success() {
+        return Err("building the kernel (kernel/) failed; run `cargo build --release` in kernel/ with RUSTC_BOOTSTRAP=1 to see why".into());
+    }
+    Ok(target_dir
+        .join("x86_64-unknown-linux-gnu")
+        .join("release")
+        .join("clew-kernel"))
+}
+
+/// Tells cargo to rerun this script when the kernel's sources, or the shared crates it may
+/// depend on, change; `kernel/target` (manual builds) is left out so it cannot trigger it.
+fn watch_sources(root: &Path, kernel_dir: &Path) {
+    let watch_children = |dir: &Path, skip: &[&str]| {
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                if skip.iter().any(|s| name == *s) {
+                    continue;
+                }
+                println!("cargo:rerun-if-changed={}", entry.path().display());
+            }
+        }
+    };
+    watch_children(kernel_dir, &["target"]);
+    watch_children(&root.join("crates"), &["clew"]);
+}

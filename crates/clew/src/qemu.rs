@@ -1,0 +1,155 @@
+//! QEMU launcher shared by `clew boot` and `clew run`: writes out the kernel image this
+//! binary carries, finds `qemu-system-x86_64`, builds its command line (console on COM1,
+//! kernel log on COM2, the kernel ELF as a `symbols` module for backtraces) and maps
+//! QEMU's exit status back to the guest's.
+
+use anyhow::{bail, Context};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+/// The kernel image built with this binary (see build.rs).
+static KERNEL_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/clew-kernel.elf"));
+
+/// The line the kernel writes to its log (COM2) right before it powers off on purpose;
+/// a QEMU exit status 0 without it means the guest reset (e.g. a triple fault).
+pub const POWEROFF_MARKER: &str = "clew: power off";
+
+/// A temporary directory for one QEMU run: the kernel image and the kernel log.
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates a fresh private directory under the system temp dir.
+    pub fn new() -> anyhow::Result<Self> {
+        let base = std::env::temp_dir();
+        for attempt in 0..100u32 {
+            let path = base.join(format!("clew-{}-{attempt}", std::process::id()));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(RunDir { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).context("creating a temporary directory"),
+            }
+        }
+        bail!(
+            "could not create a temporary directory under {}",
+            base.display()
+        )
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// How to start QEMU for one boot.
+pub struct Launch<'a> {
+    /// Scratch directory of this run.
+    pub dir: &'a RunDir,
+    /// Guest RAM in MiB.
+    pub memory_mib: u32,
+    /// Kernel command line.
+    pub cmdline: &'a str,
+    /// Where COM1 (the console) goes: a QEMU chardev spec such as `stdio,id=con,signal=off`.
+    pub console: &'a str,
+    /// Extra multiboot modules: (path, tag) pairs; the kernel matches the tag.
+    pub modules: Vec<(PathBuf, &'a str)>,
+}
+
+impl Launch<'_> {
+    /// Path of the kernel log (COM2) of this run.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("kernel.log")
+    }
+
+    /// Builds the QEMU command.
+    pub fn command(&self) -> anyhow::Result<Command> {
+        if KERNEL_ELF.is_empty() {
+            bail!("this clew binary carries no kernel: building kernel/ failed when it was built (see the cargo warnings)");
+        }
+        let qemu = find_qemu()?;
+        let kernel = self.dir.path().join("clew-kernel");
+        std::fs::write(&kernel, KERNEL_ELF).context("writing the kernel image")?;
+        // QEMU splits -initrd on commas: refuse paths that contain one rather than
+        // passing QEMU a wrong module list.
+        let mut modules = vec![(kernel.clone(), "symbols")];
+        modules.extend(self.modules.iter().map(|(p, t)| (p.clone(), *t)));
+        let mut initrd = OsString::new();
+        for (i, (path, tag)) in modules.iter().enumerate() {
+            let text = path.to_str().context("module path is not UTF-8")?;
+            if text.contains(',') || text.contains(' ') {
+                bail!("module path {text} contains a comma or space, which QEMU cannot take");
+            }
+            if i > 0 {
+                initrd.push(",");
+            }
+            initrd.push(format!("{text} {tag}"));
+        }
+        let mut cmd = Command::new(qemu);
+        cmd.arg("-kernel")
+            .arg(&kernel)
+            .args(["-m", &self.memory_mib.to_string()])
+            .args(["-display", "none", "-no-reboot", "-nodefaults"])
+            .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"])
+            .args(["-chardev", &format!("{},id=con", self.console)])
+            .args(["-serial", "chardev:con"])
+            .arg("-serial")
+            .arg(format!("file:{}", self.log_path().display()))
+            .arg("-initrd")
+            .arg(initrd)
+            .args(["-append", self.cmdline]);
+        Ok(cmd)
+    }
+
+    /// Maps QEMU's exit status to the guest's exit code. The kernel powers off through
+    /// ACPI (QEMU exits 0) or writes a code to the isa-debug-exit port, which QEMU turns
+    /// into the status `code << 1 | 1`.
+    pub fn guest_exit_code(&self, status: ExitStatus) -> anyhow::Result<u8> {
+        let Some(code) = status.code() else {
+            bail!("QEMU was killed by a signal ({status})");
+        };
+        if code == 0 {
+            let log = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+            if !log.contains(POWEROFF_MARKER) {
+                bail!(
+                    "the guest reset unexpectedly (a triple fault?); kernel log:\n{}",
+                    tail(&log, 20)
+                );
+            }
+            return Ok(0);
+        }
+        if code & 1 == 1 {
+            return Ok(((code >> 1) & 0xff) as u8);
+        }
+        bail!("QEMU failed with status {code}");
+    }
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Finds `qemu-system-x86_64` on PATH (or `$CLEW_QEMU`).
+pub fn find_qemu() -> anyhow::Result<PathBuf> {
+    if let Some(p) = std::env::var_os("CLEW_QEMU") {
+        return Ok(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join("qemu-system-x86_64");
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!("qemu-system-x86_64 not found: install it with `sudo apt-get install qemu-system-x86`")
+}
