@@ -1,0 +1,386 @@
+//! The protocol between `clew run` on the host and the Clew kernel running one program
+//! headless (no_std + alloc, shared by both sides and tested on the host).
+//!
+//! Two things cross the boundary:
+//! - a [`RunSpec`] (what to run: argv, environment, preopened directories, options), which
+//!   the host puts into the boot archive as [`RUN_SPEC_PATH`] and the kernel reads at boot;
+//! - [`Frame`]s over the console serial port once the program runs: the guest sends its
+//!   stdout and stderr bytes, the final state of each `--dir` tree and its exit status; the
+//!   host sends stdin bytes and the end of stdin. Framing keeps stdout and stderr separate
+//!   and byte-exact over one port, and keeps kernel messages (which go to the log port)
+//!   out of them.
+//!
+//! Wire format of a frame: `kind: u8`, `len: u32` little endian, then `len` payload bytes.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Where the host puts the encoded [`RunSpec`] in the boot archive.
+pub const RUN_SPEC_PATH: &str = ".clew-run";
+
+/// Largest payload a frame may carry; larger data is sent as several frames. Bounds the
+/// memory a malformed or hostile stream can make a decoder reserve.
+pub const MAX_PAYLOAD: usize = 1 << 20;
+
+const HEADER_LEN: usize = 5;
+
+/// One message on the console channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// Guest → host: bytes the program wrote to stdout.
+    Stdout(Vec<u8>),
+    /// Guest → host: bytes the program wrote to stderr.
+    Stderr(Vec<u8>),
+    /// Guest → host: a chunk of the archive of one `--dir` tree (index into
+    /// `RunSpec::dirs`), sent after the program ends.
+    DirChunk {
+        /// Which preopened directory.
+        index: u32,
+        /// The next bytes of its tar archive.
+        data: Vec<u8>,
+    },
+    /// Guest → host: the program ended with this exit code (last frame of a run).
+    Exit(u32),
+    /// Host → guest: bytes for the program's stdin.
+    Stdin(Vec<u8>),
+    /// Host → guest: stdin reached its end.
+    StdinEof,
+}
+
+impl Frame {
+    fn kind(&self) -> u8 {
+        match self {
+            Frame::Stdout(_) => 1,
+            Frame::Stderr(_) => 2,
+            Frame::DirChunk { .. } => 3,
+            Frame::Exit(_) => 4,
+            Frame::Stdin(_) => 5,
+            Frame::StdinEof => 6,
+        }
+    }
+
+    /// Appends the encoded frame to `out`. Payloads over [`MAX_PAYLOAD`] must be split by
+    /// the caller (see [`encode_chunked`]).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut payload = Vec::new();
+        let body: &[u8] = match self {
+            Frame::Stdout(d) | Frame::Stderr(d) | Frame::Stdin(d) => d,
+            Frame::DirChunk { index, data } => {
+                payload.extend_from_slice(&index.to_le_bytes());
+                payload.extend_from_slice(data);
+                &payload
+            }
+            Frame::Exit(code) => {
+                payload.extend_from_slice(&code.to_le_bytes());
+                &payload
+            }
+            Frame::StdinEof => &[],
+        };
+        out.push(self.kind());
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(body);
+    }
+}
+
+/// Encodes a stream of bytes as frames made by `make`, each at most [`MAX_PAYLOAD`] bytes.
+pub fn encode_chunked(data: &[u8], out: &mut Vec<u8>, make: impl Fn(Vec<u8>) -> Frame) {
+    for chunk in data.chunks(MAX_PAYLOAD - 4) {
+        make(chunk.to_vec()).encode_into(out);
+    }
+}
+
+/// Errors of a malformed stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// A frame kind this protocol does not define.
+    UnknownKind(u8),
+    /// A payload longer than [`MAX_PAYLOAD`].
+    TooLong(u32),
+    /// A payload of the wrong size for its kind.
+    BadPayload(u8),
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DecodeError::UnknownKind(k) => write!(f, "unknown frame kind {k}"),
+            DecodeError::TooLong(n) => write!(f, "frame payload of {n} bytes is too long"),
+            DecodeError::BadPayload(k) => write!(f, "malformed payload for frame kind {k}"),
+        }
+    }
+}
+
+/// Incremental decoder: feed it bytes as they arrive, take frames out as they complete.
+#[derive(Default)]
+pub struct Decoder {
+    buf: Vec<u8>,
+}
+
+impl Decoder {
+    /// A decoder with nothing buffered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Returns the next complete frame, `Ok(None)` when more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, DecodeError> {
+        if self.buf.len() < HEADER_LEN {
+            return Ok(None);
+        }
+        let kind = self.buf[0];
+        let len = u32::from_le_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]);
+        if len as usize > MAX_PAYLOAD {
+            return Err(DecodeError::TooLong(len));
+        }
+        let end = HEADER_LEN + len as usize;
+        if self.buf.len() < end {
+            return Ok(None);
+        }
+        let payload: Vec<u8> = self.buf[HEADER_LEN..end].to_vec();
+        self.buf.drain(..end);
+        let word = |p: &[u8]| -> Result<u32, DecodeError> {
+            let bytes: [u8; 4] = p
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(DecodeError::BadPayload(kind))?;
+            Ok(u32::from_le_bytes(bytes))
+        };
+        let frame = match kind {
+            1 => Frame::Stdout(payload),
+            2 => Frame::Stderr(payload),
+            3 => Frame::DirChunk {
+                index: word(&payload)?,
+                data: payload[4..].to_vec(),
+            },
+            4 if payload.len() == 4 => Frame::Exit(word(&payload)?),
+            5 => Frame::Stdin(payload),
+            6 if payload.is_empty() => Frame::StdinEof,
+            4 | 6 => return Err(DecodeError::BadPayload(kind)),
+            other => return Err(DecodeError::UnknownKind(other)),
+        };
+        Ok(Some(frame))
+    }
+}
+
+/// How unknown imports of the module are satisfied (as `wasmtime run`'s flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum UnknownImports {
+    /// Instantiation fails.
+    #[default]
+    Reject,
+    /// Functions returning zero values.
+    DefaultValues,
+    /// Functions that trap when called.
+    Trap,
+}
+
+/// What `clew run` asks the kernel to run.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RunSpec {
+    /// Path of the module inside the guest filesystem.
+    pub module: String,
+    /// The program's argv, argv[0] included.
+    pub argv: Vec<String>,
+    /// Environment variables, `NAME=VALUE` each.
+    pub env: Vec<String>,
+    /// Preopened directories: their guest paths, in `--dir` order (fds 3, 4, ...).
+    pub dirs: Vec<String>,
+    /// Engine name: `auto`, `interp` or `native`.
+    pub engine: String,
+    /// Export to call instead of `_start`.
+    pub invoke: Option<String>,
+    /// Cap on linear memory, in MiB.
+    pub memory_mib: Option<u32>,
+    /// Treatment of unknown imports.
+    pub unknown_imports: UnknownImports,
+}
+
+/// Errors decoding a [`RunSpec`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError(pub &'static str);
+
+impl RunSpec {
+    /// Encodes as a list of length-prefixed fields (all strings are length-prefixed, so
+    /// arguments may contain any byte, newlines and NULs included).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let put = |out: &mut Vec<u8>, s: &str| {
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        };
+        let put_list = |out: &mut Vec<u8>, l: &[String]| {
+            out.extend_from_slice(&(l.len() as u32).to_le_bytes());
+            for s in l {
+                put(out, s);
+            }
+        };
+        out.extend_from_slice(b"CLEWRUN1");
+        put(&mut out, &self.module);
+        put_list(&mut out, &self.argv);
+        put_list(&mut out, &self.env);
+        put_list(&mut out, &self.dirs);
+        put(&mut out, &self.engine);
+        put(&mut out, self.invoke.as_deref().unwrap_or(""));
+        out.extend_from_slice(&self.memory_mib.unwrap_or(0).to_le_bytes());
+        out.push(match self.unknown_imports {
+            UnknownImports::Reject => 0,
+            UnknownImports::DefaultValues => 1,
+            UnknownImports::Trap => 2,
+        });
+        out
+    }
+
+    /// Decodes what [`RunSpec::encode`] wrote; malformed input is an error, never a panic.
+    pub fn decode(bytes: &[u8]) -> Result<RunSpec, SpecError> {
+        let mut rest = bytes
+            .strip_prefix(b"CLEWRUN1")
+            .ok_or(SpecError("not a run spec"))?;
+        fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], SpecError> {
+            if rest.len() < n {
+                return Err(SpecError("truncated run spec"));
+            }
+            let (head, tail) = rest.split_at(n);
+            *rest = tail;
+            Ok(head)
+        }
+        fn word(rest: &mut &[u8]) -> Result<u32, SpecError> {
+            let b = take(rest, 4)?;
+            Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        }
+        fn string(rest: &mut &[u8]) -> Result<String, SpecError> {
+            let n = word(rest)? as usize;
+            let b = take(rest, n)?;
+            String::from_utf8(b.to_vec()).map_err(|_| SpecError("string is not UTF-8"))
+        }
+        fn list(rest: &mut &[u8]) -> Result<Vec<String>, SpecError> {
+            let n = word(rest)? as usize;
+            // Each entry needs at least its 4-byte length: bound the reservation.
+            if n > rest.len() / 4 {
+                return Err(SpecError("truncated run spec"));
+            }
+            (0..n).map(|_| string(rest)).collect()
+        }
+        let module = string(&mut rest)?;
+        let argv = list(&mut rest)?;
+        let env = list(&mut rest)?;
+        let dirs = list(&mut rest)?;
+        let engine = string(&mut rest)?;
+        let invoke = Some(string(&mut rest)?).filter(|s| !s.is_empty());
+        let memory_mib = Some(word(&mut rest)?).filter(|m| *m != 0);
+        let unknown_imports = match take(&mut rest, 1)?[0] {
+            0 => UnknownImports::Reject,
+            1 => UnknownImports::DefaultValues,
+            2 => UnknownImports::Trap,
+            _ => return Err(SpecError("bad unknown-imports mode")),
+        };
+        if !rest.is_empty() {
+            return Err(SpecError("trailing bytes after run spec"));
+        }
+        Ok(RunSpec {
+            module,
+            argv,
+            env,
+            dirs,
+            engine,
+            invoke,
+            memory_mib,
+            unknown_imports,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_across_split_reads() {
+        let frames = vec![
+            Frame::Stdout(b"hello\n".to_vec()),
+            Frame::Stderr(vec![0, 255, 10]),
+            Frame::DirChunk {
+                index: 2,
+                data: b"tar".to_vec(),
+            },
+            Frame::Stdin(Vec::new()),
+            Frame::StdinEof,
+            Frame::Exit(42),
+        ];
+        let mut wire = Vec::new();
+        for f in &frames {
+            f.encode_into(&mut wire);
+        }
+        // Feed one byte at a time: frames come out whole and in order.
+        let mut dec = Decoder::new();
+        let mut got = Vec::new();
+        for b in &wire {
+            dec.push(core::slice::from_ref(b));
+            while let Some(f) = dec.next_frame().unwrap() {
+                got.push(f);
+            }
+        }
+        assert_eq!(got, frames);
+    }
+
+    #[test]
+    fn chunking_splits_large_payloads() {
+        let data = vec![7u8; MAX_PAYLOAD * 2 + 10];
+        let mut wire = Vec::new();
+        encode_chunked(&data, &mut wire, Frame::Stdout);
+        let mut dec = Decoder::new();
+        dec.push(&wire);
+        let mut total = Vec::new();
+        while let Some(Frame::Stdout(d)) = dec.next_frame().unwrap() {
+            assert!(d.len() <= MAX_PAYLOAD);
+            total.extend(d);
+        }
+        assert_eq!(total, data);
+    }
+
+    #[test]
+    fn malformed_frames_are_errors() {
+        let mut dec = Decoder::new();
+        dec.push(&[9, 0, 0, 0, 0]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::UnknownKind(9)));
+        let mut dec = Decoder::new();
+        dec.push(&[1, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::TooLong(u32::MAX)));
+        let mut dec = Decoder::new();
+        dec.push(&[4, 1, 0, 0, 0, 9]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(4)));
+        let mut dec = Decoder::new();
+        dec.push(&[3, 2, 0, 0, 0, 1, 2]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(3)));
+    }
+
+    #[test]
+    fn run_spec_round_trips_and_rejects_garbage() {
+        let spec = RunSpec {
+            module: "/run/prog.wasm".into(),
+            argv: vec!["prog.wasm".into(), "a b\nc".into(), "".into()],
+            env: vec!["K=V".into()],
+            dirs: vec!["/data".into(), ".".into()],
+            engine: "interp".into(),
+            invoke: Some("add".into()),
+            memory_mib: Some(256),
+            unknown_imports: UnknownImports::Trap,
+        };
+        let bytes = spec.encode();
+        assert_eq!(RunSpec::decode(&bytes), Ok(spec));
+        for cut in 0..bytes.len() {
+            assert!(RunSpec::decode(&bytes[..cut]).is_err());
+        }
+        let mut huge = b"CLEWRUN1".to_vec();
+        huge.extend_from_slice(&0u32.to_le_bytes());
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(RunSpec::decode(&huge).is_err());
+    }
+}
