@@ -1,0 +1,843 @@
+//! The inode tree: nodes, link and open counts, space accounting and every operation that
+//! changes the tree. Path walking lives in `path`, the archive format in `tar`.
+
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Error, Result};
+
+/// An inode number, unique within one [`Vfs`] and never reused.
+pub type Ino = u64;
+
+/// The time source: "now" in nanoseconds since the Unix epoch.
+pub type Clock = Box<dyn Fn() -> u64 + Send + Sync>;
+
+/// Longest path component, in bytes (POSIX `NAME_MAX` on Linux).
+pub const MAX_NAME_LEN: usize = 255;
+/// Longest symlink target, in bytes (Linux `PATH_MAX` minus the NUL).
+pub const MAX_SYMLINK_TARGET_LEN: usize = 4095;
+/// Symlink expansions allowed in one resolution (Linux `MAXSYMLINKS`).
+pub const MAX_SYMLINKS: u32 = 40;
+/// Largest file size, in bytes (the largest `off_t`).
+pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+/// Default total size limit of a [`Vfs`] ([`Vfs::set_limit_bytes`]), in bytes.
+pub const DEFAULT_LIMIT_BYTES: u64 = 1 << 30;
+
+/// Bytes charged against the size limit per inode and per directory entry (plus the
+/// name), so that creating empty files cannot exhaust memory uncounted.
+const NODE_COST: u64 = 64;
+const ENTRY_COST: u64 = 32;
+
+/// Device numbers: each `Vfs` gets its own, so `(dev, ino)` identifies a file.
+static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
+
+/// The kind of an inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// A directory.
+    Directory,
+    /// A regular file.
+    RegularFile,
+    /// A symbolic link.
+    Symlink,
+}
+
+/// What `stat` reports about an inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metadata {
+    /// Device number of the [`Vfs`].
+    pub dev: u64,
+    /// Inode number.
+    pub ino: Ino,
+    /// Kind of the inode.
+    pub kind: FileKind,
+    /// Hard links: for a directory 2 + its subdirectories (0 once removed), as in POSIX
+    /// file systems; for others the number of names (0 once unlinked while open).
+    pub nlink: u64,
+    /// Bytes of a file, length of a symlink target, number of entries of a directory.
+    pub size: u64,
+    /// Last access (ns since the Unix epoch); only `set_times` changes it.
+    pub atime_ns: u64,
+    /// Last data modification.
+    pub mtime_ns: u64,
+    /// Last status change.
+    pub ctime_ns: u64,
+}
+
+/// One directory entry as [`Vfs::read_dir`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The entry's name (never `.` or `..`).
+    pub name: String,
+    /// The inode it names.
+    pub ino: Ino,
+    /// The inode's kind.
+    pub kind: FileKind,
+}
+
+pub(crate) enum Body {
+    Dir {
+        entries: BTreeMap<String, Ino>,
+        /// The one directory holding this one (directories cannot be hard-linked).
+        parent: Ino,
+    },
+    File(Vec<u8>),
+    Symlink(String),
+}
+
+pub(crate) struct Node {
+    pub(crate) body: Body,
+    /// Names of a file or symlink; 1 for a live directory, 0 for a removed one.
+    pub(crate) nlink: u64,
+    /// Open file descriptions holding the inode ([`Vfs::retain`]).
+    open: u64,
+    atime: u64,
+    mtime: u64,
+    ctime: u64,
+}
+
+impl Node {
+    fn kind(&self) -> FileKind {
+        match self.body {
+            Body::Dir { .. } => FileKind::Directory,
+            Body::File(_) => FileKind::RegularFile,
+            Body::Symlink(_) => FileKind::Symlink,
+        }
+    }
+
+    /// Bytes charged for this node besides its directory entries.
+    fn cost(&self) -> u64 {
+        NODE_COST
+            + match &self.body {
+                Body::Dir { .. } => 0,
+                Body::File(data) => data.len() as u64,
+                Body::Symlink(target) => target.len() as u64,
+            }
+    }
+}
+
+/// One name as the name-taking operations accept it: `.`, `..`, or a normal component.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Name<'a> {
+    Dot,
+    DotDot,
+    Normal(&'a str),
+}
+
+/// Splits a name argument into the component and whether it carried a trailing slash
+/// (which demands a directory). See the crate docs, "Paths".
+pub(crate) fn parse_name(name: &str) -> Result<(Name<'_>, bool)> {
+    let (component, trailing_slash) = match name.strip_suffix('/') {
+        Some(stripped) => (stripped, true),
+        None => (name, false),
+    };
+    if component.is_empty() {
+        // "" is ENOENT for every POSIX path call.
+        return Err(Error::NotFound);
+    }
+    if component.contains('/') || component.contains('\0') {
+        return Err(Error::Invalid);
+    }
+    if component.len() > MAX_NAME_LEN {
+        return Err(Error::NameTooLong);
+    }
+    Ok((
+        match component {
+            "." => Name::Dot,
+            ".." => Name::DotDot,
+            normal => Name::Normal(normal),
+        },
+        trailing_slash,
+    ))
+}
+
+fn entry_cost(name: &str) -> u64 {
+    ENTRY_COST + name.len() as u64
+}
+
+/// The filesystem: every inode, the root, the device number, the clock and the space limit.
+pub struct Vfs {
+    nodes: BTreeMap<Ino, Node>,
+    next_ino: Ino,
+    root: Ino,
+    dev: u64,
+    clock: Clock,
+    used_bytes: u64,
+    limit_bytes: u64,
+}
+
+impl core::fmt::Debug for Vfs {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Vfs")
+            .field("dev", &self.dev)
+            .field("inodes", &self.nodes.len())
+            .field("used_bytes", &self.used_bytes)
+            .field("limit_bytes", &self.limit_bytes)
+            .finish()
+    }
+}
+
+impl Vfs {
+    /// An empty filesystem (just the root directory) with a fresh device number, the given
+    /// clock and the default size limit.
+    pub fn new(clock: Clock) -> Vfs {
+        let now = clock();
+        let root: Ino = 1;
+        let mut nodes = BTreeMap::new();
+        nodes.insert(
+            root,
+            Node {
+                body: Body::Dir {
+                    entries: BTreeMap::new(),
+                    parent: root,
+                },
+                nlink: 1,
+                // The root can never be freed: it has no name that could be removed, and
+                // this extra hold documents that.
+                open: 1,
+                atime: now,
+                mtime: now,
+                ctime: now,
+            },
+        );
+        Vfs {
+            nodes,
+            next_ino: root + 1,
+            root,
+            dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
+            clock,
+            used_bytes: NODE_COST,
+            limit_bytes: DEFAULT_LIMIT_BYTES,
+        }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> Ino {
+        self.root
+    }
+
+    /// The device number reported in [`Metadata::dev`].
+    pub fn dev(&self) -> u64 {
+        self.dev
+    }
+
+    /// Sets the total size limit (file data, symlink targets, names and a fixed cost per
+    /// inode). Lowering it below the current use only makes further growth fail.
+    pub fn set_limit_bytes(&mut self, limit_bytes: u64) {
+        self.limit_bytes = limit_bytes;
+    }
+
+    /// The current size limit.
+    pub fn limit_bytes(&self) -> u64 {
+        self.limit_bytes
+    }
+
+    /// Bytes charged against the limit now.
+    pub fn used_bytes(&self) -> u64 {
+        self.used_bytes
+    }
+
+    /// Number of live inodes (including the root, and unlinked-but-open ones).
+    pub fn inode_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    // ----- internal helpers -------------------------------------------------------------
+
+    pub(crate) fn node(&self, ino: Ino) -> Result<&Node> {
+        self.nodes.get(&ino).ok_or(Error::NotFound)
+    }
+
+    fn node_mut(&mut self, ino: Ino) -> Result<&mut Node> {
+        self.nodes.get_mut(&ino).ok_or(Error::NotFound)
+    }
+
+    /// The entries of directory `ino` (NotDir for any other kind).
+    pub(crate) fn entries(&self, ino: Ino) -> Result<&BTreeMap<String, Ino>> {
+        match &self.node(ino)?.body {
+            Body::Dir { entries, .. } => Ok(entries),
+            _ => Err(Error::NotDir),
+        }
+    }
+
+    fn entries_mut(&mut self, ino: Ino) -> Result<&mut BTreeMap<String, Ino>> {
+        match &mut self.node_mut(ino)?.body {
+            Body::Dir { entries, .. } => Ok(entries),
+            _ => Err(Error::NotDir),
+        }
+    }
+
+    /// A directory that may receive new entries: removed directories refuse them with
+    /// ENOENT, as Linux does for creating inside a deleted cwd.
+    fn check_live_dir(&self, dir: Ino) -> Result<()> {
+        let node = self.node(dir)?;
+        match node.body {
+            Body::Dir { .. } if node.nlink > 0 => Ok(()),
+            Body::Dir { .. } => Err(Error::NotFound),
+            _ => Err(Error::NotDir),
+        }
+    }
+
+    fn charge(&mut self, bytes: u64) -> Result<()> {
+        match self.used_bytes.checked_add(bytes) {
+            Some(total) if total <= self.limit_bytes => {
+                self.used_bytes = total;
+                Ok(())
+            }
+            _ => Err(Error::NoSpace),
+        }
+    }
+
+    fn uncharge(&mut self, bytes: u64) {
+        self.used_bytes = self.used_bytes.saturating_sub(bytes);
+    }
+
+    fn kind_of(&self, ino: Ino) -> Result<FileKind> {
+        Ok(self.node(ino)?.kind())
+    }
+
+    fn is_empty_dir(&self, ino: Ino) -> Result<bool> {
+        Ok(self.entries(ino)?.is_empty())
+    }
+
+    /// Sets mtime and ctime of a directory whose entries changed (POSIX: "shall mark for
+    /// update the last data modification and last file status change timestamps of the
+    /// parent directory").
+    fn touch_dir(&mut self, dir: Ino, now: u64) {
+        if let Some(node) = self.nodes.get_mut(&dir) {
+            node.mtime = now;
+            node.ctime = now;
+        }
+    }
+
+    fn touch_ctime(&mut self, ino: Ino, now: u64) {
+        if let Some(node) = self.nodes.get_mut(&ino) {
+            node.ctime = now;
+        }
+    }
+
+    /// Creates a node named `name` in live directory `dir` (the caller checked that `name`
+    /// is free and normal).
+    fn new_node(&mut self, dir: Ino, name: &str, body: Body) -> Result<Ino> {
+        let now = self.now();
+        let node = Node {
+            body,
+            nlink: 1,
+            open: 0,
+            atime: now,
+            mtime: now,
+            ctime: now,
+        };
+        self.charge(node.cost() + entry_cost(name))?;
+        let ino = self.next_ino;
+        self.next_ino += 1;
+        self.nodes.insert(ino, node);
+        self.entries_mut(dir)?.insert(name.to_owned(), ino);
+        self.touch_dir(dir, now);
+        Ok(ino)
+    }
+
+    /// Frees `ino` if nothing names it and nothing holds it open.
+    fn maybe_free(&mut self, ino: Ino) {
+        let free = matches!(self.nodes.get(&ino), Some(n) if n.nlink == 0 && n.open == 0);
+        if free {
+            if let Some(node) = self.nodes.remove(&ino) {
+                self.uncharge(node.cost());
+            }
+        }
+    }
+
+    /// Removes entry `name` of `dir` naming `ino` and drops one link of `ino`.
+    fn drop_entry(&mut self, dir: Ino, name: &str, ino: Ino, now: u64) -> Result<()> {
+        self.entries_mut(dir)?.remove(name);
+        self.uncharge(entry_cost(name));
+        if let Some(node) = self.nodes.get_mut(&ino) {
+            node.nlink = match node.body {
+                // A removed directory has no links at all (its `.` and the parent's entry
+                // both went away).
+                Body::Dir { .. } => 0,
+                _ => node.nlink.saturating_sub(1),
+            };
+            node.ctime = now;
+        }
+        self.maybe_free(ino);
+        Ok(())
+    }
+
+    // ----- lookups and metadata ---------------------------------------------------------
+
+    /// Looks up one name in directory `dir` without following symlinks. `.` is `dir`, `..`
+    /// its parent; a trailing slash requires the result to be a directory (a symlink to one
+    /// is NotDir here: use [`Vfs::resolve`] to follow).
+    pub fn lookup(&self, dir: Ino, name: &str) -> Result<Ino> {
+        let (name, must_be_dir) = parse_name(name)?;
+        let entries = self.entries(dir)?;
+        let ino = match name {
+            Name::Dot => dir,
+            Name::DotDot => self.parent(dir)?,
+            Name::Normal(name) => *entries.get(name).ok_or(Error::NotFound)?,
+        };
+        if must_be_dir && self.kind_of(ino)? != FileKind::Directory {
+            return Err(Error::NotDir);
+        }
+        Ok(ino)
+    }
+
+    /// The parent of directory `dir` (the root is its own parent; a removed directory is
+    /// reported as its own parent, since its old parent may be gone). WASI uses it to
+    /// synthesize the `..` entry of `fd_readdir`.
+    pub fn parent(&self, dir: Ino) -> Result<Ino> {
+        let node = self.node(dir)?;
+        match node.body {
+            Body::Dir { parent, .. } if node.nlink > 0 => Ok(parent),
+            Body::Dir { .. } => Ok(dir),
+            _ => Err(Error::NotDir),
+        }
+    }
+
+    /// `stat` of an inode.
+    pub fn metadata(&self, ino: Ino) -> Result<Metadata> {
+        let node = self.node(ino)?;
+        let (nlink, size) = match &node.body {
+            Body::Dir { entries, .. } => {
+                let nlink = if node.nlink == 0 {
+                    0
+                } else {
+                    let subdirs = entries
+                        .values()
+                        .filter(|&&child| matches!(self.kind_of(child), Ok(FileKind::Directory)))
+                        .count() as u64;
+                    2 + subdirs
+                };
+                (nlink, entries.len() as u64)
+            }
+            Body::File(data) => (node.nlink, data.len() as u64),
+            Body::Symlink(target) => (node.nlink, target.len() as u64),
+        };
+        Ok(Metadata {
+            dev: self.dev,
+            ino,
+            kind: node.kind(),
+            nlink,
+            size,
+            atime_ns: node.atime,
+            mtime_ns: node.mtime,
+            ctime_ns: node.ctime,
+        })
+    }
+
+    /// The entries of directory `dir`, sorted by name (a stable order, so WASI `fd_readdir`
+    /// cookies can be indexes), without `.` and `..` (see [`Vfs::parent`]).
+    pub fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
+        let entries = self.entries(dir)?;
+        let mut out = Vec::new();
+        out.try_reserve(entries.len()).map_err(|_| Error::NoSpace)?;
+        for (name, &ino) in entries {
+            out.push(DirEntry {
+                name: name.clone(),
+                ino,
+                kind: self.kind_of(ino)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The target of symlink `ino` (Invalid for other kinds, as `readlink(2)` says EINVAL).
+    pub fn readlink(&self, ino: Ino) -> Result<String> {
+        match &self.node(ino)?.body {
+            Body::Symlink(target) => Ok(target.clone()),
+            _ => Err(Error::Invalid),
+        }
+    }
+
+    // ----- open counts ------------------------------------------------------------------
+
+    /// Records one more open handle on `ino`, keeping it alive after its last name is
+    /// removed (POSIX `unlink`: "the removal of the file contents shall be postponed until
+    /// all references to the file are closed").
+    pub fn retain(&mut self, ino: Ino) -> Result<()> {
+        let node = self.node_mut(ino)?;
+        node.open = node.open.saturating_add(1);
+        Ok(())
+    }
+
+    /// Drops one handle taken with [`Vfs::retain`]; frees the inode if it was its last
+    /// reference. Releasing an unknown inode does nothing.
+    pub fn release(&mut self, ino: Ino) {
+        if ino == self.root {
+            return;
+        }
+        if let Some(node) = self.nodes.get_mut(&ino) {
+            node.open = node.open.saturating_sub(1);
+        }
+        self.maybe_free(ino);
+    }
+
+    // ----- creating names ---------------------------------------------------------------
+
+    /// Creates an empty regular file `name` in `dir`, or with `exclusive == false` returns
+    /// the existing regular file (`created == false`). Follows Linux `open(O_CREAT)`:
+    /// `.`/`..` give Exists with `exclusive`, else IsDir; a trailing slash gives IsDir; an
+    /// existing directory IsDir; an existing symlink Loop (symlinks are never followed here,
+    /// like `O_NOFOLLOW`: resolve first to create through one). Does not truncate.
+    pub fn create_file(&mut self, dir: Ino, name: &str, exclusive: bool) -> Result<(Ino, bool)> {
+        let (name, trailing_slash) = parse_name(name)?;
+        self.check_live_dir(dir)?;
+        let name = match name {
+            Name::Dot | Name::DotDot if exclusive => return Err(Error::Exists),
+            Name::Dot | Name::DotDot => return Err(Error::IsDir),
+            Name::Normal(name) => name,
+        };
+        if trailing_slash {
+            return Err(Error::IsDir);
+        }
+        if let Some(&ino) = self.entries(dir)?.get(name) {
+            if exclusive {
+                return Err(Error::Exists);
+            }
+            return match self.kind_of(ino)? {
+                FileKind::RegularFile => Ok((ino, false)),
+                FileKind::Directory => Err(Error::IsDir),
+                FileKind::Symlink => Err(Error::Loop),
+            };
+        }
+        let ino = self.new_node(dir, name, Body::File(Vec::new()))?;
+        Ok((ino, true))
+    }
+
+    /// Creates directory `name` in `dir`. `.`, `..` and existing names give Exists; a
+    /// trailing slash is allowed (`mkdir("d/")` works in POSIX).
+    pub fn mkdir(&mut self, dir: Ino, name: &str) -> Result<Ino> {
+        let (name, _trailing_slash) = parse_name(name)?;
+        self.check_live_dir(dir)?;
+        let name = self.free_name(dir, name, false)?;
+        self.new_node(
+            dir,
+            name,
+            Body::Dir {
+                entries: BTreeMap::new(),
+                parent: dir,
+            },
+        )
+    }
+
+    /// For non-directory creation (`symlink`, `link`): `.`/`..`/existing → Exists; a free
+    /// name with a trailing slash → NotFound (Linux `filename_create`: "you had / on the
+    /// end, you've been asking for (non-existent) directory").
+    fn free_name<'a>(&self, dir: Ino, name: Name<'a>, trailing_slash: bool) -> Result<&'a str> {
+        let name = match name {
+            Name::Dot | Name::DotDot => return Err(Error::Exists),
+            Name::Normal(name) => name,
+        };
+        if self.entries(dir)?.contains_key(name) {
+            return Err(Error::Exists);
+        }
+        if trailing_slash {
+            return Err(Error::NotFound);
+        }
+        Ok(name)
+    }
+
+    /// Creates symlink `name` in `dir` pointing at `target` (stored verbatim, resolved only
+    /// when followed). An empty target is NotFound (Linux ENOENT), a NUL byte Invalid, a
+    /// target over [`MAX_SYMLINK_TARGET_LEN`] NameTooLong; names as in [`Vfs::link`].
+    pub fn symlink(&mut self, target: &str, dir: Ino, name: &str) -> Result<Ino> {
+        if target.is_empty() {
+            return Err(Error::NotFound);
+        }
+        if target.contains('\0') {
+            return Err(Error::Invalid);
+        }
+        if target.len() > MAX_SYMLINK_TARGET_LEN {
+            return Err(Error::NameTooLong);
+        }
+        let (name, trailing_slash) = parse_name(name)?;
+        self.check_live_dir(dir)?;
+        let name = self.free_name(dir, name, trailing_slash)?;
+        self.new_node(dir, name, Body::Symlink(target.to_owned()))
+    }
+
+    /// Adds a hard link `name` in `dir` to `ino`. Existing names, `.` and `..` give Exists;
+    /// a directory gives Perm (Linux EPERM: directories cannot be hard-linked); an inode
+    /// with no names left (unlinked but open) NotFound, as Linux `linkat` without
+    /// `AT_EMPTY_PATH` says.
+    pub fn link(&mut self, ino: Ino, dir: Ino, name: &str) -> Result<()> {
+        let (name, trailing_slash) = parse_name(name)?;
+        self.check_live_dir(dir)?;
+        let name = self.free_name(dir, name, trailing_slash)?;
+        let node = self.node(ino)?;
+        if node.kind() == FileKind::Directory {
+            return Err(Error::Perm);
+        }
+        if node.nlink == 0 {
+            return Err(Error::NotFound);
+        }
+        self.charge(entry_cost(name))?;
+        let now = self.now();
+        self.entries_mut(dir)?.insert(name.to_owned(), ino);
+        let node = self.node_mut(ino)?;
+        node.nlink = node.nlink.saturating_add(1);
+        node.ctime = now;
+        self.touch_dir(dir, now);
+        Ok(())
+    }
+
+    // ----- removing names ---------------------------------------------------------------
+
+    /// Removes name `name` (a file or symlink) from `dir`. A directory, `.` or `..` give
+    /// IsDir (Linux `unlink(2)` returns EISDIR); `file/` gives NotDir. The inode lives on
+    /// while other names or open handles remain.
+    pub fn unlink(&mut self, dir: Ino, name: &str) -> Result<()> {
+        let (name, trailing_slash) = parse_name(name)?;
+        let name = match name {
+            Name::Dot | Name::DotDot => {
+                self.entries(dir)?;
+                return Err(Error::IsDir);
+            }
+            Name::Normal(name) => name,
+        };
+        let ino = *self.entries(dir)?.get(name).ok_or(Error::NotFound)?;
+        if self.kind_of(ino)? == FileKind::Directory {
+            return Err(Error::IsDir);
+        }
+        if trailing_slash {
+            return Err(Error::NotDir);
+        }
+        let now = self.now();
+        self.drop_entry(dir, name, ino, now)?;
+        self.touch_dir(dir, now);
+        Ok(())
+    }
+
+    /// Removes the empty directory `name` from `dir`. `.` gives Invalid and `..` NotEmpty
+    /// (POSIX `rmdir`, Linux errnos); a non-directory (including a symlink to one) NotDir;
+    /// a directory with entries NotEmpty. A removed directory that is still open stays
+    /// valid but empty, and refuses new entries (NotFound).
+    pub fn rmdir(&mut self, dir: Ino, name: &str) -> Result<()> {
+        let (name, _trailing_slash) = parse_name(name)?;
+        self.entries(dir)?;
+        let name = match name {
+            Name::Dot => return Err(Error::Invalid),
+            Name::DotDot => return Err(Error::NotEmpty),
+            Name::Normal(name) => name,
+        };
+        let ino = *self.entries(dir)?.get(name).ok_or(Error::NotFound)?;
+        if self.kind_of(ino)? != FileKind::Directory {
+            return Err(Error::NotDir);
+        }
+        if !self.is_empty_dir(ino)? {
+            return Err(Error::NotEmpty);
+        }
+        let now = self.now();
+        self.drop_entry(dir, name, ino, now)?;
+        self.touch_dir(dir, now);
+        Ok(())
+    }
+
+    /// POSIX `rename`: moves `old_name` in `old_dir` to `new_name` in `new_dir`, atomically
+    /// replacing what `new_name` named. Replacing: a file or symlink by anything that is not
+    /// a directory; an empty directory by a directory. Errors: `.`/`..` on either side Busy
+    /// (Linux EBUSY); a file over a directory IsDir; a directory over a non-directory
+    /// NotDir; over a non-empty directory NotEmpty; a directory into itself or its own
+    /// subtree Invalid; a trailing slash on either name of a non-directory NotDir. If both
+    /// names already name the same inode nothing happens (POSIX).
+    pub fn rename(
+        &mut self,
+        old_dir: Ino,
+        old_name: &str,
+        new_dir: Ino,
+        new_name: &str,
+    ) -> Result<()> {
+        let (old_name, old_slash) = parse_name(old_name)?;
+        let (new_name, new_slash) = parse_name(new_name)?;
+        self.entries(old_dir)?;
+        self.entries(new_dir)?;
+        let (Name::Normal(old_name), Name::Normal(new_name)) = (old_name, new_name) else {
+            return Err(Error::Busy);
+        };
+        let src = *self
+            .entries(old_dir)?
+            .get(old_name)
+            .ok_or(Error::NotFound)?;
+        self.check_live_dir(new_dir)?;
+        let src_is_dir = self.kind_of(src)? == FileKind::Directory;
+        if !src_is_dir && (old_slash || new_slash) {
+            return Err(Error::NotDir);
+        }
+        let dst = self.entries(new_dir)?.get(new_name).copied();
+        if dst == Some(src) {
+            return Ok(());
+        }
+        if src_is_dir {
+            // The destination directory must not be `src` or below it: walk up from it.
+            let mut dir = new_dir;
+            loop {
+                if dir == src {
+                    return Err(Error::Invalid);
+                }
+                let parent = self.parent(dir)?;
+                if parent == dir {
+                    break;
+                }
+                dir = parent;
+            }
+        }
+        if let Some(dst) = dst {
+            let dst_is_dir = self.kind_of(dst)? == FileKind::Directory;
+            match (src_is_dir, dst_is_dir) {
+                (true, false) => return Err(Error::NotDir),
+                (false, true) => return Err(Error::IsDir),
+                (true, true) if !self.is_empty_dir(dst)? => return Err(Error::NotEmpty),
+                _ => {}
+            }
+        }
+        // Charge the new name before changing anything, so NoSpace leaves the tree as is.
+        self.charge(entry_cost(new_name))?;
+        let now = self.now();
+        if let Some(dst) = dst {
+            self.drop_entry(new_dir, new_name, dst, now)?;
+        }
+        self.entries_mut(old_dir)?.remove(old_name);
+        self.uncharge(entry_cost(old_name));
+        self.entries_mut(new_dir)?.insert(new_name.to_owned(), src);
+        if let Body::Dir { parent, .. } = &mut self.node_mut(src)?.body {
+            *parent = new_dir;
+        }
+        // Linux updates the moved inode's ctime too; POSIX allows it.
+        self.touch_ctime(src, now);
+        self.touch_dir(old_dir, now);
+        self.touch_dir(new_dir, now);
+        Ok(())
+    }
+
+    // ----- file data and times ----------------------------------------------------------
+
+    fn file_data(&self, ino: Ino) -> Result<&Vec<u8>> {
+        match &self.node(ino)?.body {
+            Body::File(data) => Ok(data),
+            Body::Dir { .. } => Err(Error::IsDir),
+            Body::Symlink(_) => Err(Error::Invalid),
+        }
+    }
+
+    fn file_data_mut(&mut self, ino: Ino) -> Result<&mut Vec<u8>> {
+        match &mut self.node_mut(ino)?.body {
+            Body::File(data) => Ok(data),
+            Body::Dir { .. } => Err(Error::IsDir),
+            Body::Symlink(_) => Err(Error::Invalid),
+        }
+    }
+
+    /// Reads from regular file `ino` at `offset` into `buf`; returns the bytes read (0 at or
+    /// past the end). A directory gives IsDir, a symlink Invalid.
+    pub fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let data = self.file_data(ino)?;
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
+        let Some(available) = data.get(start..) else {
+            return Ok(0);
+        };
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        Ok(n)
+    }
+
+    /// Resizes the data of file `ino` to `new_len`, zero-filling growth, charging the
+    /// limit and never aborting on allocation failure.
+    fn resize_file(&mut self, ino: Ino, new_len: u64) -> Result<()> {
+        if new_len > MAX_FILE_SIZE {
+            return Err(Error::FileTooBig);
+        }
+        let new_len_usize = usize::try_from(new_len).map_err(|_| Error::FileTooBig)?;
+        let old_len = self.file_data(ino)?.len();
+        if new_len_usize > old_len {
+            let growth = (new_len_usize - old_len) as u64;
+            self.charge(growth)?;
+            let data = self.file_data_mut(ino)?;
+            if data.try_reserve(new_len_usize - old_len).is_err() {
+                self.uncharge(growth);
+                return Err(Error::NoSpace);
+            }
+            data.resize(new_len_usize, 0);
+        } else if new_len_usize < old_len {
+            let data = self.file_data_mut(ino)?;
+            data.truncate(new_len_usize);
+            // Give memory back when a file shrinks a lot, so the limit reflects reality.
+            if data.capacity() > 2 * data.len() + 4096 {
+                data.shrink_to_fit();
+            }
+            self.uncharge((old_len - new_len_usize) as u64);
+        }
+        Ok(())
+    }
+
+    /// Writes `data` to regular file `ino` at `offset` (zero-filling any gap past the end)
+    /// and returns the bytes written (all of them). Updates mtime and ctime when `data` is
+    /// not empty (POSIX `write`). Errors: IsDir, Invalid (symlink), FileTooBig past
+    /// [`MAX_FILE_SIZE`], NoSpace. Appending is the caller's business (offset = size).
+    pub fn write_at(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize> {
+        let old_len = self.file_data(ino)?.len() as u64;
+        if data.is_empty() {
+            return Ok(0);
+        }
+        let end = offset
+            .checked_add(data.len() as u64)
+            .ok_or(Error::FileTooBig)?;
+        if end > old_len {
+            self.resize_file(ino, end)?;
+        }
+        // `end` fits in usize: resize_file checked it, or it is within the old length.
+        let start = usize::try_from(offset).map_err(|_| Error::FileTooBig)?;
+        let file = self.file_data_mut(ino)?;
+        let target = file
+            .get_mut(start..start + data.len())
+            .ok_or(Error::FileTooBig)?;
+        target.copy_from_slice(data);
+        let now = self.now();
+        let node = self.node_mut(ino)?;
+        node.mtime = now;
+        node.ctime = now;
+        Ok(data.len())
+    }
+
+    /// Truncates or extends (with zeros) regular file `ino` to `len` bytes and updates mtime
+    /// and ctime (POSIX `ftruncate`). Errors as [`Vfs::write_at`].
+    pub fn set_len(&mut self, ino: Ino, len: u64) -> Result<()> {
+        self.file_data(ino)?;
+        self.resize_file(ino, len)?;
+        let now = self.now();
+        let node = self.node_mut(ino)?;
+        node.mtime = now;
+        node.ctime = now;
+        Ok(())
+    }
+
+    /// Sets atime and/or mtime of any inode (`None` leaves one unchanged) and ctime to now,
+    /// as `utimensat` does. The WASI caller resolves `*_NOW` flags with its own clock.
+    pub fn set_times(
+        &mut self,
+        ino: Ino,
+        atime_ns: Option<u64>,
+        mtime_ns: Option<u64>,
+    ) -> Result<()> {
+        let now = self.now();
+        let node = self.node_mut(ino)?;
+        if let Some(atime) = atime_ns {
+            node.atime = atime;
+        }
+        if let Some(mtime) = mtime_ns {
+            node.mtime = mtime;
+        }
+        node.ctime = now;
+        Ok(())
+    }
+}
