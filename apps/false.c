@@ -1,0 +1,2 @@
+/* false: exit with status 1, ignoring all arguments. */
+int main(void) { return 1; }

@@ -1,0 +1,2 @@
+/* true: exit successfully, ignoring all arguments. */
+int main(void) { return 0; }
