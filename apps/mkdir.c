@@ -38,7 +38,7 @@ static int make_parents(const char *path) {
 int main(int argc, char **argv) {
     int parents = 0, status = 0, opt;
     prog_name = "mkdir";
-    while ((opt = getopt(argc, argv, "pm:")) != -1) {
+    while ((opt = next_opt(argc, argv, "pm:")) != -1) {
         if (opt == 'p')
             parents = 1;
         else if (opt == 'm')

@@ -8,7 +8,7 @@
 int main(int argc, char **argv) {
     int no_create = 0, status = 0, opt;
     prog_name = "touch";
-    while ((opt = getopt(argc, argv, "c")) != -1) {
+    while ((opt = next_opt(argc, argv, "c")) != -1) {
         if (opt == 'c')
             no_create = 1;
         else

@@ -51,6 +51,22 @@ static inline void usage_exit(const char *usage, int code) {
     exit(code);
 }
 
+/* getopt(3) with diagnostics under our own name (argv[0] may be a path
+ * such as "/bin/ls" or "ls.wasm"): `prog: invalid option -- 'x'`. Returns
+ * '?' after printing for a bad option or a missing argument. */
+static inline int next_opt(int argc, char **argv, const char *spec) {
+    int c;
+    opterr = 0;
+    c = getopt(argc, argv, spec);
+    if (c == '?') {
+        if (optopt != 0 && strchr(spec, optopt) != NULL)
+            warn_msg("option requires an argument -- '%c'", optopt);
+        else
+            warn_msg("invalid option -- '%c'", optopt);
+    }
+    return c;
+}
+
 /* write(2) until everything is written; 0 on success, -1 with errno set. */
 static inline int write_all(int fd, const void *buf, size_t len) {
     const char *p = buf;
