@@ -36,7 +36,7 @@ const ENTRY_COST: u64 = 32;
 static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
 
 /// The kind of an inode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FileKind {
     /// A directory.
     Directory,
