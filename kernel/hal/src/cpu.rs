@@ -1,0 +1,84 @@
+//! Processor control: interrupt flag, halt, time-stamp counter, CR2/CR3, and the two ways
+//! out of QEMU (isa-debug-exit and ACPI power-off). Neighbours: [`crate::interrupts`] (uses
+//! these around dispatch), the kernel's `time` and `task` modules.
+
+use core::arch::asm;
+use x86_64::instructions::port::Port;
+
+/// Enables maskable interrupts (`sti`).
+pub fn enable_interrupts() {
+    x86_64::instructions::interrupts::enable();
+}
+
+/// Disables maskable interrupts (`cli`).
+pub fn disable_interrupts() {
+    x86_64::instructions::interrupts::disable();
+}
+
+/// True if RFLAGS.IF is set.
+pub fn interrupts_enabled() -> bool {
+    x86_64::instructions::interrupts::are_enabled()
+}
+
+/// Atomically enables interrupts and halts until the next one (`sti; hlt`, SDM Vol. 2 STI:
+/// the interrupt window opens only after the next instruction).
+pub fn enable_and_halt() {
+    x86_64::instructions::interrupts::enable_and_hlt();
+}
+
+/// Halts forever with interrupts disabled.
+pub fn halt_forever() -> ! {
+    loop {
+        disable_interrupts();
+        x86_64::instructions::hlt();
+    }
+}
+
+/// Reads the time-stamp counter.
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC has no side effects; CR4.TSD is clear at ring 0 anyway.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+/// Faulting linear address of the last page fault (CR2, SDM Vol. 3A §4.7).
+pub fn cr2() -> u64 {
+    x86_64::registers::control::Cr2::read_raw()
+}
+
+/// Invalidates the TLB entry of one page (`invlpg`); harmless for any address.
+pub fn flush_page(virt: u64) {
+    // SAFETY: INVLPG only drops a cached translation; it cannot break memory safety.
+    unsafe { asm!("invlpg [{}]", in(reg) virt, options(nostack, preserves_flags)) };
+}
+
+/// Enters the scheduler through the software "yield" vector (`int 0x81`), which goes
+/// through the same entry stub as the timer, so a voluntary switch saves exactly what a
+/// preemption saves.
+pub fn yield_interrupt() {
+    // SAFETY: vector 0x81 has a handler installed by `interrupts::init`; it returns here.
+    unsafe { asm!("int 0x81") };
+}
+
+/// Exits QEMU through the isa-debug-exit device (iobase 0xf4): QEMU exits with
+/// `(code << 1) | 1`. Returns (and halts) if the device is absent.
+pub fn exit_qemu(code: u32) -> ! {
+    let mut port = Port::<u32>::new(0xf4);
+    // SAFETY: port 0xf4 is the isa-debug-exit device, or nothing; writing cannot corrupt memory.
+    unsafe { port.write(code) };
+    halt_forever()
+}
+
+/// Powers off through the ACPI PM1a control register QEMU's default PC machine decodes at
+/// port 0x604 (SLP_TYPa = 0 | SLP_EN), which makes QEMU exit with status 0.
+pub fn power_off() -> ! {
+    let mut port = Port::<u16>::new(0x604);
+    // SAFETY: port 0x604 is the PIIX4 PM1a control block on QEMU `pc`; no memory effects.
+    unsafe { port.write(0x2000u16) };
+    halt_forever()
+}
+
+/// CPUID leaf 1 ECX bit 30: RDRAND available.
+pub fn has_rdrand() -> bool {
+    let r = core::arch::x86_64::__cpuid(1);
+    r.ecx & (1 << 30) != 0
+}

@@ -1,0 +1,337 @@
+//! Interrupt entry: the IDT, one 16-byte stub per vector, the common entry/exit path, the
+//! 8259A PIC and the 8254 PIT.
+//!
+//! Every vector enters through an interrupt gate (IF cleared) on an IST stack (see
+//! [`crate::gdt`]). The stub pushes a zero error code when the CPU does not (SDM Vol. 3A
+//! §6.13, Table 6-1), the vector number, the 15 general registers and a 512-byte FXSAVE image,
+//! which together with the CPU's frame form an [`InterruptFrame`]. The kernel's single
+//! handler gets `&mut InterruptFrame` and may overwrite it entirely: that is how a context
+//! switch happens (the saved state of the outgoing task is copied out, the incoming task's
+//! state copied in) and how a fault is redirected into the faulting task (see
+//! [`crate::trap`]). The exit path restores whatever the frame then holds and `iretq`s.
+
+use crate::gdt;
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use spin::Once;
+use x86_64::instructions::port::Port;
+
+/// Vector of the first PIC IRQ after remapping.
+pub const IRQ_BASE: u8 = 32;
+/// Software vector used to enter the scheduler voluntarily.
+pub const YIELD_VECTOR: u8 = 0x81;
+
+/// The state saved on interrupt entry, lowest address first (matches the entry stub).
+#[repr(C, align(16))]
+#[derive(Clone)]
+pub struct InterruptFrame {
+    /// FXSAVE64 image (x87, MMX, SSE state; SDM Vol. 1 §10.5.1).
+    pub fx: [u8; 512],
+    #[allow(missing_docs)]
+    pub r15: u64,
+    #[allow(missing_docs)]
+    pub r14: u64,
+    #[allow(missing_docs)]
+    pub r13: u64,
+    #[allow(missing_docs)]
+    pub r12: u64,
+    #[allow(missing_docs)]
+    pub r11: u64,
+    #[allow(missing_docs)]
+    pub r10: u64,
+    #[allow(missing_docs)]
+    pub r9: u64,
+    #[allow(missing_docs)]
+    pub r8: u64,
+    #[allow(missing_docs)]
+    pub rbp: u64,
+    #[allow(missing_docs)]
+    pub rdi: u64,
+    #[allow(missing_docs)]
+    pub rsi: u64,
+    #[allow(missing_docs)]
+    pub rdx: u64,
+    #[allow(missing_docs)]
+    pub rcx: u64,
+    #[allow(missing_docs)]
+    pub rbx: u64,
+    #[allow(missing_docs)]
+    pub rax: u64,
+    /// Vector number pushed by the stub.
+    pub vector: u64,
+    /// Error code (pushed by the CPU, or 0).
+    pub error_code: u64,
+    /// Interrupted instruction pointer.
+    pub rip: u64,
+    /// Interrupted code segment.
+    pub cs: u64,
+    /// Interrupted RFLAGS.
+    pub rflags: u64,
+    /// Interrupted stack pointer.
+    pub rsp: u64,
+    /// Interrupted stack segment.
+    pub ss: u64,
+}
+
+/// RFLAGS.IF.
+pub const RFLAGS_IF: u64 = 1 << 9;
+
+impl InterruptFrame {
+    /// The initial state of a new task: it starts at `entry` with interrupts enabled, on a
+    /// stack whose top (exclusive, 16-byte aligned) is `stack_top`, with `arg` in RDI, as if
+    /// `entry` had just been called (RSP ≡ 8 mod 16, return address 0 ends backtraces).
+    /// The caller guarantees the 8 bytes below `stack_top` are zero.
+    pub fn new_task(entry: extern "C" fn(u64) -> !, arg: u64, stack_top: u64) -> Self {
+        let mut fx = [0u8; 512];
+        fx[0..2].copy_from_slice(&0x037fu16.to_le_bytes()); // FCW: default x87 control word
+        fx[24..28].copy_from_slice(&0x1f80u32.to_le_bytes()); // MXCSR: all exceptions masked
+        InterruptFrame {
+            fx,
+            r15: 0,
+            r14: 0,
+            r13: 0,
+            r12: 0,
+            r11: 0,
+            r10: 0,
+            r9: 0,
+            r8: 0,
+            rbp: 0,
+            rdi: arg,
+            rsi: 0,
+            rdx: 0,
+            rcx: 0,
+            rbx: 0,
+            rax: 0,
+            vector: 0,
+            error_code: 0,
+            rip: entry as *const () as u64,
+            cs: gdt::KERNEL_CODE as u64,
+            rflags: 0x2 | RFLAGS_IF,
+            rsp: stack_top - 8,
+            ss: gdt::KERNEL_DATA as u64,
+        }
+    }
+}
+
+global_asm!(
+    r#"
+    .section .text.interrupts, "ax"
+    .balign 16
+    .global interrupt_stubs
+interrupt_stubs:
+    .set vec, 0
+    .rept 256
+    .balign 16
+    .if (vec == 8) || (vec == 10) || (vec == 11) || (vec == 12) || (vec == 13) || (vec == 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $vec
+    jmp interrupt_common
+    .set vec, vec + 1
+    .endr
+
+interrupt_common:
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    sub $512, %rsp
+    fxsave64 (%rsp)
+    cld
+    mov %rsp, %rdi
+    call {dispatch}
+    .global interrupt_return
+interrupt_return:
+    fxrstor64 (%rsp)
+    add $512, %rsp
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    add $16, %rsp
+    iretq
+    "#,
+    dispatch = sym dispatch,
+    options(att_syntax)
+);
+
+/// An IDT gate descriptor (SDM Vol. 3A §6.14.1, Figure 6-8).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Gate {
+    offset_low: u16,
+    selector: u16,
+    ist: u8,
+    attributes: u8,
+    offset_mid: u16,
+    offset_high: u32,
+    reserved: u32,
+}
+
+#[repr(C, align(16))]
+struct Idt([Gate; 256]);
+
+static IDT: Once<Idt> = Once::new();
+static HANDLER: Once<fn(&mut InterruptFrame)> = Once::new();
+static DEPTH: AtomicUsize = AtomicUsize::new(0);
+
+/// Called by the entry stub with the frame it built on the IST stack.
+extern "C" fn dispatch(frame: *mut InterruptFrame) {
+    DEPTH.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: the stub passes a pointer to the frame it just pushed on the current IST stack;
+    // it is aligned (16), fully initialised, and nothing else refers to it until we return.
+    let frame = unsafe { &mut *frame };
+    match HANDLER.get() {
+        Some(handler) => handler(frame),
+        None => early_exception(frame),
+    }
+    DEPTH.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// An exception before the kernel installed its handler: report raw and stop.
+fn early_exception(frame: &InterruptFrame) -> ! {
+    use core::fmt::Write;
+    struct Raw;
+    impl Write for Raw {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for b in s.bytes() {
+                crate::serial::COM1.write_byte(b);
+                crate::serial::COM2.write_byte(b);
+            }
+            Ok(())
+        }
+    }
+    let _ = writeln!(
+        Raw,
+        "early exception: vector {} error {:#x} rip {:#x} cr2 {:#x}",
+        frame.vector,
+        frame.error_code,
+        frame.rip,
+        crate::cpu::cr2()
+    );
+    crate::cpu::exit_qemu(1)
+}
+
+/// How many interrupt/exception handlers are active (0 = task context).
+pub fn nesting() -> usize {
+    DEPTH.load(Ordering::Relaxed)
+}
+
+/// Builds and loads the IDT, and installs the kernel's handler for every vector.
+pub fn init(handler: fn(&mut InterruptFrame)) {
+    HANDLER.call_once(|| handler);
+    extern "C" {
+        static interrupt_stubs: u8;
+    }
+    let stubs = core::ptr::addr_of!(interrupt_stubs) as u64;
+    let idt = IDT.call_once(|| {
+        let mut gates = [Gate {
+            offset_low: 0,
+            selector: 0,
+            ist: 0,
+            attributes: 0,
+            offset_mid: 0,
+            offset_high: 0,
+            reserved: 0,
+        }; 256];
+        for (v, gate) in gates.iter_mut().enumerate() {
+            let addr = stubs + 16 * v as u64;
+            let ist = match v {
+                8 => gdt::IST_DOUBLE_FAULT,
+                14 => gdt::IST_PAGE_FAULT,
+                2 | 18 => gdt::IST_NMI,
+                0..=31 => gdt::IST_EXCEPTION,
+                _ => gdt::IST_IRQ,
+            };
+            *gate = Gate {
+                offset_low: addr as u16,
+                selector: gdt::KERNEL_CODE,
+                ist,
+                attributes: 0x8e, // present, DPL 0, 64-bit interrupt gate
+                offset_mid: (addr >> 16) as u16,
+                offset_high: (addr >> 32) as u32,
+                reserved: 0,
+            };
+        }
+        Idt(gates)
+    });
+    let ptr = x86_64::structures::DescriptorTablePointer {
+        limit: (core::mem::size_of::<Idt>() - 1) as u16,
+        base: x86_64::VirtAddr::new(idt as *const Idt as u64),
+    };
+    // SAFETY: the IDT lives in a `static` forever and every gate points at a stub in
+    // `interrupt_stubs` with the kernel code selector.
+    unsafe { x86_64::instructions::tables::lidt(&ptr) };
+}
+
+fn outb(port: u16, v: u8) {
+    // SAFETY: only called with the PIC (0x20/0x21/0xA0/0xA1) and PIT (0x40/0x43) ports.
+    unsafe { Port::<u8>::new(port).write(v) }
+}
+
+/// Remaps the two 8259A PICs to vectors 32..47 and masks every IRQ.
+pub fn init_pic() {
+    outb(0x20, 0x11);
+    outb(0xa0, 0x11);
+    outb(0x21, IRQ_BASE);
+    outb(0xa1, IRQ_BASE + 8);
+    outb(0x21, 4);
+    outb(0xa1, 2);
+    outb(0x21, 1);
+    outb(0xa1, 1);
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+}
+
+/// Unmasks one IRQ line (0..15).
+pub fn unmask_irq(irq: u8) {
+    let (port, bit) = if irq < 8 { (0x21, irq) } else { (0xa1, irq - 8) };
+    // SAFETY: reading a PIC mask register has no side effects.
+    let mask = unsafe { Port::<u8>::new(port).read() };
+    outb(port, mask & !(1 << bit));
+    if irq >= 8 {
+        unmask_irq(2);
+    }
+}
+
+/// Acknowledges an IRQ at the PIC(s).
+pub fn end_of_interrupt(irq: u8) {
+    if irq >= 8 {
+        outb(0xa0, 0x20);
+    }
+    outb(0x20, 0x20);
+}
+
+/// PIT input clock in Hz.
+pub const PIT_HZ: u32 = 1_193_182;
+
+/// Programs PIT channel 0 as a rate generator (mode 2) at `hz`.
+pub fn init_pit(hz: u32) {
+    let divisor = (PIT_HZ / hz).clamp(1, 65535) as u16;
+    outb(0x43, 0x34);
+    outb(0x40, divisor as u8);
+    outb(0x40, (divisor >> 8) as u8);
+}

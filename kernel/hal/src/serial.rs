@@ -1,0 +1,62 @@
+//! 16550 UART driver by port I/O: COM1 (0x3F8) is the user console, COM2 (0x2F8) the kernel
+//! log. Output polls the transmitter-empty bit; input is read by the kernel's IRQ 4 handler
+//! while the line-status "data ready" bit is set. Locking is the caller's job (the kernel's
+//! `console` and `logger` modules wrap ports in spin locks).
+
+use x86_64::instructions::port::Port;
+
+/// One UART, identified by its I/O base.
+#[derive(Clone, Copy)]
+pub struct SerialPort {
+    base: u16,
+}
+
+/// The console UART.
+pub const COM1: SerialPort = SerialPort { base: 0x3f8 };
+/// The log UART.
+pub const COM2: SerialPort = SerialPort { base: 0x2f8 };
+
+impl SerialPort {
+    fn out(self, reg: u16, v: u8) {
+        // SAFETY: the 8 registers at `base` belong to this UART; port writes cannot touch memory.
+        unsafe { Port::<u8>::new(self.base + reg).write(v) }
+    }
+    fn inp(self, reg: u16) -> u8 {
+        // SAFETY: as in `out`; reading RBR/LSR only affects the UART.
+        unsafe { Port::<u8>::new(self.base + reg).read() }
+    }
+
+    /// Programs 115200 8N1, FIFOs on (trigger 1 byte), interrupts off, OUT2 on (routes the
+    /// UART's interrupt line to the PIC on PC hardware).
+    pub fn init(self) {
+        self.out(1, 0x00); // IER: off
+        self.out(3, 0x80); // LCR: DLAB
+        self.out(0, 0x01); // divisor 1 = 115200 baud
+        self.out(1, 0x00);
+        self.out(3, 0x03); // 8N1
+        self.out(2, 0x07); // FCR: enable + clear FIFOs, trigger level 1
+        self.out(4, 0x0b); // MCR: DTR, RTS, OUT2
+    }
+
+    /// Writes one byte, waiting for the transmit holding register to empty.
+    pub fn write_byte(self, b: u8) {
+        while self.inp(5) & 0x20 == 0 {
+            core::hint::spin_loop();
+        }
+        self.out(0, b);
+    }
+
+    /// Reads one received byte if any (LSR bit 0 "data ready").
+    pub fn try_read(self) -> Option<u8> {
+        if self.inp(5) & 1 != 0 {
+            Some(self.inp(0))
+        } else {
+            None
+        }
+    }
+
+    /// Turns the "received data available" interrupt on or off (IER bit 0).
+    pub fn set_rx_interrupt(self, on: bool) {
+        self.out(1, on as u8);
+    }
+}
