@@ -1,3 +1,622 @@
-//! Moves `--dir` trees between the host and Clew: packs a host directory into the boot
-//! archive format of the `vfs` crate, and applies an archive the guest sends back to the
-//! host directory.
+//! Moves `--dir` trees between the host and Clew: [`pack_dir`] packs a host directory into
+//! the boot archive format of the `vfs` crate (ustar, written by `vfs::Vfs::dump_tar`: the
+//! one implementation of the format), and [`apply`] makes a host directory equal to an
+//! archive the guest sends back (`vfs::Vfs::dump_tar` of the same tree after the program
+//! ran). Used by `clew run --host` (`host_run`) and by the in-guest `clew run` (`guest_run`):
+//! host dir → `pack_dir` → `Vfs::load_tar` → program → `Vfs::dump_tar` → `apply`.
+//!
+//! `apply` changes as little as it can: files whose content is unchanged are not rewritten
+//! (only their mtime is set, if it differs), new entries are created, entries the archive
+//! lacks are deleted, a changed kind replaces the entry. It never follows a symlink: host
+//! entries are examined with `lstat`, only real directories are descended into, and a
+//! symlink in the way is removed (its target untouched), so nothing outside `host` changes.
+//! Sockets, FIFOs and devices, which `pack_dir` cannot represent and skips, are left alone
+//! by `apply` unless the archive puts something else at their name. Names that are not UTF-8
+//! (which WASI cannot express) make `pack_dir` fail and are left alone by `apply`.
+//! Symlink mtimes are not carried back: std cannot set them without following the link.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{symlink, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use vfs::{FileKind, Ino, Vfs};
+
+/// A scratch `Vfs` for packing and comparing: host trees are as large as the host allows.
+fn scratch_vfs() -> Vfs {
+    let mut vfs = Vfs::new(Box::new(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }));
+    vfs.set_limit_bytes(u64::MAX);
+    vfs
+}
+
+/// Host mtime in ns since the Unix epoch (times before 1970 clamp to 0, as the archive
+/// cannot hold them).
+fn host_mtime_ns(meta: &fs::Metadata) -> u64 {
+    let secs = u64::try_from(meta.mtime()).unwrap_or(0);
+    let nanos = u64::try_from(meta.mtime_nsec()).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+/// Packs the host directory `host` (not itself, its contents) into a vfs archive:
+/// directories, regular files, symlinks (targets verbatim), hard links among its files,
+/// and mtimes. Other file types are skipped.
+pub fn pack_dir(host: &Path) -> Result<Vec<u8>> {
+    let meta = fs::metadata(host).with_context(|| format!("{}", host.display()))?;
+    if !meta.is_dir() {
+        bail!("{}: not a directory", host.display());
+    }
+    let mut vfs = scratch_vfs();
+    let root = vfs.root();
+    let mut seen = HashMap::new();
+    pack_into(&mut vfs, root, host, &mut seen)?;
+    Ok(vfs.dump_tar(root)?)
+}
+
+fn pack_into(
+    vfs: &mut Vfs,
+    dir: Ino,
+    host_dir: &Path,
+    seen: &mut HashMap<(u64, u64), Ino>,
+) -> Result<()> {
+    let entries = fs::read_dir(host_dir).with_context(|| format!("{}", host_dir.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("{}", host_dir.display()))?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name
+            .to_str()
+            .ok_or_else(|| anyhow!("{}: name is not UTF-8", path.display()))?;
+        let meta = fs::symlink_metadata(&path).with_context(|| format!("{}", path.display()))?;
+        let mtime = Some(host_mtime_ns(&meta));
+        let kind = meta.file_type();
+        let fs_error = |e: vfs::Error| anyhow!("{}: {e}", path.display());
+        if kind.is_dir() {
+            let ino = vfs.mkdir(dir, name).map_err(fs_error)?;
+            pack_into(vfs, ino, &path, seen)?;
+            vfs.set_times(ino, mtime, mtime).map_err(fs_error)?;
+        } else if kind.is_file() {
+            if meta.nlink() > 1 {
+                if let Some(&ino) = seen.get(&(meta.dev(), meta.ino())) {
+                    vfs.link(ino, dir, name).map_err(fs_error)?;
+                    continue;
+                }
+            }
+            let data = fs::read(&path).with_context(|| format!("{}", path.display()))?;
+            let (ino, _) = vfs.create_file(dir, name, true).map_err(fs_error)?;
+            vfs.write_at(ino, 0, &data).map_err(fs_error)?;
+            vfs.set_times(ino, mtime, mtime).map_err(fs_error)?;
+            if meta.nlink() > 1 {
+                seen.insert((meta.dev(), meta.ino()), ino);
+            }
+        } else if kind.is_symlink() {
+            let target = fs::read_link(&path).with_context(|| format!("{}", path.display()))?;
+            let target = target
+                .to_str()
+                .ok_or_else(|| anyhow!("{}: symlink target is not UTF-8", path.display()))?;
+            let ino = vfs.symlink(target, dir, name).map_err(fs_error)?;
+            vfs.set_times(ino, mtime, mtime).map_err(fs_error)?;
+        }
+        // Sockets, FIFOs and devices have no vfs counterpart: skipped.
+    }
+    Ok(())
+}
+
+/// Makes the host directory `host` equal to `archive` (a vfs archive of the whole tree),
+/// with as few changes as possible; see the module docs. The archive is parsed completely
+/// before anything on the host changes, so a malformed archive changes nothing.
+pub fn apply(archive: &[u8], host: &Path) -> Result<()> {
+    let mut vfs = scratch_vfs();
+    let root = vfs.root();
+    vfs.load_tar(root, archive)
+        .context("reading the archive of a --dir tree")?;
+    let meta = fs::metadata(host).with_context(|| format!("{}", host.display()))?;
+    if !meta.is_dir() {
+        bail!("{}: not a directory", host.display());
+    }
+    let mut written = HashMap::new();
+    sync_dir(&vfs, root, host, &mut written)
+}
+
+/// Removes whatever `path` is, without following it if it is a symlink.
+fn remove_entry(path: &Path, meta: &fs::Metadata) -> Result<()> {
+    if meta.file_type().is_dir() {
+        // Does not follow symlinks inside (std's remove_dir_all is symlink-safe).
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+    .with_context(|| format!("removing {}", path.display()))
+}
+
+fn set_mtime(path: &Path, mtime_ns: u64) -> Result<()> {
+    let when = UNIX_EPOCH + Duration::from_nanos(mtime_ns);
+    // Opened read-only: futimens needs ownership, not write access. The path was just
+    // checked (or created) as a regular file or directory, never a symlink.
+    fs::File::open(path)
+        .and_then(|f| f.set_modified(when))
+        .with_context(|| format!("setting the mtime of {}", path.display()))
+}
+
+fn lstat(path: &Path) -> Result<Option<fs::Metadata>> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => Ok(Some(meta)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("{}", path.display())),
+    }
+}
+
+fn sync_dir(
+    vfs: &Vfs,
+    dir: Ino,
+    host_dir: &Path,
+    written: &mut HashMap<Ino, PathBuf>,
+) -> Result<()> {
+    let wanted = vfs.read_dir(dir)?;
+    let is_wanted = |name: &str| {
+        wanted
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .is_ok()
+    };
+    // Delete what the archive no longer has.
+    let existing = fs::read_dir(host_dir).with_context(|| format!("{}", host_dir.display()))?;
+    for entry in existing {
+        let entry = entry.with_context(|| format!("{}", host_dir.display()))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if is_wanted(name) {
+            continue;
+        }
+        let path = entry.path();
+        if let Some(meta) = lstat(&path)? {
+            let kind = meta.file_type();
+            if kind.is_dir() || kind.is_file() || kind.is_symlink() {
+                remove_entry(&path, &meta)?;
+            }
+        }
+    }
+    // Create or update what it has.
+    for entry in &wanted {
+        let path = host_dir.join(&entry.name);
+        let existing = lstat(&path)?;
+        let meta = vfs.metadata(entry.ino)?;
+        match entry.kind {
+            FileKind::Directory => {
+                match &existing {
+                    Some(m) if m.file_type().is_dir() => {}
+                    other => {
+                        if let Some(m) = other {
+                            remove_entry(&path, m)?;
+                        }
+                        fs::create_dir(&path)
+                            .with_context(|| format!("creating {}", path.display()))?;
+                    }
+                }
+                sync_dir(vfs, entry.ino, &path, written)?;
+                // After the children: creating them changed the directory's mtime.
+                let current = lstat(&path)?.map(|m| host_mtime_ns(&m));
+                if current != Some(meta.mtime_ns) {
+                    set_mtime(&path, meta.mtime_ns)?;
+                }
+            }
+            FileKind::RegularFile => {
+                sync_file(
+                    vfs,
+                    entry.ino,
+                    &path,
+                    existing.as_ref(),
+                    meta.nlink,
+                    written,
+                )?;
+                let current = lstat(&path)?.map(|m| host_mtime_ns(&m));
+                if current != Some(meta.mtime_ns) {
+                    set_mtime(&path, meta.mtime_ns)?;
+                }
+            }
+            FileKind::Symlink => {
+                let target = vfs.readlink(entry.ino)?;
+                let same = match &existing {
+                    Some(m) if m.file_type().is_symlink() => {
+                        fs::read_link(&path).with_context(|| format!("{}", path.display()))?
+                            == Path::new(&target)
+                    }
+                    _ => false,
+                };
+                if !same {
+                    if let Some(m) = &existing {
+                        remove_entry(&path, m)?;
+                    }
+                    symlink(&target, &path)
+                        .with_context(|| format!("creating symlink {}", path.display()))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Brings the regular file at `path` to the content of `ino`, rewriting it only if the
+/// content differs. A file with several names in the archive becomes hard links on the
+/// host (to the first path written).
+fn sync_file(
+    vfs: &Vfs,
+    ino: Ino,
+    path: &Path,
+    existing: Option<&fs::Metadata>,
+    nlink: u64,
+    written: &mut HashMap<Ino, PathBuf>,
+) -> Result<()> {
+    if nlink > 1 {
+        if let Some(first) = written.get(&ino) {
+            let first_meta =
+                fs::symlink_metadata(first).with_context(|| format!("{}", first.display()))?;
+            if let Some(m) = existing {
+                if m.file_type().is_file()
+                    && (m.dev(), m.ino()) == (first_meta.dev(), first_meta.ino())
+                {
+                    return Ok(());
+                }
+                remove_entry(path, m)?;
+            }
+            return fs::hard_link(first, path)
+                .with_context(|| format!("linking {}", path.display()));
+        }
+        written.insert(ino, path.to_path_buf());
+    }
+    let size = vfs.metadata(ino)?.size;
+    let mut data = vec![0; usize::try_from(size)?];
+    let n = vfs.read_at(ino, 0, &mut data)?;
+    data.truncate(n);
+    if let Some(m) = existing {
+        if m.file_type().is_file() {
+            let shared_on_host_only = m.nlink() > 1 && nlink <= 1;
+            if !shared_on_host_only
+                && m.len() == size
+                && fs::read(path).with_context(|| format!("{}", path.display()))? == data
+            {
+                return Ok(());
+            }
+            if shared_on_host_only {
+                // The guest broke the hard link: write a file of its own rather than
+                // through the link into the other names.
+                remove_entry(path, m)?;
+            }
+        } else {
+            remove_entry(path, m)?;
+        }
+    }
+    fs::write(path, &data).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> TempDir {
+            static COUNTER: AtomicU32 = AtomicU32::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "clew-dirsync-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).expect("temp dir");
+            TempDir(path)
+        }
+
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn load(archive: &[u8]) -> Vfs {
+        let mut vfs = scratch_vfs();
+        let root = vfs.root();
+        vfs.load_tar(root, archive).expect("load");
+        vfs
+    }
+
+    fn write_vfs(vfs: &mut Vfs, path: &str, data: &[u8]) {
+        let root = vfs.root();
+        let (dir, name) = vfs.resolve_parent(root, path, true).expect("parent");
+        let (ino, _) = vfs.create_file(dir, &name, false).expect("create");
+        vfs.set_len(ino, 0).expect("truncate");
+        vfs.write_at(ino, 0, data).expect("write");
+    }
+
+    /// (relative path, kind letter, content or target) of a host tree, sorted.
+    fn host_tree(root: &Path) -> Vec<(String, char, Vec<u8>)> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, char, Vec<u8>)>) {
+            for entry in fs::read_dir(dir).expect("read_dir") {
+                let path = entry.expect("entry").path();
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("prefix")
+                    .to_string_lossy()
+                    .into_owned();
+                let meta = fs::symlink_metadata(&path).expect("lstat");
+                if meta.is_dir() {
+                    out.push((rel, 'd', Vec::new()));
+                    walk(root, &path, out);
+                } else if meta.file_type().is_symlink() {
+                    let target = fs::read_link(&path).expect("readlink");
+                    out.push((rel, 'l', target.to_string_lossy().into_owned().into_bytes()));
+                } else if meta.is_file() {
+                    out.push((rel, 'f', fs::read(&path).expect("read")));
+                } else {
+                    out.push((rel, 's', Vec::new()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(root, root, &mut out);
+        out.sort();
+        out
+    }
+
+    fn populate(root: &Path) {
+        fs::create_dir_all(root.join("src/deep")).unwrap();
+        fs::create_dir(root.join("empty")).unwrap();
+        fs::write(root.join("keep.txt"), "unchanged").unwrap();
+        fs::write(root.join("modify.txt"), "old content").unwrap();
+        fs::write(root.join("rename_me"), "moving").unwrap();
+        fs::write(root.join("delete_me"), "bye").unwrap();
+        fs::write(root.join("src/deep/code.c"), "int main(){}").unwrap();
+        fs::write(root.join("src/gone.c"), "x").unwrap();
+        fs::hard_link(root.join("keep.txt"), root.join("keep_link")).unwrap();
+        symlink("src/deep/code.c", root.join("sym")).unwrap();
+        symlink("nowhere", root.join("dangling")).unwrap();
+    }
+
+    #[test]
+    fn pack_load_dump_apply_round_trip_with_changes() {
+        let host = TempDir::new();
+        let root = host.path();
+        populate(root);
+        let old_mtime = UNIX_EPOCH + Duration::from_nanos(1_600_000_000_123_456_789);
+        fs::File::open(root.join("keep.txt"))
+            .unwrap()
+            .set_modified(old_mtime)
+            .unwrap();
+        let keep_ino = fs::metadata(root.join("keep.txt")).unwrap().ino();
+        let modify_ino = fs::metadata(root.join("modify.txt")).unwrap().ino();
+
+        let archive = pack_dir(root).unwrap();
+        let mut vfs = load(&archive);
+        let vroot = vfs.root();
+        // What the guest sees equals the host.
+        let keep = vfs.resolve(vroot, "keep.txt", false, true).unwrap();
+        assert_eq!(
+            vfs.metadata(keep).unwrap().mtime_ns,
+            1_600_000_000_123_456_789
+        );
+        assert_eq!(vfs.lookup(vroot, "keep_link"), Ok(keep));
+        let sym = vfs.lookup(vroot, "sym").unwrap();
+        assert_eq!(vfs.readlink(sym).unwrap(), "src/deep/code.c");
+
+        // The program: modify, create, rename, delete, replace kinds.
+        write_vfs(&mut vfs, "modify.txt", b"new content, longer");
+        write_vfs(&mut vfs, "src/new.c", b"fresh");
+        vfs.mkdir(vroot, "newdir").unwrap();
+        write_vfs(&mut vfs, "newdir/inner", b"inside");
+        vfs.rename(vroot, "rename_me", vroot, "renamed").unwrap();
+        vfs.unlink(vroot, "delete_me").unwrap();
+        let src = vfs.lookup(vroot, "src").unwrap();
+        vfs.unlink(src, "gone.c").unwrap();
+        vfs.rmdir(vroot, "empty").unwrap();
+        write_vfs(&mut vfs, "empty", b"now a file");
+        vfs.unlink(vroot, "sym").unwrap();
+        vfs.symlink("renamed", vroot, "sym").unwrap();
+        vfs.unlink(vroot, "dangling").unwrap();
+        vfs.mkdir(vroot, "dangling").unwrap();
+
+        let back = vfs.dump_tar(vroot).unwrap();
+        apply(&back, root).unwrap();
+
+        // The host equals the guest's tree...
+        assert_eq!(host_tree(root), host_tree_of_vfs(&vfs));
+        assert_eq!(
+            fs::read(root.join("modify.txt")).unwrap(),
+            b"new content, longer"
+        );
+        assert_eq!(
+            fs::read_link(root.join("sym")).unwrap(),
+            Path::new("renamed")
+        );
+        assert!(!root.join("delete_me").exists());
+        assert!(!root.join("rename_me").exists());
+        assert!(root.join("dangling").is_dir());
+        // ...with minimal changes: untouched files keep inode and mtime, a modified file
+        // is rewritten in place.
+        let keep_meta = fs::metadata(root.join("keep.txt")).unwrap();
+        assert_eq!(keep_meta.ino(), keep_ino);
+        assert_eq!(keep_meta.modified().unwrap(), old_mtime);
+        assert_eq!(keep_meta.nlink(), 2, "hard link kept");
+        assert_eq!(
+            fs::metadata(root.join("modify.txt")).unwrap().ino(),
+            modify_ino
+        );
+        // mtimes come from the archive.
+        let new_c = vfs.resolve(vroot, "src/new.c", false, true).unwrap();
+        assert_eq!(
+            host_mtime_ns(&fs::metadata(root.join("src/new.c")).unwrap()),
+            vfs.metadata(new_c).unwrap().mtime_ns
+        );
+        assert_eq!(
+            host_mtime_ns(&fs::metadata(root.join("src")).unwrap()),
+            vfs.metadata(src).unwrap().mtime_ns
+        );
+
+        // Applying the same archive again changes nothing.
+        let before: Vec<_> = host_tree(root);
+        let modify_mtime = fs::metadata(root.join("modify.txt"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        apply(&back, root).unwrap();
+        assert_eq!(host_tree(root), before);
+        assert_eq!(
+            fs::metadata(root.join("modify.txt"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            modify_mtime
+        );
+        // And packing the host again gives the guest's tree back.
+        assert_eq!(
+            host_tree_of_vfs(&load(&pack_dir(root).unwrap())),
+            host_tree_of_vfs(&vfs)
+        );
+    }
+
+    /// The vfs tree in the shape of `host_tree`.
+    fn host_tree_of_vfs(vfs: &Vfs) -> Vec<(String, char, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut pending = vec![(vfs.root(), String::new())];
+        while let Some((dir, prefix)) = pending.pop() {
+            for e in vfs.read_dir(dir).unwrap() {
+                let path = format!("{prefix}{}", e.name);
+                match e.kind {
+                    FileKind::Directory => {
+                        out.push((path.clone(), 'd', Vec::new()));
+                        pending.push((e.ino, format!("{path}/")));
+                    }
+                    FileKind::Symlink => {
+                        out.push((path, 'l', vfs.readlink(e.ino).unwrap().into_bytes()))
+                    }
+                    FileKind::RegularFile => {
+                        let size = vfs.metadata(e.ino).unwrap().size as usize;
+                        let mut data = vec![0; size];
+                        vfs.read_at(e.ino, 0, &mut data).unwrap();
+                        out.push((path, 'f', data));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn apply_never_follows_symlinks_out_of_the_directory() {
+        let outside = TempDir::new();
+        fs::write(outside.path().join("secret"), "outside").unwrap();
+        fs::create_dir(outside.path().join("sub")).unwrap();
+        fs::write(outside.path().join("sub/file"), "outside too").unwrap();
+        let host = TempDir::new();
+        let root = host.path();
+        symlink(outside.path(), root.join("out_dir")).unwrap();
+        symlink(outside.path().join("secret"), root.join("out_file")).unwrap();
+        symlink(outside.path().join("sub"), root.join("out_gone")).unwrap();
+
+        // The guest's tree: a directory and a file where the links were; `out_gone` gone.
+        let mut vfs = scratch_vfs();
+        let vroot = vfs.root();
+        vfs.mkdir(vroot, "out_dir").unwrap();
+        write_vfs(&mut vfs, "out_dir/secret", b"overwritten?");
+        write_vfs(&mut vfs, "out_file", b"overwritten?");
+        apply(&vfs.dump_tar(vroot).unwrap(), root).unwrap();
+
+        assert_eq!(fs::read(outside.path().join("secret")).unwrap(), b"outside");
+        assert_eq!(
+            fs::read(outside.path().join("sub/file")).unwrap(),
+            b"outside too"
+        );
+        assert!(fs::symlink_metadata(root.join("out_dir")).unwrap().is_dir());
+        assert!(fs::symlink_metadata(root.join("out_file"))
+            .unwrap()
+            .is_file());
+        assert!(!root.join("out_gone").exists());
+        assert_eq!(fs::read(root.join("out_file")).unwrap(), b"overwritten?");
+    }
+
+    #[test]
+    fn pack_preserves_symlinks_to_outside_verbatim_without_following() {
+        let outside = TempDir::new();
+        fs::write(outside.path().join("big"), vec![7u8; 10_000]).unwrap();
+        let host = TempDir::new();
+        symlink(outside.path(), host.path().join("escape")).unwrap();
+        let vfs = load(&pack_dir(host.path()).unwrap());
+        let link = vfs.lookup(vfs.root(), "escape").unwrap();
+        assert_eq!(
+            vfs.readlink(link).unwrap(),
+            outside.path().to_str().unwrap()
+        );
+        // Resolving it confined, as WASI does, is refused.
+        assert_eq!(
+            vfs.resolve(vfs.root(), "escape/big", true, true),
+            Err(vfs::Error::Escape)
+        );
+    }
+
+    #[test]
+    fn special_files_are_skipped_and_left_alone() {
+        let host = TempDir::new();
+        let sock = host.path().join("sock");
+        let _listener = UnixListener::bind(&sock).unwrap();
+        fs::write(host.path().join("f"), "x").unwrap();
+        let archive = pack_dir(host.path()).unwrap();
+        let vfs = load(&archive);
+        assert_eq!(vfs.lookup(vfs.root(), "sock"), Err(vfs::Error::NotFound));
+        apply(&archive, host.path()).unwrap();
+        assert!(fs::symlink_metadata(&sock).is_ok());
+    }
+
+    #[test]
+    fn broken_hard_link_in_the_guest_is_broken_on_the_host() {
+        let host = TempDir::new();
+        let root = host.path();
+        fs::write(root.join("a"), "shared").unwrap();
+        fs::hard_link(root.join("a"), root.join("b")).unwrap();
+        let mut vfs = load(&pack_dir(root).unwrap());
+        let vroot = vfs.root();
+        vfs.unlink(vroot, "b").unwrap();
+        write_vfs(&mut vfs, "b", b"separate");
+        apply(&vfs.dump_tar(vroot).unwrap(), root).unwrap();
+        assert_eq!(fs::read(root.join("a")).unwrap(), b"shared");
+        assert_eq!(fs::read(root.join("b")).unwrap(), b"separate");
+        // And a new hard link made in the guest is one on the host.
+        let mut vfs = load(&pack_dir(root).unwrap());
+        let vroot = vfs.root();
+        let a = vfs.lookup(vroot, "a").unwrap();
+        vfs.link(a, vroot, "c").unwrap();
+        apply(&vfs.dump_tar(vroot).unwrap(), root).unwrap();
+        assert_eq!(
+            fs::metadata(root.join("a")).unwrap().ino(),
+            fs::metadata(root.join("c")).unwrap().ino()
+        );
+    }
+
+    #[test]
+    fn errors_for_bad_inputs_change_nothing() {
+        let host = TempDir::new();
+        fs::write(host.path().join("f"), "x").unwrap();
+        assert!(pack_dir(&host.path().join("f")).is_err());
+        assert!(pack_dir(&host.path().join("missing")).is_err());
+        assert!(apply(b"garbage", host.path()).is_err());
+        let empty_archive = vec![0u8; 1024];
+        assert!(apply(&empty_archive, &host.path().join("f")).is_err());
+        assert_eq!(fs::read(host.path().join("f")).unwrap(), b"x");
+        // A valid empty archive empties the directory.
+        apply(&empty_archive, host.path()).unwrap();
+        assert!(fs::read_dir(host.path()).unwrap().next().is_none());
+    }
+}
