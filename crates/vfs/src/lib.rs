@@ -38,7 +38,9 @@
 //! `rename`, `lookup`) take one path component, optionally followed by a single `/` meaning
 //! "the path had a trailing slash" (the object must be a directory), exactly as
 //! `resolve_parent` returns it; `.` and `..` are accepted and give the errors Linux gives for
-//! them (see each method). So a WASI `path_*` call is `resolve_parent` then the operation.
+//! them (see each method). So a WASI `path_*` call is `resolve_parent` then the operation;
+//! `path_open` with `O_CREAT` is [`Vfs::create_file_at`], which also follows a final
+//! (possibly dangling) symlink as POSIX `open` does.
 //!
 //! # Boot archive
 //! [`Vfs::load_tar`] and [`Vfs::dump_tar`] (module `tar`) read and write ustar with pax

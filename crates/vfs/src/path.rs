@@ -89,25 +89,44 @@ impl<'a> Walker<'a> {
     /// symlinks except a final one when `follow_last` is false.
     fn run(&mut self, todo: &mut Vec<String>, follow_last: bool) -> Result<()> {
         while let Some(component) = todo.pop() {
-            let current = self.current();
-            // Every component, `.` and `..` included, needs a directory to be looked up in:
-            // `file/.` and `file/..` are ENOTDIR.
-            let entries = self.vfs.entries(current)?;
-            match component.as_str() {
-                "." => {}
-                ".." => self.up()?,
-                name => {
-                    let child = *entries.get(name).ok_or(Error::NotFound)?;
-                    match &self.vfs.node(child)?.body {
-                        Body::Symlink(target) if follow_last || !todo.is_empty() => {
-                            self.links_followed += 1;
-                            if self.links_followed > MAX_SYMLINKS {
-                                return Err(Error::Loop);
-                            }
-                            self.expand(target, todo)?;
+            let follow = follow_last || !todo.is_empty();
+            self.step(&component, todo, follow)?;
+        }
+        Ok(())
+    }
+
+    /// Like `run`, but stops with one component left and returns it (None if `todo` is
+    /// empty). Symlinks met on the way are expanded, so the returned component is the last
+    /// one of the fully expanded path.
+    fn run_to_last(&mut self, todo: &mut Vec<String>) -> Result<Option<String>> {
+        while todo.len() > 1 {
+            if let Some(component) = todo.pop() {
+                self.step(&component, todo, true)?;
+            }
+        }
+        Ok(todo.pop())
+    }
+
+    /// Walks one component: `.` stays, `..` goes up, a name goes down, or, for a symlink
+    /// when `follow`, pushes the link's expansion onto `todo` (counted against the limit).
+    fn step(&mut self, component: &str, todo: &mut Vec<String>, follow: bool) -> Result<()> {
+        // Every component, `.` and `..` included, needs a directory to be looked up in:
+        // `file/.` and `file/..` are ENOTDIR.
+        let entries = self.vfs.entries(self.current())?;
+        match component {
+            "." => {}
+            ".." => self.up()?,
+            name => {
+                let child = *entries.get(name).ok_or(Error::NotFound)?;
+                match &self.vfs.node(child)?.body {
+                    Body::Symlink(target) if follow => {
+                        self.links_followed += 1;
+                        if self.links_followed > MAX_SYMLINKS {
+                            return Err(Error::Loop);
                         }
-                        _ => self.stack.push(child),
+                        self.expand(target, todo)?;
                     }
+                    _ => self.stack.push(child),
                 }
             }
         }
@@ -203,5 +222,60 @@ impl Vfs {
             name.push('/');
         }
         Ok((dir, name))
+    }
+
+    /// `open(path, O_CREAT)` in one call: resolves `path` from `base_dir` and returns the
+    /// regular file it names, creating it (`created == true`) if the final component does
+    /// not exist. Unlike [`Vfs::create_file`] (which never follows), a final symlink is
+    /// followed when `follow_final_symlink` and not `exclusive`, and a dangling one creates
+    /// its target, as POSIX `open` does (`O_EXCL` implies not following: the link itself
+    /// exists, so Exists). Confinement applies to every step, symlink targets included.
+    /// Errors as [`Vfs::resolve_parent`] plus those of [`Vfs::create_file`] (IsDir for a
+    /// directory or a trailing slash, Loop for a final symlink not followed).
+    pub fn create_file_at(
+        &mut self,
+        base_dir: Ino,
+        path: &str,
+        follow_final_symlink: bool,
+        exclusive: bool,
+        confine: bool,
+    ) -> Result<(Ino, bool)> {
+        let parsed = parse_path(path)?;
+        let (dir, name) = {
+            let mut walker = Walker::new(self, base_dir, parsed.absolute, confine)?;
+            let mut todo: Vec<String> = parsed
+                .components
+                .iter()
+                .rev()
+                .map(|c| c.to_string())
+                .collect();
+            loop {
+                let Some(last) = walker.run_to_last(&mut todo)? else {
+                    // Only slashes (or a symlink to "/"): the directory itself.
+                    break (walker.current(), ".".to_string());
+                };
+                let dir = walker.current();
+                let entries = self.entries(dir)?;
+                if last == ".." && confine && walker.stack.len() == 1 {
+                    return Err(Error::Escape);
+                }
+                let is_symlink = entries
+                    .get(last.as_str())
+                    .and_then(|&ino| self.node(ino).ok())
+                    .is_some_and(|node| matches!(node.body, Body::Symlink(_)));
+                if is_symlink && follow_final_symlink && !exclusive && !parsed.trailing_slash {
+                    // Expand it and resolve again; `step` counts it against the limit.
+                    walker.step(&last, &mut todo, true)?;
+                    continue;
+                }
+                break (dir, last);
+            }
+        };
+        let name = if parsed.trailing_slash && name != "." && name != ".." {
+            alloc::format!("{name}/")
+        } else {
+            name
+        };
+        self.create_file(dir, &name, exclusive)
     }
 }

@@ -1149,3 +1149,104 @@ fn errors_display() {
     let e: ArchiveError = Error::NoSpace.into();
     assert!(e.to_string().contains("no space"));
 }
+
+#[test]
+fn create_file_at_is_open_with_o_creat() {
+    let (mut v, root, a, b) = sample();
+    let f = v.lookup(a, "f").unwrap();
+    let c = v.lookup(b, "c.txt").unwrap();
+    // Existing files are returned, new ones created.
+    assert_eq!(
+        v.create_file_at(root, "a/f", true, false, true),
+        Ok((f, false))
+    );
+    assert_eq!(
+        v.create_file_at(root, "a/f", true, true, true),
+        Err(Error::Exists)
+    );
+    let (n, created) = v
+        .create_file_at(root, "a/b/../new", true, false, true)
+        .unwrap();
+    assert!(created);
+    assert_eq!(v.lookup(a, "new"), Ok(n));
+    // A final symlink is followed unless told not to or exclusive.
+    assert_eq!(
+        v.create_file_at(root, "link_c", true, false, true),
+        Ok((c, false))
+    );
+    assert_eq!(
+        v.create_file_at(root, "link_c", false, false, true),
+        Err(Error::Loop)
+    );
+    assert_eq!(
+        v.create_file_at(root, "link_c", true, true, true),
+        Err(Error::Exists)
+    );
+    // A dangling symlink creates its target, relative to the link's directory.
+    v.symlink("../made_by_link", b, "dangling").unwrap();
+    let (m, created) = v
+        .create_file_at(root, "a/b/dangling", true, false, true)
+        .unwrap();
+    assert!(created);
+    assert_eq!(v.lookup(a, "made_by_link"), Ok(m));
+    // ...but not outside the base.
+    v.symlink("../../outside", b, "escaping").unwrap();
+    assert_eq!(
+        v.create_file_at(a, "b/escaping", true, false, true),
+        Err(Error::Escape)
+    );
+    v.symlink("/abs", root, "absolute").unwrap();
+    assert_eq!(
+        v.create_file_at(root, "absolute", true, false, true),
+        Err(Error::Escape)
+    );
+    let (abs, _) = v.create_file_at(a, "/abs2", true, false, false).unwrap();
+    assert_eq!(v.lookup(root, "abs2"), Ok(abs));
+    // Directories, dots and trailing slashes are IsDir; escapes and loops as resolve.
+    assert_eq!(
+        v.create_file_at(root, "a", true, false, true),
+        Err(Error::IsDir)
+    );
+    assert_eq!(
+        v.create_file_at(root, "a/", true, false, true),
+        Err(Error::IsDir)
+    );
+    assert_eq!(
+        v.create_file_at(root, "x/", true, false, true),
+        Err(Error::IsDir)
+    );
+    assert_eq!(
+        v.create_file_at(root, ".", true, false, true),
+        Err(Error::IsDir)
+    );
+    assert_eq!(
+        v.create_file_at(a, "..", true, false, true),
+        Err(Error::Escape)
+    );
+    assert_eq!(
+        v.create_file_at(a, "../x", true, false, true),
+        Err(Error::Escape)
+    );
+    assert_eq!(
+        v.create_file_at(root, "", true, false, true),
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        v.create_file_at(root, "nope/x", true, false, true),
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        v.create_file_at(root, "a/f/x", true, false, true),
+        Err(Error::NotDir)
+    );
+    v.symlink("loop2", root, "loop1").unwrap();
+    v.symlink("loop1", root, "loop2").unwrap();
+    assert_eq!(
+        v.create_file_at(root, "loop1", true, false, true),
+        Err(Error::Loop)
+    );
+    assert_eq!(
+        v.create_file_at(root, "loop1/x", true, false, true),
+        Err(Error::Loop)
+    );
+}
