@@ -1,10 +1,563 @@
 //! `clew run --host`: runs a WASI program on the host through the very same `wasi` and
-//! `vfs` crates the kernel uses, with the wasmi (interp) or wasmtime (native) adapter.
+//! `vfs` crates the kernel uses, with the wasmi adapter (`--engine interp`) or the wasmtime
+//! adapter with Cranelift (`--engine native`, the default on the host), behaving like
+//! `wasmtime run`: argv, `--env`, `--dir` trees loaded into the VFS (and written back when
+//! the program ends), stdio connected byte-exact, the exit code propagated (a trap gives
+//! 134, as wasmtime on Unix), `--invoke`, `--memory`, and the unknown-import flags.
+//!
+//! Key pieces: [`HostClocks`], [`HostRandom`] and [`HostStream`] implement the `wasi`
+//! crate's host traits with std; `run_wasmtime` and `run_wasmi` drive one engine each.
 
-use crate::cli::RunArgs;
+use crate::cli::{Engine, RunArgs};
+use anyhow::{bail, Context as _};
+use std::io::{IsTerminal as _, Read as _, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use wasi::{ClockId, Errno, SharedVfs, UnknownImports, WasiCtx, WasiView};
+
+/// Exit status of `wasmtime run` when the guest traps (128 + SIGABRT on Unix).
+const TRAP_EXIT: u8 = 134;
+
+// ---------------------------------------------------------------------------------------
+// Host services
+// ---------------------------------------------------------------------------------------
+
+/// Clocks from std: realtime is `SystemTime`, monotonic counts from process start. The
+/// CPU-time clocks are not provided (EBADF, as wasmtime).
+struct HostClocks {
+    start: Instant,
+}
+
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl wasi::Clocks for HostClocks {
+    fn now_ns(&self, clock: ClockId) -> Option<u64> {
+        match clock {
+            ClockId::Realtime => Some(wall_ns()),
+            ClockId::Monotonic => {
+                Some(u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX))
+            }
+            ClockId::ProcessCputime | ClockId::ThreadCputime => None,
+        }
+    }
+    fn resolution_ns(&self, clock: ClockId) -> Option<u64> {
+        match clock {
+            ClockId::Realtime | ClockId::Monotonic => Some(1),
+            ClockId::ProcessCputime | ClockId::ThreadCputime => None,
+        }
+    }
+    fn sleep_until(&self, deadline_ns: u64) {
+        let now = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        if deadline_ns > now {
+            std::thread::sleep(std::time::Duration::from_nanos(deadline_ns - now));
+        }
+    }
+    fn yield_now(&self) {
+        std::thread::yield_now();
+    }
+}
+
+/// Random bytes from the host kernel.
+struct HostRandom(std::fs::File);
+
+impl wasi::Random for HostRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        if (&self.0).read_exact(buf).is_err() {
+            // Never hand out predictable bytes silently: a failing /dev/urandom is fatal.
+            panic!("reading /dev/urandom failed");
+        }
+    }
+}
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Errno::Pipe,
+        std::io::ErrorKind::Interrupted => Errno::Intr,
+        std::io::ErrorKind::WouldBlock => Errno::Again,
+        _ => Errno::Io,
+    }
+}
+
+/// The host's stdin, stdout or stderr. Output is written through and flushed at once.
+enum HostStream {
+    Stdin,
+    Stdout,
+    Stderr,
+}
+
+impl wasi::Stream for HostStream {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        match self {
+            HostStream::Stdin => loop {
+                match std::io::stdin().lock().read(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(io_errno(&e)),
+                }
+            },
+            _ => Err(Errno::Badf),
+        }
+    }
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Errno> {
+        let r = match self {
+            HostStream::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(buf).and_then(|()| out.flush())
+            }
+            HostStream::Stderr => {
+                let mut err = std::io::stderr().lock();
+                err.write_all(buf).and_then(|()| err.flush())
+            }
+            HostStream::Stdin => return Err(Errno::Badf),
+        };
+        r.map(|()| buf.len()).map_err(|e| io_errno(&e))
+    }
+    fn is_tty(&self) -> bool {
+        match self {
+            HostStream::Stdin => std::io::stdin().is_terminal(),
+            HostStream::Stdout => std::io::stdout().is_terminal(),
+            HostStream::Stderr => std::io::stderr().is_terminal(),
+        }
+    }
+}
+
+/// Catches a panic in a WASI host function so it never unwinds through an engine.
+fn catch_panic(f: &mut dyn FnMut()) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// Setup shared by both engines
+// ---------------------------------------------------------------------------------------
+
+/// A `--dir` loaded into the VFS: where it came from and its directory inode.
+struct LoadedDir {
+    host: PathBuf,
+    ino: vfs::Ino,
+}
+
+/// The store data of either engine: the WASI context and the memory limiter.
+struct State<L> {
+    wasi: WasiCtx,
+    limits: L,
+}
+
+impl<L> WasiView for State<L> {
+    fn wasi_ctx(&mut self) -> &mut WasiCtx {
+        &mut self.wasi
+    }
+}
+
+/// Builds the VFS with every `--dir` tree and the WASI context with its preopens.
+fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
+    let fs = vfs::Vfs::new(Box::new(wall_ns));
+    let shared: SharedVfs = wasi::share(fs);
+    let mut dirs = Vec::new();
+    {
+        let mut fs = shared.lock();
+        let root = fs.root();
+        for (i, d) in args.dirs.iter().enumerate() {
+            let tar = crate::dirsync::pack_dir(&d.host)
+                .with_context(|| format!("failed to open directory `{}`", d.host.display()))?;
+            let ino = fs.mkdir(root, &format!("preopen{i}")).map_err(|e| {
+                anyhow::anyhow!("creating the VFS directory for `{}`: {e}", d.host.display())
+            })?;
+            fs.load_tar(ino, &tar)
+                .map_err(|e| anyhow::anyhow!("loading `{}` into the VFS: {e}", d.host.display()))?;
+            dirs.push(LoadedDir {
+                host: d.host.clone(),
+                ino,
+            });
+        }
+    }
+    let argv0 = match &args.argv0 {
+        Some(a) => a.clone(),
+        None => args.module.to_string_lossy().into_owned(),
+    };
+    let mut argv = vec![argv0];
+    argv.extend(args.args.iter().cloned());
+    let mut env = Vec::new();
+    for e in &args.envs {
+        match e.split_once('=') {
+            Some((k, v)) => env.push((k.to_string(), v.to_string())),
+            None => {
+                if let Ok(v) = std::env::var(e) {
+                    env.push((e.clone(), v));
+                }
+            }
+        }
+    }
+    let random = std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?;
+    let mut ctx = WasiCtx::new(
+        shared,
+        Arc::new(HostClocks {
+            start: Instant::now(),
+        }),
+        Arc::new(HostRandom(random)),
+        argv,
+        env,
+        [
+            Box::new(HostStream::Stdin),
+            Box::new(HostStream::Stdout),
+            Box::new(HostStream::Stderr),
+        ],
+    );
+    for (d, loaded) in args.dirs.iter().zip(&dirs) {
+        ctx.preopen_dir(loaded.ino, &d.guest);
+    }
+    Ok((ctx, dirs))
+}
+
+/// Writes every `--dir` tree back to the host.
+fn write_back(shared: &SharedVfs, dirs: &[LoadedDir]) -> anyhow::Result<()> {
+    for d in dirs {
+        let tar = shared.lock().dump_tar(d.ino).map_err(|e| {
+            anyhow::anyhow!("reading back `{}` from the VFS: {e}", d.host.display())
+        })?;
+        crate::dirsync::apply(&tar, &d.host)
+            .with_context(|| format!("writing changes back to `{}`", d.host.display()))?;
+    }
+    Ok(())
+}
+
+fn unknown_mode(args: &RunArgs) -> UnknownImports {
+    if args.trap_unknown_imports {
+        UnknownImports::Trap
+    } else if args.default_values_unknown_imports {
+        UnknownImports::DefaultValues
+    } else {
+        UnknownImports::Reject
+    }
+}
+
+/// How the program ended.
+enum End {
+    /// `_start` returned, or `proc_exit(code)`.
+    Exit(i32),
+    /// A wasm trap: the message for stderr.
+    Trap(String),
+    /// Any other failure (instantiation, a WASI-raised trap): the message; exit status 1
+    /// as `wasmtime run` gives for errors that are not wasm traps.
+    Error(String),
+}
 
 /// Runs `args.module` on the host and returns the program's exit code.
-pub fn run(_args: &RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("clew run --host: not built yet")
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(&args.module)
+        .with_context(|| format!("failed to read input file `{}`", args.module.display()))?;
+    let (ctx, dirs) = setup(args)?;
+    let shared = ctx.vfs().clone();
+    let end = match args.engine {
+        Engine::Interp => run_wasmi(args, &bytes, ctx),
+        Engine::Native | Engine::Auto => run_wasmtime(args, &bytes, ctx),
+    };
+    let wb = write_back(&shared, &dirs);
+    let module = args.module.display();
+    let code = match end {
+        End::Exit(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
+        End::Trap(msg) => {
+            eprintln!("Error: failed to run main module `{module}`\n\nCaused by:\n    0: {msg}");
+            ExitCode::from(TRAP_EXIT)
+        }
+        End::Error(msg) => {
+            eprintln!("Error: failed to run main module `{module}`\n\nCaused by:\n    0: {msg}");
+            ExitCode::from(1)
+        }
+    };
+    wb?;
+    Ok(code)
+}
+
+/// Parses `--invoke` arguments as wasmtime does (decimal or `0x` hex integers, floats).
+fn parse_int<T: std::str::FromStr + num_from_hex::FromHex>(s: &str) -> anyhow::Result<T>
+where
+    <T as std::str::FromStr>::Err: std::error::Error + Send + Sync + 'static,
+{
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        T::from_hex(h)
+    } else {
+        Ok(s.parse::<T>()?)
+    }
+}
+
+mod num_from_hex {
+    /// Integers parsable from hex digits.
+    pub trait FromHex: Sized {
+        fn from_hex(s: &str) -> anyhow::Result<Self>;
+    }
+    impl FromHex for i32 {
+        fn from_hex(s: &str) -> anyhow::Result<Self> {
+            Ok(i32::from_str_radix(s, 16)?)
+        }
+    }
+    impl FromHex for i64 {
+        fn from_hex(s: &str) -> anyhow::Result<Self> {
+            Ok(i64::from_str_radix(s, 16)?)
+        }
+    }
+}
+
+/// The name of the function to call and the wasm values from the command line.
+fn invoke_name(args: &RunArgs) -> String {
+    args.invoke.clone().unwrap_or_else(|| "_start".to_string())
+}
+
+fn invoke_context(args: &RunArgs) -> String {
+    match &args.invoke {
+        Some(name) => format!("failed to invoke `{name}`"),
+        None => "failed to invoke command default".to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// wasmtime (native)
+// ---------------------------------------------------------------------------------------
+
+fn wasmtime_config() -> wasmtime::Config {
+    let mut c = wasmtime::Config::new();
+    c.wasm_multi_value(true)
+        .wasm_bulk_memory(true)
+        .wasm_reference_types(true)
+        .wasm_simd(true)
+        .wasm_tail_call(true)
+        .wasm_extended_const(true)
+        .wasm_function_references(true)
+        .wasm_gc(true)
+        .wasm_exceptions(true)
+        .wasm_features(wasmtime::WasmFeatures::THREADS, true);
+    c
+}
+
+fn run_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
+    match try_wasmtime(args, bytes, ctx) {
+        Ok(end) => end,
+        Err(e) => End::Error(format!("{e:#}")),
+    }
+}
+
+fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
+    use wasmtime::{Linker, Module, Store, StoreLimitsBuilder, Val, ValType};
+    let engine = wasmtime::Engine::new(&wasmtime_config())?;
+    let module = Module::new(&engine, bytes)?;
+    let mut limits = StoreLimitsBuilder::new();
+    if let Some(mib) = args.memory_mib {
+        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
+    }
+    let mut store = Store::new(
+        &engine,
+        State {
+            wasi: ctx,
+            limits: limits.build(),
+        },
+    );
+    store.limiter(|s| &mut s.limits);
+    let mut linker: Linker<State<wasmtime::StoreLimits>> = Linker::new(&engine);
+    wasi::wasmtime_adapter::add_to_linker(&mut linker, catch_panic)?;
+    wasi::wasmtime_adapter::define_unknown_imports(
+        &mut linker,
+        &mut store,
+        &module,
+        unknown_mode(args),
+    )?;
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .map_err(anyhow::Error::from)
+        .with_context(|| {
+            format!(
+                "failed to instantiate {:?}",
+                args.module.display().to_string()
+            )
+        })?;
+
+    let classify = |e: wasmtime::Error, what: String| -> End {
+        if let Some(exit) = e.downcast_ref::<wasi::wasmtime_adapter::I32Exit>() {
+            return End::Exit(exit.0);
+        }
+        if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+            return End::Trap(format!("{what}\n    1: wasm trap: {trap}"));
+        }
+        End::Error(format!("{what}\n    1: {e}"))
+    };
+
+    if args.invoke.is_some() {
+        if let Some(init) = instance.get_func(&mut store, "_initialize") {
+            if let Err(e) = init.call(&mut store, &[], &mut []) {
+                return Ok(classify(e, "failed to invoke `_initialize`".to_string()));
+            }
+        }
+    }
+    let name = invoke_name(args);
+    let Some(func) = instance.get_func(&mut store, &name) else {
+        bail!("no func export named `{name}` found");
+    };
+    let ty = func.ty(&store);
+    let mut params = Vec::new();
+    let mut cli_args = args.args.iter();
+    if args.invoke.is_some() {
+        if ty.params().len() > 0 {
+            eprintln!("warning: using `--invoke` with a function that takes arguments is experimental and may break in the future");
+        }
+        for p in ty.params() {
+            let Some(s) = cli_args.next() else {
+                bail!("not enough arguments for `{name}`");
+            };
+            params.push(match p {
+                ValType::I32 => Val::I32(parse_int::<i32>(s)?),
+                ValType::I64 => Val::I64(parse_int::<i64>(s)?),
+                ValType::F32 => Val::F32(s.parse::<f32>()?.to_bits()),
+                ValType::F64 => Val::F64(s.parse::<f64>()?.to_bits()),
+                t => bail!("unsupported argument type {t:?}"),
+            });
+        }
+    }
+    let mut results = vec![Val::I32(0); ty.results().len()];
+    if let Err(e) = func.call(&mut store, &params, &mut results) {
+        return Ok(classify(e, invoke_context(args)));
+    }
+    if !results.is_empty() {
+        eprintln!("warning: using `--invoke` with a function that returns values is experimental and may break in the future");
+    }
+    for r in results {
+        match r {
+            Val::I32(v) => println!("{v}"),
+            Val::I64(v) => println!("{v}"),
+            Val::F32(v) => println!("{}", f32::from_bits(v)),
+            Val::F64(v) => println!("{}", f64::from_bits(v)),
+            Val::V128(v) => println!("{}", v.as_u128()),
+            other => println!("{other:?}"),
+        }
+    }
+    Ok(End::Exit(0))
+}
+
+// ---------------------------------------------------------------------------------------
+// wasmi (interp)
+// ---------------------------------------------------------------------------------------
+
+fn run_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
+    match try_wasmi(args, bytes, ctx) {
+        Ok(end) => end,
+        Err(e) => End::Error(format!("{e:#}")),
+    }
+}
+
+fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
+    use wasmi::{Linker, Module, Store, StoreLimitsBuilder, Val, ValType};
+    let mut config = wasmi::Config::default();
+    config
+        .wasm_tail_call(true)
+        .wasm_extended_const(true)
+        .wasm_simd(true)
+        .wasm_multi_memory(true);
+    let engine = wasmi::Engine::new(&config);
+    let module = Module::new(&engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut limits = StoreLimitsBuilder::new();
+    if let Some(mib) = args.memory_mib {
+        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
+    }
+    let mut store = Store::new(
+        &engine,
+        State {
+            wasi: ctx,
+            limits: limits.build(),
+        },
+    );
+    store.limiter(|s| &mut s.limits);
+    let mut linker: Linker<State<wasmi::StoreLimits>> = Linker::new(&engine);
+    let werr = |e: wasmi::Error| anyhow::anyhow!("{e}");
+    wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic).map_err(werr)?;
+    let mode = unknown_mode(args);
+    if mode == UnknownImports::Reject {
+        if let Some((m, n)) = wasi::wasmi_adapter::unknown_imports(&module)
+            .into_iter()
+            .next()
+        {
+            bail!(
+                "failed to instantiate {:?}\n    1: unknown import: `{m}::{n}` has not been defined",
+                args.module.display().to_string()
+            );
+        }
+    }
+    wasi::wasmi_adapter::define_unknown_imports(&mut linker, &module, mode).map_err(werr)?;
+    let instance = linker
+        .instantiate_and_start(&mut store, &module)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "failed to instantiate {:?}\n    1: {e}",
+                args.module.display().to_string()
+            )
+        })?;
+
+    let classify = |e: wasmi::Error, what: String| -> End {
+        if let Some(code) = e.i32_exit_status() {
+            return End::Exit(code);
+        }
+        if let Some(t) = e.downcast_ref::<wasi::wasmi_adapter::WasiTrap>() {
+            return End::Error(format!("{what}\n    1: {t}"));
+        }
+        if let Some(code) = e.as_trap_code() {
+            return End::Trap(format!("{what}\n    1: wasm trap: {code}"));
+        }
+        End::Trap(format!("{what}\n    1: {e}"))
+    };
+
+    if args.invoke.is_some() {
+        if let Some(init) = instance.get_func(&store, "_initialize") {
+            if let Err(e) = init.call(&mut store, &[], &mut []) {
+                return Ok(classify(e, "failed to invoke `_initialize`".to_string()));
+            }
+        }
+    }
+    let name = invoke_name(args);
+    let Some(func) = instance.get_func(&store, &name) else {
+        bail!("no func export named `{name}` found");
+    };
+    let ty = func.ty(&store);
+    let mut params = Vec::new();
+    let mut cli_args = args.args.iter();
+    if args.invoke.is_some() {
+        if !ty.params().is_empty() {
+            eprintln!("warning: using `--invoke` with a function that takes arguments is experimental and may break in the future");
+        }
+        for p in ty.params() {
+            let Some(s) = cli_args.next() else {
+                bail!("not enough arguments for `{name}`");
+            };
+            params.push(match p {
+                ValType::I32 => Val::I32(parse_int::<i32>(s)?),
+                ValType::I64 => Val::I64(parse_int::<i64>(s)?),
+                ValType::F32 => Val::F32(s.parse::<f32>()?.into()),
+                ValType::F64 => Val::F64(s.parse::<f64>()?.into()),
+                t => bail!("unsupported argument type {t:?}"),
+            });
+        }
+    }
+    let mut results: Vec<Val> = ty
+        .results()
+        .iter()
+        .map(|t| Val::default_for_ty(*t))
+        .collect();
+    if let Err(e) = func.call(&mut store, &params, &mut results) {
+        return Ok(classify(e, invoke_context(args)));
+    }
+    if !results.is_empty() {
+        eprintln!("warning: using `--invoke` with a function that returns values is experimental and may break in the future");
+    }
+    for r in results {
+        match r {
+            Val::I32(v) => println!("{v}"),
+            Val::I64(v) => println!("{v}"),
+            Val::F32(v) => println!("{}", f32::from(v)),
+            Val::F64(v) => println!("{}", f64::from(v)),
+            other => println!("{other:?}"),
+        }
+    }
+    Ok(End::Exit(0))
 }

@@ -1,0 +1,1199 @@
+//! The 46 functions of `wasi_snapshot_preview1`, one Rust function each, in witx order of
+//! the function list. Every function takes the process's [`WasiCtx`] and its guest memory
+//! and the raw wasm arguments (`i32` as `u32`, `i64` as `u64`), validates them the way
+//! wiggle does for wasmtime (invalid enum or flag values are `EINVAL`, pointers are
+//! bounds-checked), and returns `Ok(())` (errno `success`) or an [`Error`].
+//!
+//! Semantics follow wasmtime's preview1 adapter (`wasmtime_wasi::preview1`): which
+//! descriptor kinds each call accepts and the errno otherwise, fd numbering, `fd_readdir`
+//! cookies with `.` and `..`, reads and writes using the first non-empty iovec, the
+//! `poll_oneoff` event fields. Deviations are marked `DEVIATION`.
+
+use crate::ctx::{Descriptor, Handle, StdioKind, WasiCtx};
+use crate::memory::{GuestMemory, GuestMemoryExt};
+use crate::types::LOOKUP_SYMLINK_FOLLOW;
+use crate::types::{fdflags, filetype, fstflags, layout, oflags, rights, ClockId, Errno};
+use crate::{Error, Result};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+type Mem<'a> = &'a mut dyn GuestMemory;
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// Maps a filesystem error to its witx errno (see `vfs::Error`'s table).
+pub fn fs_errno(e: vfs::Error) -> Errno {
+    match e {
+        vfs::Error::NotFound => Errno::Noent,
+        vfs::Error::Exists => Errno::Exist,
+        vfs::Error::NotDir => Errno::Notdir,
+        vfs::Error::IsDir => Errno::Isdir,
+        vfs::Error::NotEmpty => Errno::Notempty,
+        vfs::Error::Invalid => Errno::Inval,
+        vfs::Error::Loop => Errno::Loop,
+        vfs::Error::NameTooLong => Errno::Nametoolong,
+        // Escaping a directory capability: witx `notcapable`. (DEVIATION: wasmtime's
+        // preview1-over-preview2 reports `perm` here.)
+        vfs::Error::Escape => Errno::Notcapable,
+        vfs::Error::CrossDevice => Errno::Xdev,
+        vfs::Error::FileTooBig => Errno::Fbig,
+        vfs::Error::NoSpace => Errno::Nospc,
+        vfs::Error::Busy => Errno::Busy,
+        vfs::Error::Perm => Errno::Perm,
+    }
+}
+
+impl From<vfs::Error> for Error {
+    fn from(e: vfs::Error) -> Self {
+        Error::Errno(fs_errno(e))
+    }
+}
+
+/// Decodes a `u16` flags parameter passed as `i32`: out of `u16` range is `EOVERFLOW`
+/// (wiggle's `TryFromIntError`), unknown bits are `EINVAL`.
+fn flags16(raw: u32, all: u16) -> Result<u16> {
+    let v = u16::try_from(raw).map_err(|_| Errno::Overflow)?;
+    if v & !all != 0 {
+        return Err(Errno::Inval.into());
+    }
+    Ok(v)
+}
+
+/// Decodes a `u8` enum/flags parameter passed as `i32` with values `0..=max`.
+fn enum8(raw: u32, max: u8) -> Result<u8> {
+    let v = u8::try_from(raw).map_err(|_| Errno::Overflow)?;
+    if v > max {
+        return Err(Errno::Inval.into());
+    }
+    Ok(v)
+}
+
+fn lookup_follow(raw: u32) -> Result<bool> {
+    if raw & !LOOKUP_SYMLINK_FOLLOW != 0 {
+        return Err(Errno::Inval.into());
+    }
+    Ok(raw & LOOKUP_SYMLINK_FOLLOW != 0)
+}
+
+fn desc(ctx: &mut WasiCtx, fd: u32) -> Result<&mut Descriptor> {
+    ctx.fds.get_mut(&fd).ok_or(Error::Errno(Errno::Badf))
+}
+
+/// Rights check: a right the fd does not hold is `ENOTCAPABLE` (witx `rights`).
+fn need(d: &Descriptor, right: u64) -> Result<()> {
+    if d.rights_base & right == right {
+        Ok(())
+    } else {
+        Err(Errno::Notcapable.into())
+    }
+}
+
+/// The inode of a regular-file fd; any other kind (or no fd) is `EBADF`.
+fn file_ino(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<vfs::Ino> {
+    let d = desc(ctx, fd)?;
+    match d.handle {
+        Handle::File { ino, .. } => {
+            need(d, right)?;
+            Ok(ino)
+        }
+        _ => Err(Errno::Badf.into()),
+    }
+}
+
+/// The inode of a directory fd (the base of a `path_*` call); otherwise `EBADF`.
+fn dir_ino(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<vfs::Ino> {
+    let d = desc(ctx, fd)?;
+    match d.handle {
+        Handle::Dir { ino, .. } => {
+            need(d, right)?;
+            Ok(ino)
+        }
+        _ => Err(Errno::Badf.into()),
+    }
+}
+
+/// The inode of a file or directory fd (stdio is `EBADF`).
+fn fs_ino(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<vfs::Ino> {
+    let d = desc(ctx, fd)?;
+    match d.handle {
+        Handle::File { ino, .. } | Handle::Dir { ino, .. } => {
+            need(d, right)?;
+            Ok(ino)
+        }
+        Handle::Stdio { .. } => Err(Errno::Badf.into()),
+    }
+}
+
+/// The first non-empty buffer of an iovec array (what wasmtime reads or writes), or an
+/// empty one.
+fn first_iovec(mem: &dyn GuestMemory, iovs: u32, iovs_len: u32) -> Result<(u32, u32)> {
+    let list = mem.read_iovecs(iovs, iovs_len)?;
+    Ok(list
+        .into_iter()
+        .find(|&(_, len)| len != 0)
+        .unwrap_or((0, 0)))
+}
+
+fn kind_filetype(kind: vfs::FileKind) -> u8 {
+    match kind {
+        vfs::FileKind::Directory => filetype::DIRECTORY,
+        vfs::FileKind::RegularFile => filetype::REGULAR_FILE,
+        vfs::FileKind::Symlink => filetype::SYMBOLIC_LINK,
+    }
+}
+
+fn stdio_filetype(stream: &dyn crate::Stream) -> u8 {
+    if stream.is_tty() {
+        filetype::CHARACTER_DEVICE
+    } else {
+        filetype::UNKNOWN
+    }
+}
+
+fn write_filestat(mem: Mem<'_>, ptr: u32, ft: u8, m: Option<&vfs::Metadata>) -> Result<()> {
+    let mut b = [0u8; layout::FILESTAT_SIZE as usize];
+    b[16] = ft;
+    if let Some(m) = m {
+        b[0..8].copy_from_slice(&m.dev.to_le_bytes());
+        b[8..16].copy_from_slice(&m.ino.to_le_bytes());
+        b[24..32].copy_from_slice(&m.nlink.to_le_bytes());
+        b[32..40].copy_from_slice(&m.size.to_le_bytes());
+        b[40..48].copy_from_slice(&m.atime_ns.to_le_bytes());
+        b[48..56].copy_from_slice(&m.mtime_ns.to_le_bytes());
+        b[56..64].copy_from_slice(&m.ctime_ns.to_le_bytes());
+    }
+    if ptr % 8 != 0 {
+        return Err(Error::BadPointer);
+    }
+    mem.write_bytes(ptr, &b)?;
+    Ok(())
+}
+
+/// Decodes one (timestamp, set, now) triple of `fstflags` (witx: setting both a time and
+/// its `_now` flag is `EINVAL`) into the new value, `None` for "leave unchanged".
+fn new_time(ctx: &WasiCtx, ts: u64, set: bool, now: bool) -> Result<Option<u64>> {
+    match (set, now) {
+        (true, true) => Err(Errno::Inval.into()),
+        (true, false) => Ok(Some(ts)),
+        (false, true) => Ok(Some(ctx.clocks.now_ns(ClockId::Realtime).unwrap_or(0))),
+        (false, false) => Ok(None),
+    }
+}
+
+fn times(ctx: &WasiCtx, atim: u64, mtim: u64, fst: u32) -> Result<(Option<u64>, Option<u64>)> {
+    let f = flags16(fst, fstflags::ALL)?;
+    let a = new_time(
+        ctx,
+        atim,
+        f & fstflags::ATIM != 0,
+        f & fstflags::ATIM_NOW != 0,
+    )?;
+    let m = new_time(
+        ctx,
+        mtim,
+        f & fstflags::MTIM != 0,
+        f & fstflags::MTIM_NOW != 0,
+    )?;
+    Ok((a, m))
+}
+
+// ---------------------------------------------------------------------------------------
+// args, environ
+// ---------------------------------------------------------------------------------------
+
+fn write_strings<'s>(
+    mem: Mem<'_>,
+    mut ptrs: u32,
+    mut buf: u32,
+    items: impl Iterator<Item = [&'s [u8]; 3]>,
+) -> Result<()> {
+    for parts in items {
+        mem.write_u32(ptrs, buf)?;
+        ptrs = ptrs.checked_add(4).ok_or(Error::BadPointer)?;
+        for p in parts.iter().chain([&&b"\0"[..]]) {
+            mem.write_bytes(buf, p)?;
+            let len = u32::try_from(p.len()).map_err(|_| Error::BadPointer)?;
+            buf = buf.checked_add(len).ok_or(Error::BadPointer)?;
+        }
+    }
+    Ok(())
+}
+
+fn sizes(mem: Mem<'_>, count: usize, bytes: usize, p_count: u32, p_bytes: u32) -> Result<()> {
+    let count = u32::try_from(count).map_err(|_| Errno::Overflow)?;
+    let bytes = u32::try_from(bytes).map_err(|_| Errno::Overflow)?;
+    mem.write_u32(p_count, count)?;
+    mem.write_u32(p_bytes, bytes)?;
+    Ok(())
+}
+
+/// `args_get(argv, argv_buf)`: pointers to NUL-terminated arguments at `argv`, their bytes
+/// at `argv_buf`.
+pub fn args_get(ctx: &mut WasiCtx, mem: Mem<'_>, argv: u32, argv_buf: u32) -> Result<()> {
+    let items = ctx.args.iter().map(|a| [a.as_bytes(), &b""[..], &b""[..]]);
+    write_strings(mem, argv, argv_buf, items)
+}
+
+/// `args_sizes_get() -> (size, size)`: number of arguments and their total bytes with NULs.
+pub fn args_sizes_get(ctx: &mut WasiCtx, mem: Mem<'_>, argc: u32, buf_size: u32) -> Result<()> {
+    let total = ctx.args.iter().map(|a| a.len() + 1).sum();
+    sizes(mem, ctx.args.len(), total, argc, buf_size)
+}
+
+/// `environ_get(environ, environ_buf)`: `NAME=VALUE\0` strings.
+pub fn environ_get(ctx: &mut WasiCtx, mem: Mem<'_>, environ: u32, buf: u32) -> Result<()> {
+    let items = ctx
+        .env
+        .iter()
+        .map(|(k, v)| [k.as_bytes(), &b"="[..], v.as_bytes()]);
+    write_strings(mem, environ, buf, items)
+}
+
+/// `environ_sizes_get() -> (size, size)`.
+pub fn environ_sizes_get(ctx: &mut WasiCtx, mem: Mem<'_>, count: u32, buf_size: u32) -> Result<()> {
+    let total = ctx.env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    sizes(mem, ctx.env.len(), total, count, buf_size)
+}
+
+// ---------------------------------------------------------------------------------------
+// clocks
+// ---------------------------------------------------------------------------------------
+
+/// `clock_res_get(id) -> timestamp`. A clock the host does not provide is `EBADF`
+/// (wasmtime: the CPU-time clocks).
+pub fn clock_res_get(ctx: &mut WasiCtx, mem: Mem<'_>, id: u32, res: u32) -> Result<()> {
+    let id = ClockId::from_raw(id)?;
+    let r = ctx.clocks.resolution_ns(id).ok_or(Errno::Badf)?;
+    mem.write_u64(res, r)?;
+    Ok(())
+}
+
+/// `clock_time_get(id, precision) -> timestamp`.
+pub fn clock_time_get(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    id: u32,
+    _precision: u64,
+    time: u32,
+) -> Result<()> {
+    let id = ClockId::from_raw(id)?;
+    let t = ctx.clocks.now_ns(id).ok_or(Errno::Badf)?;
+    mem.write_u64(time, t)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// fd_*
+// ---------------------------------------------------------------------------------------
+
+/// `fd_advise(fd, offset, len, advice)`: files only; advice is a hint and is ignored.
+pub fn fd_advise(
+    ctx: &mut WasiCtx,
+    _mem: Mem<'_>,
+    fd: u32,
+    _off: u64,
+    _len: u64,
+    advice: u32,
+) -> Result<()> {
+    enum8(advice, 5)?;
+    file_ino(ctx, fd, rights::FD_ADVISE)?;
+    Ok(())
+}
+
+/// `fd_allocate(fd, offset, len)`: `ENOTSUP` on files, as wasmtime.
+pub fn fd_allocate(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, _off: u64, _len: u64) -> Result<()> {
+    file_ino(ctx, fd, rights::FD_ALLOCATE)?;
+    Err(Errno::Notsup.into())
+}
+
+/// `fd_close(fd)`: any descriptor, preopens and stdio included.
+pub fn fd_close(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32) -> Result<()> {
+    let d = ctx.fds.remove(&fd).ok_or(Errno::Badf)?;
+    ctx.free.insert(fd);
+    release(ctx, d);
+    Ok(())
+}
+
+fn release(ctx: &WasiCtx, d: Descriptor) {
+    match d.handle {
+        Handle::File { ino, .. } | Handle::Dir { ino, .. } => ctx.vfs.lock().release(ino),
+        Handle::Stdio { .. } => {}
+    }
+}
+
+/// `fd_datasync(fd)`: the RAM filesystem is always in sync; files only.
+pub fn fd_datasync(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32) -> Result<()> {
+    file_ino(ctx, fd, rights::FD_DATASYNC)?;
+    Ok(())
+}
+
+/// `fd_fdstat_get(fd) -> fdstat`.
+pub fn fd_fdstat_get(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Result<()> {
+    let d = desc(ctx, fd)?;
+    let (ft, flags) = match &d.handle {
+        Handle::Stdio { stream, .. } => (stdio_filetype(stream.as_ref()), 0u16),
+        Handle::Dir { .. } => (filetype::DIRECTORY, 0),
+        Handle::File {
+            append, nonblock, ..
+        } => {
+            let mut f = 0;
+            if *append {
+                f |= fdflags::APPEND;
+            }
+            if *nonblock {
+                f |= fdflags::NONBLOCK;
+            }
+            (filetype::REGULAR_FILE, f)
+        }
+    };
+    let mut b = [0u8; layout::FDSTAT_SIZE as usize];
+    b[0] = ft;
+    b[2..4].copy_from_slice(&flags.to_le_bytes());
+    b[8..16].copy_from_slice(&d.rights_base.to_le_bytes());
+    b[16..24].copy_from_slice(&d.rights_inheriting.to_le_bytes());
+    if out % 8 != 0 {
+        return Err(Error::BadPointer);
+    }
+    mem.write_bytes(out, &b)?;
+    Ok(())
+}
+
+/// `fd_fdstat_set_flags(fd, flags)`: files only; `append` and `nonblock` can change, the
+/// sync flags are `EINVAL` (as wasmtime).
+pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, flags: u32) -> Result<()> {
+    let flags = flags16(flags, fdflags::ALL)?;
+    let d = desc(ctx, fd)?;
+    let Handle::File {
+        append, nonblock, ..
+    } = &mut d.handle
+    else {
+        return Err(Errno::Badf.into());
+    };
+    if flags & (fdflags::DSYNC | fdflags::SYNC | fdflags::RSYNC) != 0 {
+        return Err(Errno::Inval.into());
+    }
+    *append = flags & fdflags::APPEND != 0;
+    *nonblock = flags & fdflags::NONBLOCK != 0;
+    Ok(())
+}
+
+/// `fd_fdstat_set_rights(fd, base, inheriting)`: rights can only be dropped (adding one is
+/// `ENOTCAPABLE`); stdio is `EBADF` as in wasmtime.
+pub fn fd_fdstat_set_rights(
+    ctx: &mut WasiCtx,
+    _mem: Mem<'_>,
+    fd: u32,
+    base: u64,
+    inheriting: u64,
+) -> Result<()> {
+    if (base | inheriting) & !rights::ALL != 0 {
+        return Err(Errno::Inval.into());
+    }
+    let d = desc(ctx, fd)?;
+    if let Handle::Stdio { .. } = d.handle {
+        return Err(Errno::Badf.into());
+    }
+    if base & !d.rights_base != 0 || inheriting & !d.rights_inheriting != 0 {
+        return Err(Errno::Notcapable.into());
+    }
+    d.rights_base = base;
+    d.rights_inheriting = inheriting;
+    Ok(())
+}
+
+/// `fd_filestat_get(fd) -> filestat`. Stdio reports zeros (and its file type).
+pub fn fd_filestat_get(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Result<()> {
+    let d = desc(ctx, fd)?;
+    let ino = match &d.handle {
+        Handle::Stdio { stream, .. } => {
+            let ft = stdio_filetype(stream.as_ref());
+            return write_filestat(mem, out, ft, None);
+        }
+        Handle::File { ino, .. } | Handle::Dir { ino, .. } => *ino,
+    };
+    need(d, rights::FD_FILESTAT_GET)?;
+    let m = ctx.vfs.lock().metadata(ino)?;
+    write_filestat(mem, out, kind_filetype(m.kind), Some(&m))
+}
+
+/// `fd_filestat_set_size(fd, size)`: files only; a file not open for writing is `EINVAL`
+/// (what `ftruncate` gives on Linux).
+pub fn fd_filestat_set_size(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, size: u64) -> Result<()> {
+    let ino = file_ino(ctx, fd, rights::FD_FILESTAT_SET_SIZE)?;
+    if let Some(Descriptor {
+        handle: Handle::File {
+            writable: false, ..
+        },
+        ..
+    }) = ctx.fds.get(&fd)
+    {
+        return Err(Errno::Inval.into());
+    }
+    ctx.vfs.lock().set_len(ino, size)?;
+    Ok(())
+}
+
+/// `fd_filestat_set_times(fd, atim, mtim, fst_flags)`.
+pub fn fd_filestat_set_times(
+    ctx: &mut WasiCtx,
+    _mem: Mem<'_>,
+    fd: u32,
+    atim: u64,
+    mtim: u64,
+    fst: u32,
+) -> Result<()> {
+    let (a, m) = times(ctx, atim, mtim, fst)?;
+    let ino = fs_ino(ctx, fd, rights::FD_FILESTAT_SET_TIMES)?;
+    ctx.vfs.lock().set_times(ino, a, m)?;
+    Ok(())
+}
+
+/// `fd_pread(fd, iovs, offset) -> size`: files only (stdin `ESPIPE`).
+pub fn fd_pread(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nread: u32,
+) -> Result<()> {
+    let d = desc(ctx, fd)?;
+    let ino = match d.handle {
+        Handle::File { ino, readable, .. } => {
+            if !readable {
+                return Err(Errno::Badf.into());
+            }
+            need(d, rights::FD_READ | rights::FD_SEEK)?;
+            ino
+        }
+        Handle::Stdio {
+            kind: StdioKind::Stdin,
+            ..
+        } => return Err(Errno::Spipe.into()),
+        _ => return Err(Errno::Badf.into()),
+    };
+    let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
+    let dst = mem.slice_mut(buf, len)?;
+    let n = ctx.vfs.lock().read_at(ino, offset, dst)?;
+    mem.write_u32(nread, n as u32)?;
+    Ok(())
+}
+
+/// `fd_prestat_get(fd) -> prestat`: preopened directories only, else `EBADF`.
+pub fn fd_prestat_get(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Result<()> {
+    let d = desc(ctx, fd)?;
+    let Handle::Dir {
+        preopen: Some(name),
+        ..
+    } = &d.handle
+    else {
+        return Err(Errno::Badf.into());
+    };
+    let len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
+    if out % 4 != 0 {
+        return Err(Error::BadPointer);
+    }
+    let mut b = [0u8; layout::PRESTAT_SIZE as usize];
+    b[4..8].copy_from_slice(&len.to_le_bytes());
+    mem.write_bytes(out, &b)?;
+    Ok(())
+}
+
+/// `fd_prestat_dir_name(fd, path, path_len)`: a non-preopen is `ENOTDIR`, a short buffer
+/// `ENAMETOOLONG` (as wasmtime).
+pub fn fd_prestat_dir_name(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<()> {
+    let d = desc(ctx, fd)?;
+    let Handle::Dir {
+        preopen: Some(name),
+        ..
+    } = &d.handle
+    else {
+        return Err(Errno::Notdir.into());
+    };
+    if name.len() > path_len as usize {
+        return Err(Errno::Nametoolong.into());
+    }
+    mem.write_bytes(path, name.as_bytes())?;
+    Ok(())
+}
+
+/// Writes `data` to a file the way `fd_write`/`fd_pwrite` do: append mode writes at the
+/// end (Linux `pwrite` semantics ignore the offset then). Returns (bytes, end position).
+fn file_write(
+    ctx: &WasiCtx,
+    ino: vfs::Ino,
+    append: bool,
+    at: u64,
+    data: &[u8],
+) -> Result<(usize, u64)> {
+    let mut vfs = ctx.vfs.lock();
+    let off = if append { vfs.metadata(ino)?.size } else { at };
+    let n = vfs.write_at(ino, off, data)?;
+    let end = off.checked_add(n as u64).ok_or(Errno::Overflow)?;
+    Ok((n, end))
+}
+
+/// `fd_pwrite(fd, iovs, offset) -> size`: files only (stdout/stderr `ESPIPE`).
+pub fn fd_pwrite(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nwritten: u32,
+) -> Result<()> {
+    let d = desc(ctx, fd)?;
+    let (ino, append) = match d.handle {
+        Handle::File {
+            ino,
+            writable,
+            append,
+            ..
+        } => {
+            if !writable {
+                return Err(Errno::Badf.into());
+            }
+            need(d, rights::FD_WRITE | rights::FD_SEEK)?;
+            (ino, append)
+        }
+        Handle::Stdio {
+            kind: StdioKind::Stdout | StdioKind::Stderr,
+            ..
+        } => return Err(Errno::Spipe.into()),
+        _ => return Err(Errno::Badf.into()),
+    };
+    let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
+    let data = mem.slice(buf, len)?;
+    let (n, _) = file_write(ctx, ino, append, offset, data)?;
+    mem.write_u32(nwritten, n as u32)?;
+    Ok(())
+}
+
+/// `fd_read(fd, iovs) -> size`: files at their position, stdin (blocking); the first
+/// non-empty iovec is filled, as wasmtime does.
+pub fn fd_read(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+) -> Result<()> {
+    let vfs = ctx.vfs.clone();
+    let d = desc(ctx, fd)?;
+    match &mut d.handle {
+        Handle::File {
+            ino, pos, readable, ..
+        } => {
+            if !*readable {
+                return Err(Errno::Badf.into());
+            }
+            if d.rights_base & rights::FD_READ == 0 {
+                return Err(Errno::Notcapable.into());
+            }
+            let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
+            let dst = mem.slice_mut(buf, len)?;
+            let n = vfs.lock().read_at(*ino, *pos, dst)?;
+            *pos = pos.checked_add(n as u64).ok_or(Errno::Overflow)?;
+            mem.write_u32(nread, n as u32)?;
+            Ok(())
+        }
+        Handle::Stdio {
+            kind: StdioKind::Stdin,
+            stream,
+        } => {
+            let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
+            let dst = mem.slice_mut(buf, len)?;
+            let n = stream.read(dst)?;
+            mem.write_u32(nread, n.min(len as usize) as u32)?;
+            Ok(())
+        }
+        _ => Err(Errno::Badf.into()),
+    }
+}
+
+/// `fd_readdir(fd, buf, buf_len, cookie) -> size`: entries `.` (cookie 0), `..` (1), then
+/// the directory's entries (cookies 2...); each `dirent.d_next` is the cookie of the next
+/// entry. Entries are copied until the buffer is full, the last one possibly truncated:
+/// a result equal to `buf_len` means "there may be more" (witx `fd_readdir`).
+pub fn fd_readdir(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    bufused: u32,
+) -> Result<()> {
+    let ino = dir_ino(ctx, fd, rights::FD_READDIR)?;
+    let mut entries: Vec<(u64, u8, String)> = Vec::new();
+    {
+        let vfs = ctx.vfs.lock();
+        entries.push((ino, filetype::DIRECTORY, String::from(".")));
+        // wasmtime reports the directory's own inode for `..` too.
+        entries.push((ino, filetype::DIRECTORY, String::from("..")));
+        for e in vfs.read_dir(ino)? {
+            entries.push((e.ino, kind_filetype(e.kind), e.name));
+        }
+    }
+    let mut at = buf;
+    let mut cap = buf_len;
+    let skip = usize::try_from(cookie).unwrap_or(usize::MAX);
+    for (i, (d_ino, d_type, name)) in entries.iter().enumerate().skip(skip) {
+        let mut head = [0u8; layout::DIRENT_SIZE as usize];
+        head[0..8].copy_from_slice(&(i as u64 + 1).to_le_bytes());
+        head[8..16].copy_from_slice(&d_ino.to_le_bytes());
+        let namlen = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
+        head[16..20].copy_from_slice(&namlen.to_le_bytes());
+        head[20] = *d_type;
+        let n = cap.min(layout::DIRENT_SIZE);
+        mem.write_bytes(at, &head[..n as usize])?;
+        at = at.checked_add(n).ok_or(Error::BadPointer)?;
+        cap -= n;
+        if cap == 0 {
+            break;
+        }
+        let n = cap.min(namlen);
+        mem.write_bytes(at, &name.as_bytes()[..n as usize])?;
+        at = at.checked_add(n).ok_or(Error::BadPointer)?;
+        cap -= n;
+        if cap == 0 {
+            break;
+        }
+    }
+    mem.write_u32(bufused, buf_len - cap)?;
+    Ok(())
+}
+
+/// `fd_renumber(from, to)`: moves `from` to `to`, closing what `to` was (as wasmtime, `to`
+/// need not be open).
+pub fn fd_renumber(ctx: &mut WasiCtx, _mem: Mem<'_>, from: u32, to: u32) -> Result<()> {
+    if !ctx.fds.contains_key(&from) {
+        return Err(Errno::Badf.into());
+    }
+    if from != to {
+        let d = ctx.fds.remove(&from).ok_or(Errno::Badf)?;
+        ctx.free.insert(from);
+        ctx.free.remove(&to);
+        if let Some(old) = ctx.fds.insert(to, d) {
+            release(ctx, old);
+        }
+    }
+    Ok(())
+}
+
+/// `fd_seek(fd, offset, whence) -> filesize`: files only; stdio `ESPIPE`, directories
+/// `EBADF` (as wasmtime); a negative result is `EINVAL`.
+pub fn fd_seek(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    offset: u64,
+    whence: u32,
+    out: u32,
+) -> Result<()> {
+    let whence = enum8(whence, 2)?;
+    let offset = offset as i64;
+    let vfs = ctx.vfs.clone();
+    let d = desc(ctx, fd)?;
+    let right = if offset == 0 && whence == 1 {
+        rights::FD_TELL
+    } else {
+        rights::FD_SEEK
+    };
+    let rights_base = d.rights_base;
+    let (ino, pos) = match &mut d.handle {
+        Handle::File { ino, pos, .. } => (*ino, pos),
+        Handle::Stdio { .. } => return Err(Errno::Spipe.into()),
+        Handle::Dir { .. } => return Err(Errno::Badf.into()),
+    };
+    if rights_base & right == 0 && rights_base & rights::FD_SEEK == 0 {
+        return Err(Errno::Notcapable.into());
+    }
+    let new = match whence {
+        0 => u64::try_from(offset).map_err(|_| Errno::Inval)?,
+        1 => pos.checked_add_signed(offset).ok_or(Errno::Inval)?,
+        _ => {
+            let size = vfs.lock().metadata(ino)?.size;
+            size.checked_add_signed(offset).ok_or(Errno::Inval)?
+        }
+    };
+    *pos = new;
+    mem.write_u64(out, new)?;
+    Ok(())
+}
+
+/// `fd_sync(fd)`: files only.
+pub fn fd_sync(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32) -> Result<()> {
+    file_ino(ctx, fd, rights::FD_SYNC)?;
+    Ok(())
+}
+
+/// `fd_tell(fd) -> filesize`: files only; stdio `ESPIPE`.
+pub fn fd_tell(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Result<()> {
+    let d = desc(ctx, fd)?;
+    let pos = match d.handle {
+        Handle::File { pos, .. } => pos,
+        Handle::Stdio { .. } => return Err(Errno::Spipe.into()),
+        Handle::Dir { .. } => return Err(Errno::Badf.into()),
+    };
+    need(d, rights::FD_TELL)?;
+    mem.write_u64(out, pos)?;
+    Ok(())
+}
+
+/// `fd_write(fd, iovs) -> size`: files at their position (or the end with `append`),
+/// stdout/stderr (all bytes of the first non-empty iovec).
+pub fn fd_write(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+) -> Result<()> {
+    let vfs = ctx.vfs.clone();
+    let d = desc(ctx, fd)?;
+    let rights_base = d.rights_base;
+    match &mut d.handle {
+        Handle::File {
+            ino,
+            pos,
+            writable,
+            append,
+            ..
+        } => {
+            if !*writable {
+                return Err(Errno::Badf.into());
+            }
+            if rights_base & rights::FD_WRITE == 0 {
+                return Err(Errno::Notcapable.into());
+            }
+            let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
+            let data = mem.slice(buf, len)?;
+            let (n, end) = {
+                let mut vfs = vfs.lock();
+                let off = if *append {
+                    vfs.metadata(*ino)?.size
+                } else {
+                    *pos
+                };
+                let n = vfs.write_at(*ino, off, data)?;
+                (n, off.checked_add(n as u64).ok_or(Errno::Overflow)?)
+            };
+            *pos = end;
+            mem.write_u32(nwritten, n as u32)?;
+            Ok(())
+        }
+        Handle::Stdio {
+            kind: StdioKind::Stdout | StdioKind::Stderr,
+            stream,
+        } => {
+            let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
+            let data = mem.slice(buf, len)?;
+            let n = stream.write(data)?;
+            mem.write_u32(nwritten, n as u32)?;
+            Ok(())
+        }
+        _ => Err(Errno::Badf.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// path_*
+// ---------------------------------------------------------------------------------------
+
+/// `path_create_directory(fd, path)`.
+pub fn path_create_directory(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<()> {
+    let base = dir_ino(ctx, fd, rights::PATH_CREATE_DIRECTORY)?;
+    let path = mem.read_str(path, path_len)?;
+    let mut vfs = ctx.vfs.lock();
+    let (dir, name) = vfs.resolve_parent(base, &path, true)?;
+    vfs.mkdir(dir, &name)?;
+    Ok(())
+}
+
+/// `path_filestat_get(fd, flags, path) -> filestat`.
+pub fn path_filestat_get(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    out: u32,
+) -> Result<()> {
+    let follow = lookup_follow(flags)?;
+    let base = dir_ino(ctx, fd, rights::PATH_FILESTAT_GET)?;
+    let path = mem.read_str(path, path_len)?;
+    let m = {
+        let vfs = ctx.vfs.lock();
+        let ino = vfs.resolve(base, &path, follow, true)?;
+        vfs.metadata(ino)?
+    };
+    write_filestat(mem, out, kind_filetype(m.kind), Some(&m))
+}
+
+/// `path_filestat_set_times(fd, flags, path, atim, mtim, fst_flags)`.
+#[allow(clippy::too_many_arguments)]
+pub fn path_filestat_set_times(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    atim: u64,
+    mtim: u64,
+    fst: u32,
+) -> Result<()> {
+    let follow = lookup_follow(flags)?;
+    let (a, m) = times(ctx, atim, mtim, fst)?;
+    let base = dir_ino(ctx, fd, rights::PATH_FILESTAT_SET_TIMES)?;
+    let path = mem.read_str(path, path_len)?;
+    let mut vfs = ctx.vfs.lock();
+    let ino = vfs.resolve(base, &path, follow, true)?;
+    vfs.set_times(ino, a, m)?;
+    Ok(())
+}
+
+/// `path_link(old_fd, old_flags, old_path, new_fd, new_path)`: a hard link.
+#[allow(clippy::too_many_arguments)]
+pub fn path_link(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    old_fd: u32,
+    old_flags: u32,
+    old_path: u32,
+    old_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> Result<()> {
+    let follow = lookup_follow(old_flags)?;
+    let old_base = dir_ino(ctx, old_fd, rights::PATH_LINK_SOURCE)?;
+    let new_base = dir_ino(ctx, new_fd, rights::PATH_LINK_TARGET)?;
+    let old_path = mem.read_str(old_path, old_len)?;
+    let new_path = mem.read_str(new_path, new_len)?;
+    let mut vfs = ctx.vfs.lock();
+    let ino = vfs.resolve(old_base, &old_path, follow, true)?;
+    let (dir, name) = vfs.resolve_parent(new_base, &new_path, true)?;
+    vfs.link(ino, dir, &name)?;
+    Ok(())
+}
+
+/// `path_open(fd, dirflags, path, oflags, rights_base, rights_inheriting, fdflags) -> fd`.
+#[allow(clippy::too_many_arguments)]
+pub fn path_open(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    dirflags: u32,
+    path: u32,
+    path_len: u32,
+    oflags_raw: u32,
+    rights_base: u64,
+    rights_inheriting: u64,
+    fdflags_raw: u32,
+    opened: u32,
+) -> Result<()> {
+    let follow = lookup_follow(dirflags)?;
+    let of = flags16(oflags_raw, oflags::ALL)?;
+    let ff = flags16(fdflags_raw, fdflags::ALL)?;
+    if (rights_base | rights_inheriting) & !rights::ALL != 0 {
+        return Err(Errno::Inval.into());
+    }
+    let path = mem.read_str(path, path_len)?;
+    // The base must be a directory: a file is ENOTDIR, stdio EBADF (as wasmtime).
+    let d = desc(ctx, fd)?;
+    let base = match d.handle {
+        Handle::Dir { ino, .. } => ino,
+        Handle::File { .. } => return Err(Errno::Notdir.into()),
+        Handle::Stdio { .. } => return Err(Errno::Badf.into()),
+    };
+    need(d, rights::PATH_OPEN)?;
+    if of & oflags::CREAT != 0 {
+        need(d, rights::PATH_CREATE_FILE)?;
+    }
+    let create = of & oflags::CREAT != 0;
+    let excl = of & oflags::EXCL != 0;
+    let directory = of & oflags::DIRECTORY != 0;
+    let trunc = of & oflags::TRUNC != 0;
+    // wasmtime (preview2 `open-at`): `directory` with `create`, `exclusive` or `truncate`
+    // is invalid.
+    if directory && (create || excl || trunc) {
+        return Err(Errno::Inval.into());
+    }
+    let readable = rights_base & rights::FD_READ != 0;
+    let writable = rights_base & rights::FD_WRITE != 0;
+
+    let mut vfs = ctx.vfs.lock();
+    let ino = if create {
+        let (dir, name) = vfs.resolve_parent(base, &path, true)?;
+        match vfs.resolve(base, &path, follow, true) {
+            Ok(ino) if excl => {
+                let _ = ino;
+                return Err(Errno::Exist.into());
+            }
+            Ok(ino) => ino,
+            Err(vfs::Error::NotFound) => vfs.create_file(dir, &name, excl)?.0,
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        vfs.resolve(base, &path, follow, true)?
+    };
+    let meta = vfs.metadata(ino)?;
+    let handle = match meta.kind {
+        // Only reachable without `symlink_follow`: opening the link itself is ELOOP, as
+        // `O_NOFOLLOW` on Linux.
+        vfs::FileKind::Symlink => return Err(Errno::Loop.into()),
+        vfs::FileKind::Directory => {
+            if writable || trunc {
+                return Err(Errno::Isdir.into());
+            }
+            Handle::Dir { ino, preopen: None }
+        }
+        vfs::FileKind::RegularFile => {
+            if directory {
+                return Err(Errno::Notdir.into());
+            }
+            if trunc {
+                vfs.set_len(ino, 0)?;
+            }
+            Handle::File {
+                ino,
+                pos: 0,
+                append: ff & fdflags::APPEND != 0,
+                nonblock: ff & fdflags::NONBLOCK != 0,
+                readable,
+                writable,
+            }
+        }
+    };
+    vfs.retain(ino)?;
+    drop(vfs);
+    // Rights reported as wasmtime does: everything the descriptor kind and its access mode
+    // allow.
+    let mut r = rights::ALL;
+    if let Handle::Dir { .. } = handle {
+        r &= !(rights::FD_SEEK | rights::FD_FILESTAT_SET_SIZE);
+    }
+    if !readable {
+        r &= !(rights::FD_READ | rights::FD_READDIR);
+    }
+    if !writable {
+        r &= !rights::FD_WRITE;
+    }
+    let new_fd = ctx.push(Descriptor {
+        handle,
+        rights_base: r,
+        rights_inheriting: r,
+    });
+    if let Err(e) = mem.write_u32(opened, new_fd) {
+        // The guest cannot learn the number: do not leak the descriptor.
+        if let Some(d) = ctx.fds.remove(&new_fd) {
+            ctx.free.insert(new_fd);
+            release(ctx, d);
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// `path_readlink(fd, path, buf, buf_len) -> size`: the target, truncated to `buf_len`.
+pub fn path_readlink(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+    buf: u32,
+    buf_len: u32,
+    bufused: u32,
+) -> Result<()> {
+    let base = dir_ino(ctx, fd, rights::PATH_READLINK)?;
+    let path = mem.read_str(path, path_len)?;
+    let target = {
+        let vfs = ctx.vfs.lock();
+        let ino = vfs.resolve(base, &path, false, true)?;
+        vfs.readlink(ino)?
+    };
+    let bytes = target.as_bytes();
+    let n = bytes.len().min(buf_len as usize);
+    mem.write_bytes(buf, &bytes[..n])?;
+    mem.write_u32(bufused, n as u32)?;
+    Ok(())
+}
+
+/// `path_remove_directory(fd, path)`.
+pub fn path_remove_directory(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<()> {
+    let base = dir_ino(ctx, fd, rights::PATH_REMOVE_DIRECTORY)?;
+    let path = mem.read_str(path, path_len)?;
+    let mut vfs = ctx.vfs.lock();
+    let (dir, name) = vfs.resolve_parent(base, &path, true)?;
+    vfs.rmdir(dir, &name)?;
+    Ok(())
+}
+
+/// `path_rename(fd, old_path, new_fd, new_path)`.
+pub fn path_rename(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    old_path: u32,
+    old_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> Result<()> {
+    let old_base = dir_ino(ctx, fd, rights::PATH_RENAME_SOURCE)?;
+    let new_base = dir_ino(ctx, new_fd, rights::PATH_RENAME_TARGET)?;
+    let old_path = mem.read_str(old_path, old_len)?;
+    let new_path = mem.read_str(new_path, new_len)?;
+    let mut vfs = ctx.vfs.lock();
+    let (od, on) = vfs.resolve_parent(old_base, &old_path, true)?;
+    let (nd, nn) = vfs.resolve_parent(new_base, &new_path, true)?;
+    vfs.rename(od, &on, nd, &nn)?;
+    Ok(())
+}
+
+/// `path_symlink(old_path, fd, new_path)`: creates `new_path` pointing at `old_path`.
+pub fn path_symlink(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    old_path: u32,
+    old_len: u32,
+    fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> Result<()> {
+    let base = dir_ino(ctx, fd, rights::PATH_SYMLINK)?;
+    let target = mem.read_str(old_path, old_len)?;
+    let new_path = mem.read_str(new_path, new_len)?;
+    let mut vfs = ctx.vfs.lock();
+    let (dir, name) = vfs.resolve_parent(base, &new_path, true)?;
+    vfs.symlink(&target, dir, &name)?;
+    Ok(())
+}
+
+/// `path_unlink_file(fd, path)`.
+pub fn path_unlink_file(
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<()> {
+    let base = dir_ino(ctx, fd, rights::PATH_UNLINK_FILE)?;
+    let path = mem.read_str(path, path_len)?;
+    let mut vfs = ctx.vfs.lock();
+    let (dir, name) = vfs.resolve_parent(base, &path, true)?;
+    vfs.unlink(dir, &name)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// poll, proc, sched, random, sock
+// ---------------------------------------------------------------------------------------
+
+pub use crate::poll::poll_oneoff;
+
+/// `proc_exit(rval)`: ends the program. Like wasmtime, a status of 126 or more is not a
+/// valid exit status and traps instead.
+pub fn proc_exit(_ctx: &mut WasiCtx, _mem: Mem<'_>, rval: u32) -> Result<()> {
+    if rval >= 126 {
+        return Err(Error::Trap(EXIT_STATUS_TRAP));
+    }
+    Err(Error::Exit(rval as i32))
+}
+
+/// The trap message of `proc_exit` with a status outside `0..126` (wasmtime's text).
+pub const EXIT_STATUS_TRAP: &str = "exit with invalid exit status outside of [0..126)";
+
+/// `proc_raise(sig)`: signals are not supported (`ENOTSUP`, as wasmtime).
+pub fn proc_raise(_ctx: &mut WasiCtx, _mem: Mem<'_>, sig: u32) -> Result<()> {
+    enum8(sig, 30)?;
+    Err(Errno::Notsup.into())
+}
+
+/// `sched_yield()`.
+pub fn sched_yield(ctx: &mut WasiCtx, _mem: Mem<'_>) -> Result<()> {
+    ctx.clocks.yield_now();
+    Ok(())
+}
+
+/// `random_get(buf, buf_len)`.
+pub fn random_get(ctx: &mut WasiCtx, mem: Mem<'_>, buf: u32, buf_len: u32) -> Result<()> {
+    let dst = mem.slice_mut(buf, buf_len)?;
+    ctx.random.fill(dst);
+    Ok(())
+}
+
+/// `sock_accept(fd, flags) -> fd`: no descriptor is a socket: `ENOTSOCK` (an unknown fd is
+/// `EBADF`), as wasmtime.
+pub fn sock_accept(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, flags: u32, _out: u32) -> Result<()> {
+    flags16(flags, fdflags::ALL)?;
+    desc(ctx, fd)?;
+    Err(Errno::Notsock.into())
+}
+
+/// `sock_recv(fd, ri_data, ri_flags) -> (size, roflags)`: `ENOTSOCK`.
+#[allow(clippy::too_many_arguments)]
+pub fn sock_recv(
+    ctx: &mut WasiCtx,
+    _mem: Mem<'_>,
+    fd: u32,
+    _ri_data: u32,
+    _ri_len: u32,
+    ri_flags: u32,
+    _datalen: u32,
+    _roflags: u32,
+) -> Result<()> {
+    flags16(ri_flags, 3)?;
+    desc(ctx, fd)?;
+    Err(Errno::Notsock.into())
+}
+
+/// `sock_send(fd, si_data, si_flags) -> size`: `ENOTSOCK`.
+pub fn sock_send(
+    ctx: &mut WasiCtx,
+    _mem: Mem<'_>,
+    fd: u32,
+    _si_data: u32,
+    _si_len: u32,
+    si_flags: u32,
+    _datalen: u32,
+) -> Result<()> {
+    flags16(si_flags, 0)?;
+    desc(ctx, fd)?;
+    Err(Errno::Notsock.into())
+}
+
+/// `sock_shutdown(fd, how)`: `ENOTSOCK`.
+pub fn sock_shutdown(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, how: u32) -> Result<()> {
+    enum8(how, 3)?;
+    desc(ctx, fd)?;
+    Err(Errno::Notsock.into())
+}

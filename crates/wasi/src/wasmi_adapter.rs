@@ -1,0 +1,131 @@
+//! Registers the preview1 table with a wasmi 2 [`wasmi::Linker`] (no_std).
+//!
+//! Every closure is generated from [`crate::for_each_function!`]; each one finds the
+//! instance's exported `memory`, splits the store into (memory bytes, store data), and runs
+//! the preview1 function under the [`CatchPanic`] hook. `proc_exit` becomes
+//! [`wasmi::Error::i32_exit`], a WASI-raised trap a [`WasiTrap`] host error.
+
+use crate::table::ReturnValue;
+use crate::{
+    call_guarded, preview1, CatchPanic, GuestMemory, Outcome, UnknownImports, WasiCtx, WasiView,
+    MODULE,
+};
+use alloc::format;
+use alloc::string::String;
+use core::fmt;
+use wasmi::{Caller, Extern, Linker, Module, Val};
+
+/// A trap raised by the WASI layer (not by the wasm code): a bad guest pointer, a panic
+/// caught in a host function, an invalid `proc_exit` status, a trapping unknown import.
+#[derive(Debug, Clone)]
+pub struct WasiTrap(pub String);
+
+impl fmt::Display for WasiTrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl wasmi::errors::HostError for WasiTrap {}
+
+type CallFn<'a> = &'a mut dyn FnMut(&mut WasiCtx, &mut dyn GuestMemory) -> crate::Result<()>;
+
+fn call<T: WasiView, R: ReturnValue>(
+    caller: &mut Caller<'_, T>,
+    catch: CatchPanic,
+    f: CallFn<'_>,
+) -> Result<R, wasmi::Error> {
+    let outcome = match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => {
+            let (bytes, data) = m.data_and_store_mut(&mut *caller);
+            call_guarded(catch, data.wasi_ctx(), bytes, f)
+        }
+        _ => call_guarded(catch, caller.data_mut().wasi_ctx(), &mut [], f),
+    };
+    match outcome {
+        Outcome::Return(e) => Ok(R::from_errno(e)),
+        Outcome::Exit(code) => Err(wasmi::Error::i32_exit(code)),
+        Outcome::Trap(msg) => Err(wasmi::Error::host(WasiTrap(String::from(msg)))),
+    }
+}
+
+/// Adds all 46 `wasi_snapshot_preview1` functions to `linker`. Every call runs under
+/// `catch`, so a panic in WASI code becomes a trap instead of unwinding through wasmi.
+pub fn add_to_linker<T: WasiView + 'static>(
+    linker: &mut Linker<T>,
+    catch: CatchPanic,
+) -> Result<(), wasmi::Error> {
+    macro_rules! register {
+        ($($name:ident ( $($p:ident : $t:ty),* ) -> $ret:ty;)*) => {$(
+            linker.func_wrap(
+                MODULE,
+                stringify!($name),
+                move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<$ret, wasmi::Error> {
+                    call::<T, $ret>(&mut caller, catch, &mut |ctx, mem| {
+                        preview1::$name(ctx, mem, $($p as _),*)
+                    })
+                },
+            )?;
+        )*};
+    }
+    crate::for_each_function!(register);
+    Ok(())
+}
+
+/// The function imports of `module` that [`add_to_linker`] does not provide, as
+/// (module, name) pairs.
+pub fn unknown_imports(module: &Module) -> alloc::vec::Vec<(String, String)> {
+    module
+        .imports()
+        .filter(|i| !(i.module() == MODULE && crate::table::NAMES.contains(&i.name())))
+        .map(|i| (String::from(i.module()), String::from(i.name())))
+        .collect()
+}
+
+/// Defines the unknown function imports of `module` per `mode` (`--default-values-unknown-
+/// imports`: return zeros; `--trap-unknown-imports`: trap when called). With
+/// [`UnknownImports::Reject`] nothing is defined and instantiation reports them.
+pub fn define_unknown_imports<T: 'static>(
+    linker: &mut Linker<T>,
+    module: &Module,
+    mode: UnknownImports,
+) -> Result<(), wasmi::Error> {
+    if mode == UnknownImports::Reject {
+        return Ok(());
+    }
+    for import in module.imports() {
+        if import.module() == MODULE && crate::table::NAMES.contains(&import.name()) {
+            continue;
+        }
+        let wasmi::ExternType::Func(ty) = import.ty() else {
+            continue;
+        };
+        let ty = ty.clone();
+        let what = format!(
+            "unknown import: `{}::{}` has not been defined",
+            import.module(),
+            import.name()
+        );
+        match mode {
+            UnknownImports::DefaultValues => {
+                linker.func_new(
+                    import.module(),
+                    import.name(),
+                    ty,
+                    |_, _, results: &mut [Val]| {
+                        for r in results.iter_mut() {
+                            *r = Val::default_for_ty(r.ty());
+                        }
+                        Ok(())
+                    },
+                )?;
+            }
+            _ => {
+                linker.func_new(import.module(), import.name(), ty, move |_, _, _| {
+                    Err(wasmi::Error::host(WasiTrap(what.clone())))
+                })?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! Registers the preview1 table with a wasmtime 48 [`wasmtime::Linker`] (works with the
+//! no_std `runtime` feature set).
+//!
+//! Every closure is generated from [`crate::for_each_function!`], the same list the wasmi
+//! adapter expands. `proc_exit` becomes an [`I32Exit`] error, a WASI-raised trap a
+//! [`WasiTrap`] error; both come back out of `Func::call` and can be downcast.
+
+use crate::table::ReturnValue;
+use crate::{
+    call_guarded, preview1, CatchPanic, GuestMemory, Outcome, UnknownImports, WasiCtx, WasiView,
+    MODULE,
+};
+use alloc::string::String;
+use core::fmt;
+use wasmtime::{Caller, Extern, Linker, Module, Store};
+
+/// `proc_exit(code)`: the error value that unwinds the guest out of wasmtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct I32Exit(pub i32);
+
+impl fmt::Display for I32Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "exit with status {}", self.0)
+    }
+}
+
+impl core::error::Error for I32Exit {}
+
+/// A trap raised by the WASI layer (bad guest pointer, caught panic, invalid exit status).
+#[derive(Debug, Clone)]
+pub struct WasiTrap(pub String);
+
+impl fmt::Display for WasiTrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::error::Error for WasiTrap {}
+
+type CallFn<'a> = &'a mut dyn FnMut(&mut WasiCtx, &mut dyn GuestMemory) -> crate::Result<()>;
+
+fn call<T: WasiView + 'static, R: ReturnValue>(
+    caller: &mut Caller<'_, T>,
+    catch: CatchPanic,
+    f: CallFn<'_>,
+) -> wasmtime::Result<R> {
+    let outcome = match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => {
+            let (bytes, data) = m.data_and_store_mut(&mut *caller);
+            call_guarded(catch, data.wasi_ctx(), bytes, f)
+        }
+        _ => call_guarded(catch, caller.data_mut().wasi_ctx(), &mut [], f),
+    };
+    match outcome {
+        Outcome::Return(e) => Ok(R::from_errno(e)),
+        Outcome::Exit(code) => Err(wasmtime::Error::new(I32Exit(code))),
+        Outcome::Trap(msg) => Err(wasmtime::Error::new(WasiTrap(String::from(msg)))),
+    }
+}
+
+/// Adds all 46 `wasi_snapshot_preview1` functions to `linker`, each run under `catch`.
+pub fn add_to_linker<T: WasiView + 'static>(
+    linker: &mut Linker<T>,
+    catch: CatchPanic,
+) -> wasmtime::Result<()> {
+    macro_rules! register {
+        ($($name:ident ( $($p:ident : $t:ty),* ) -> $ret:ty;)*) => {$(
+            linker.func_wrap(
+                MODULE,
+                stringify!($name),
+                move |mut caller: Caller<'_, T>, $($p: $t),*| -> wasmtime::Result<$ret> {
+                    call::<T, $ret>(&mut caller, catch, &mut |ctx, mem| {
+                        preview1::$name(ctx, mem, $($p as _),*)
+                    })
+                },
+            )?;
+        )*};
+    }
+    crate::for_each_function!(register);
+    Ok(())
+}
+
+/// Defines the unknown imports of `module` per `mode`, with wasmtime's own
+/// `define_unknown_imports_as_*` (so messages and default values are wasmtime's).
+pub fn define_unknown_imports<T: 'static>(
+    linker: &mut Linker<T>,
+    store: &mut Store<T>,
+    module: &Module,
+    mode: UnknownImports,
+) -> wasmtime::Result<()> {
+    match mode {
+        UnknownImports::Reject => Ok(()),
+        UnknownImports::DefaultValues => {
+            linker.define_unknown_imports_as_default_values(store, module)
+        }
+        UnknownImports::Trap => linker.define_unknown_imports_as_traps(module),
+    }
+}
