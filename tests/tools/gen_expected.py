@@ -4,7 +4,8 @@
     gen_expected.py [NAME...]      (default: every case of tests/wasi/cases.toml)
 
 Each case is run exactly as crates/clew/tests/wasi_host.rs runs `clew run --host`: the
-program compiled by clang into target/wasi-tests/wasm/HASH/WASM.wasm (the same cache), a
+program compiled by clang into target/tmp/wasi-tests/wasm/HASH/WASM.wasm (the same cache,
+CARGO_TARGET_TMPDIR), a
 fresh copy of tests/wasi/fixtures as the --dir root, stdin from tests/wasi/stdin/ or empty.
 Writes expected/NAME.stdout, .stderr (unless stderr = "any"), .exit and .tree (when the
 case has dirs). For a case with reference_differs, the expectations are hand-written to
@@ -39,7 +40,7 @@ def wasm_path(name: str) -> str:
     src = open(os.path.join(WASI, name + ".c"), "rb").read()
     common = open(os.path.join(WASI, "common.h"), "rb").read()
     key = fnv1a64(" ".join(CLANG_FLAGS[:2]).encode() + b"\0" + src + b"\0" + common)
-    out_dir = os.path.join(ROOT, "target", "wasi-tests", "wasm", f"{key:016x}")
+    out_dir = os.path.join(ROOT, "target", "tmp", "wasi-tests", "wasm", f"{key:016x}")
     out = os.path.join(out_dir, name + ".wasm")
     if not os.path.exists(out):
         os.makedirs(out_dir, exist_ok=True)
