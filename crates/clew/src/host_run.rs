@@ -20,6 +20,9 @@ use wasi::{ClockId, Errno, SharedVfs, UnknownImports, WasiCtx, WasiView};
 /// Exit status of `wasmtime run` when the guest traps (128 + SIGABRT on Unix).
 const TRAP_EXIT: u8 = 134;
 
+/// Stack of the thread that runs the engine.
+const ENGINE_STACK_BYTES: usize = 256 << 20;
+
 // ---------------------------------------------------------------------------------------
 // Host services
 // ---------------------------------------------------------------------------------------
@@ -254,10 +257,22 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("failed to read input file `{}`", args.module.display()))?;
     let (ctx, dirs) = setup(args)?;
     let shared = ctx.vfs().clone();
-    let end = match args.engine {
-        Engine::Interp => run_wasmi(args, &bytes, ctx),
-        Engine::Native | Engine::Auto => run_wasmtime(args, &bytes, ctx),
-    };
+    // The engines run on a thread of their own with a large stack: wasmi's executor and
+    // Cranelift-compiled deep recursion both want more than the main thread's 8 MiB.
+    let end = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("wasm".into())
+            .stack_size(ENGINE_STACK_BYTES)
+            .spawn_scoped(s, || match args.engine {
+                Engine::Interp => run_wasmi(args, &bytes, ctx),
+                Engine::Native | Engine::Auto => run_wasmtime(args, &bytes, ctx),
+            })
+            .map_err(anyhow::Error::from)
+            .and_then(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("the engine thread panicked"))
+            })
+    })?;
     let wb = write_back(&shared, &dirs);
     let module = args.module.display();
     let code = match end {

@@ -81,6 +81,10 @@ pub struct WasiCtx {
     pub(crate) random: Arc<dyn Random>,
     /// How out-of-bounds guest pointers are reported.
     pub bad_pointer: BadPointer,
+    /// The errno for a path that would leave its directory fd (absolute path, `..` above
+    /// it, a symlink out of it). Default `notcapable` (witx: "capabilities insufficient");
+    /// wasmtime's preview1 answers `perm`.
+    pub escape_errno: crate::Errno,
 }
 
 impl WasiCtx {
@@ -102,6 +106,7 @@ impl WasiCtx {
             clocks,
             random,
             bad_pointer: BadPointer::default(),
+            escape_errno: crate::Errno::Notcapable,
         };
         let [stdin, stdout, stderr] = stdio;
         for (kind, stream) in [

@@ -129,7 +129,7 @@ pub fn call_guarded(
     let mut mem = mem;
     let ok = catch(&mut || out = Some(f(ctx, &mut mem)));
     match out {
-        Some(r) if ok => outcome(ctx, r),
+        Some(r) if ok => outcome(ctx, preview1::escape_fixup(ctx, r)),
         _ => Outcome::Trap("panic in a WASI host function"),
     }
 }

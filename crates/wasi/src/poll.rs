@@ -15,7 +15,7 @@ const POLL_STEP_NS: u64 = 1_000_000;
 const EVENTRW_HANGUP: u16 = 1;
 
 enum Sub {
-    Clock { deadline: u64, relative: bool },
+    Clock { deadline: u64 },
     Read { fd: u32 },
     Write,
 }
@@ -57,10 +57,7 @@ fn parse(ctx: &mut WasiCtx, mem: &dyn GuestMemory, at: u32) -> Result<Parsed> {
                 }
                 _ => return Err(Errno::Inval.into()),
             };
-            Sub::Clock {
-                deadline,
-                relative: !absolute,
-            }
+            Sub::Clock { deadline }
         }
         tag @ (1 | 2) => {
             let fd = u32_at(16);
@@ -143,14 +140,12 @@ pub fn poll_oneoff(
         };
         ctx.clocks.sleep_until(until);
     }
-    // A single relative clock: wasmtime reports `nbytes` 1 on that fast path.
-    let single_sleep = nsubs == 1 && matches!(parsed[0].sub, Sub::Clock { relative: true, .. });
     let mut count: u32 = 0;
     for (p, _) in parsed.iter().zip(&ready_set).filter(|(_, r)| **r) {
         let mut e = [0u8; layout::EVENT_SIZE as usize];
         e[0..8].copy_from_slice(&p.userdata.to_le_bytes());
         let (ty, nbytes, flags): (u8, u64, u16) = match p.sub {
-            Sub::Clock { .. } => (0, u64::from(single_sleep), 0),
+            Sub::Clock { .. } => (0, 0, 0),
             Sub::Write => (2, 1, 0),
             Sub::Read { fd } => {
                 let hangup = match ctx.fds.get(&fd).map(|d| &d.handle) {

@@ -35,7 +35,8 @@ pub fn fs_errno(e: vfs::Error) -> Errno {
         vfs::Error::Loop => Errno::Loop,
         vfs::Error::NameTooLong => Errno::Nametoolong,
         // Escaping a directory capability: witx `notcapable`. (DEVIATION: wasmtime's
-        // preview1-over-preview2 reports `perm` here.)
+        // preview1-over-preview2 reports `perm` here; see `WasiCtx::escape_errno`, applied
+        // by `fs_err`.)
         vfs::Error::Escape => Errno::Notcapable,
         vfs::Error::CrossDevice => Errno::Xdev,
         vfs::Error::FileTooBig => Errno::Fbig,
@@ -48,6 +49,16 @@ pub fn fs_errno(e: vfs::Error) -> Errno {
 impl From<vfs::Error> for Error {
     fn from(e: vfs::Error) -> Self {
         Error::Errno(fs_errno(e))
+    }
+}
+
+/// Applies the context's choice of errno for sandbox escapes to a call's result.
+pub(crate) fn escape_fixup(ctx: &WasiCtx, r: Result<()>) -> Result<()> {
+    match r {
+        Err(Error::Errno(Errno::Notcapable)) if ctx.escape_errno != Errno::Notcapable => {
+            Err(Error::Errno(ctx.escape_errno))
+        }
+        r => r,
     }
 }
 
@@ -675,10 +686,11 @@ pub fn fd_readdir(
     Ok(())
 }
 
-/// `fd_renumber(from, to)`: moves `from` to `to`, closing what `to` was (as wasmtime, `to`
-/// need not be open).
+/// `fd_renumber(from, to)`: "atomically replace a file descriptor by renumbering another"
+/// (witx): both must be open (`EBADF` otherwise, as the reference wasmtime answers); what
+/// `to` was is closed.
 pub fn fd_renumber(ctx: &mut WasiCtx, _mem: Mem<'_>, from: u32, to: u32) -> Result<()> {
-    if !ctx.fds.contains_key(&from) {
+    if !ctx.fds.contains_key(&from) || !ctx.fds.contains_key(&to) {
         return Err(Errno::Badf.into());
     }
     if from != to {
@@ -945,16 +957,9 @@ pub fn path_open(
 
     let mut vfs = ctx.vfs.lock();
     let ino = if create {
-        let (dir, name) = vfs.resolve_parent(base, &path, true)?;
-        match vfs.resolve(base, &path, follow, true) {
-            Ok(ino) if excl => {
-                let _ = ino;
-                return Err(Errno::Exist.into());
-            }
-            Ok(ino) => ino,
-            Err(vfs::Error::NotFound) => vfs.create_file(dir, &name, excl)?.0,
-            Err(e) => return Err(e.into()),
-        }
+        // POSIX `open(O_CREAT)`: follows a final symlink (creating a dangling one's target)
+        // unless `excl`, confined to the base directory throughout.
+        vfs.create_file_at(base, &path, follow, excl, true)?.0
     } else {
         vfs.resolve(base, &path, follow, true)?
     };
@@ -1092,6 +1097,10 @@ pub fn path_symlink(
     let base = dir_ino(ctx, fd, rights::PATH_SYMLINK)?;
     let target = mem.read_str(old_path, old_len)?;
     let new_path = mem.read_str(new_path, new_len)?;
+    // A link to an absolute path could only ever escape: refused like cap-std does.
+    if target.starts_with('/') {
+        return Err(vfs::Error::Escape.into());
+    }
     let mut vfs = ctx.vfs.lock();
     let (dir, name) = vfs.resolve_parent(base, &new_path, true)?;
     vfs.symlink(&target, dir, &name)?;
