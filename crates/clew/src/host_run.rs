@@ -396,9 +396,9 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
             return End::Exit(exit.0);
         }
         if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-            return End::Trap(format!("{what}\n    1: wasm trap: {trap}"));
+            return End::Trap(format!("{what}\n    1: {trap}"));
         }
-        End::Error(format!("{what}\n    1: {e}"))
+        End::Error(format!("{what}\n    1: {}", e.root_cause()))
     };
 
     if args.invoke.is_some() {
