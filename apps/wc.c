@@ -2,7 +2,9 @@
  * prints all three (lines, words, bytes); "-" or no operand is stdin; with
  * several files a "total" line follows. Words are maximal runs of
  * non-whitespace bytes. Numbers are right-aligned to a common width like
- * coreutils (no padding for a single count of a single input). */
+ * coreutils (no padding for a single count of a single input; stdin is
+ * padded to 7 columns as coreutils does for pipes, whatever stdin is, so the
+ * output does not depend on how the runtime reports stdin's file type). */
 #include <ctype.h>
 #include <fcntl.h>
 
