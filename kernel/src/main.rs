@@ -1,17 +1,78 @@
-//! Temporary boot smoke test.
+//! The Clew kernel: init order and wiring.
+//!
+//! Boot (`hal::boot`) → [`kernel_main`]: logger, GDT/TSS, IDT, memory (frames, page tables,
+//! heap), symbols, tasks (the boot context becomes the idle task), PIC + PIT timer, serial
+//! input, then the shell task (or the in-kernel tests with the command line `test`), and
+//! the idle loop. Modules: `memory`, `task`, `sync`, `fault`, `interrupt`, `time`,
+//! `console`, `logger`, `symbols`, `shell`, `ktest`. All hardware access goes through the
+//! `hal` crate; this crate has no `unsafe` (workspace lint `unsafe_code = "deny"`) except
+//! the one exported entry symbol below.
 #![no_std]
 #![no_main]
+#![feature(panic_can_unwind)]
+
 extern crate alloc;
+
+pub mod console;
+pub mod fault;
+pub mod interrupt;
+pub mod ktest;
+pub mod logger;
+pub mod memory;
+pub mod shell;
+pub mod symbols;
+pub mod sync;
+pub mod task;
+pub mod time;
+
 use hal::boot::BootInfo;
 
+/// Kernel entry, called by `hal::boot` with the parsed multiboot information.
 #[allow(unsafe_code)]
-// SAFETY: exporting the entry symbol the hal's boot code calls; no unsafe operation.
+// SAFETY: `no_mangle` only exports the symbol `hal::boot` declares and calls with this exact
+// signature; no unsafe operation happens here.
 #[unsafe(no_mangle)]
-fn kernel_main(info: BootInfo) -> ! {
-    for b in b"hello from clew\n" { hal::serial::COM1.write_byte(*b); }
-    for b in info.cmdline().bytes() { hal::serial::COM1.write_byte(b); }
-    hal::cpu::power_off()
-}
+pub fn kernel_main(info: BootInfo) -> ! {
+    logger::init();
+    hal::gdt::init();
+    hal::interrupts::init(interrupt::handle);
+    memory::init(&info);
+    symbols::init(&info);
+    task::init();
+    hal::interrupts::init_pic();
+    time::init();
+    hal::interrupts::unmask_irq(0);
+    console::init();
 
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { hal::cpu::exit_qemu(1) }
+    // QEMU (and GRUB) pass the kernel's path as the first word of the command line.
+    let args: alloc::vec::Vec<&str> = info.cmdline().split_whitespace().skip(1).collect();
+    let test_mode = args.contains(&"test");
+    let ram_mib: u64 = info.regions().iter().map(|r| r.end - r.start).sum::<u64>() >> 20;
+    log::info!("cmdline {:?}, {} MiB usable RAM", info.cmdline(), ram_mib);
+    let s = memory::stats();
+    log::info!(
+        "frames: {} usable, heap {} KiB",
+        s.usable_frames,
+        s.heap_size / 1024
+    );
+    println!(
+        "Clew {} on x86_64: {} MiB RAM{}",
+        env!("CARGO_PKG_VERSION"),
+        ram_mib,
+        if test_mode {
+            ", running in-kernel tests"
+        } else {
+            "; type 'help'"
+        }
+    );
+    let spawned = if test_mode {
+        task::spawn("ktest", ktest::run)
+    } else {
+        task::spawn("shell", shell::run)
+    };
+    if let Err(e) = spawned {
+        panic!("cannot start the first task: {e:?}");
+    }
+    hal::cpu::enable_interrupts();
+    task::idle_loop()
+}

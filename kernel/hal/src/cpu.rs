@@ -82,3 +82,33 @@ pub fn has_rdrand() -> bool {
     let r = core::arch::x86_64::__cpuid(1);
     r.ecx & (1 << 30) != 0
 }
+
+/// Executes a raw `div` (no Rust zero check): a zero divisor raises #DE, which the kernel
+/// delivers to the task as an ArithmeticError. For tests of exception delivery.
+pub fn raw_divide(dividend: u64, divisor: u64) -> u64 {
+    let q: u64;
+    // SAFETY: DIV only reads and writes the named registers; #DE is handled by the kernel.
+    unsafe {
+        asm!("div {d}", d = in(reg) divisor, inout("rax") dividend => q, inout("rdx") 0u64 => _,
+             options(nomem, nostack));
+    }
+    q
+}
+
+/// Executes `ud2` (#UD, an IllegalInstruction for the task). For tests.
+pub fn illegal_instruction() {
+    // SAFETY: UD2 raises #UD, which the kernel delivers to the running task; if a handler
+    // resumes after it, execution continues past this asm block's end only by the handler's
+    // choice of RIP.
+    unsafe { asm!("ud2", options(nomem, nostack)) };
+}
+
+/// Reads 8 bytes at an arbitrary address with a single `mov`, for tests of fault isolation:
+/// an unmapped or non-canonical address faults (#PF/#GP) and the kernel kills the task.
+/// Reading mapped memory this way has no effect on Rust objects (a volatile read).
+pub fn probe_read(addr: u64) -> u64 {
+    let v: u64;
+    // SAFETY: a volatile 8-byte load creates no reference; faults are handled by the kernel.
+    unsafe { asm!("mov {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly)) };
+    v
+}

@@ -168,3 +168,33 @@ pub fn peek(virt: u64) -> Option<u8> {
     // physical window does not create a reference to any Rust object.
     Some(unsafe { (phys_to_virt(t.phys) as *const u8).read_volatile() })
 }
+
+/// The first mapped page in `[from, end)`, skipping absent page tables.
+pub fn next_mapped(from: u64, end: u64) -> Option<u64> {
+    with_table(|pt| pt.next_mapped(&Phys, from, end).ok_or(MapError::NotMapped)).ok()
+}
+
+fn check_dynamic(addr: u64) {
+    assert!(
+        (DYNAMIC_START..DYNAMIC_END - 8).contains(&addr) && addr % 8 == 0,
+        "access outside the reservation area"
+    );
+}
+
+/// Writes a `u64` into the reservation area, which holds no Rust objects other than task
+/// stacks (never handed out as slices). The access may fault: a lazily committed page is
+/// committed by the kernel's page-fault handler, any other fault is delivered to the task.
+/// Panics for addresses outside the reservation area or unaligned.
+pub fn poke_u64(addr: u64, value: u64) {
+    check_dynamic(addr);
+    // SAFETY: aligned, inside the reservation area (checked), which Rust code only reaches
+    // through these volatile accessors; a fault is handled by the exception path.
+    unsafe { (addr as *mut u64).write_volatile(value) }
+}
+
+/// Reads a `u64` from the reservation area (same rules as [`poke_u64`]).
+pub fn peek_u64(addr: u64) -> u64 {
+    check_dynamic(addr);
+    // SAFETY: as in `poke_u64`.
+    unsafe { (addr as *const u64).read_volatile() }
+}

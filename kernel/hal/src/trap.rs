@@ -34,7 +34,7 @@ pub struct FaultContext {
 }
 
 /// The kernel's fault handler, called on the alternate stack.
-pub type FaultHandler = extern "C" fn(&mut FaultContext);
+pub type FaultHandler = extern "C-unwind" fn(&mut FaultContext);
 
 /// Size of a task's alternate stack.
 pub const ALT_STACK_SIZE: usize = 64 * 1024;

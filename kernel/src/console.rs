@@ -1,0 +1,131 @@
+//! The serial console on COM1: output for the shell and diagnoses, and interrupt-driven input.
+//!
+//! IRQ 4 drains the UART into a ring buffer and wakes the reader; when the buffer is full the
+//! receive interrupt is switched off, so further bytes wait in the UART and in QEMU's
+//! character backend (which stops reading its input) instead of being dropped: piped input
+//! that arrives before the shell runs is never lost. [`read_byte`] blocks on a wait queue.
+//! [`diag`] writes to both COM1 and the COM2 log (panic and fault diagnoses).
+
+use crate::sync::{SpinLock, WaitQueue};
+use alloc::collections::VecDeque;
+use core::fmt::{self, Write};
+use hal::serial::{COM1, COM2};
+
+const RX_CAPACITY: usize = 16 * 1024;
+
+static OUT: SpinLock<()> = SpinLock::new(());
+static RX: SpinLock<Rx> = SpinLock::new(Rx {
+    buf: VecDeque::new(),
+    paused: false,
+});
+static RX_READY: WaitQueue = WaitQueue::new();
+
+struct Rx {
+    buf: VecDeque<u8>,
+    paused: bool,
+}
+
+/// Enables the receive interrupt (IRQ 4).
+pub fn init() {
+    RX.lock().buf.reserve(RX_CAPACITY);
+    COM1.set_rx_interrupt(true);
+    hal::interrupts::unmask_irq(4);
+}
+
+/// IRQ 4: move received bytes into the buffer.
+pub(crate) fn on_rx_interrupt() {
+    let mut rx = RX.lock();
+    while rx.buf.len() < RX_CAPACITY {
+        match COM1.try_read() {
+            Some(b) => rx.buf.push_back(b),
+            None => break,
+        }
+    }
+    if rx.buf.len() >= RX_CAPACITY {
+        rx.paused = true;
+        COM1.set_rx_interrupt(false);
+    }
+    drop(rx);
+    RX_READY.wake_all();
+}
+
+/// Blocks until a byte of console input is available and returns it.
+pub fn read_byte() -> u8 {
+    let mut byte = None;
+    RX_READY.wait_until(|| {
+        let mut rx = RX.lock();
+        byte = rx.buf.pop_front();
+        if rx.paused && rx.buf.len() < RX_CAPACITY / 2 {
+            rx.paused = false;
+            COM1.set_rx_interrupt(true);
+        }
+        byte.is_some()
+    });
+    byte.unwrap_or(0)
+}
+
+/// Writes to COM1 (LF becomes CRLF for terminals).
+pub fn write_str(s: &str) {
+    let _g = OUT.lock();
+    for b in s.bytes() {
+        if b == b'\n' {
+            COM1.write_byte(b'\r');
+        }
+        COM1.write_byte(b);
+    }
+}
+
+/// `fmt::Write` for COM1.
+pub struct Console;
+
+impl Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        write_str(s);
+        Ok(())
+    }
+}
+
+/// `fmt::Write` for diagnoses: COM1 and COM2. Takes no locks (usable while panicking with
+/// a lock held); lines may interleave with other output in that case.
+pub struct Diag;
+
+impl Write for Diag {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for b in s.bytes() {
+            if b == b'\n' {
+                COM1.write_byte(b'\r');
+            }
+            COM1.write_byte(b);
+            COM2.write_byte(b);
+        }
+        Ok(())
+    }
+}
+
+/// Prints to the console.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => {{
+        use core::fmt::Write as _;
+        let _ = write!($crate::console::Console, $($arg)*);
+    }};
+}
+
+/// Prints a line to the console.
+#[macro_export]
+macro_rules! println {
+    () => { $crate::console::write_str("\n") };
+    ($($arg:tt)*) => {{
+        use core::fmt::Write as _;
+        let _ = writeln!($crate::console::Console, $($arg)*);
+    }};
+}
+
+/// Prints a diagnosis line to both serial ports.
+#[macro_export]
+macro_rules! diag {
+    ($($arg:tt)*) => {{
+        use core::fmt::Write as _;
+        let _ = writeln!($crate::console::Diag, $($arg)*);
+    }};
+}

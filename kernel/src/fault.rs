@@ -1,0 +1,425 @@
+//! CPU exceptions and panics: lazy commit, per-task exception handlers ("signals", after
+//! Theseus), diagnoses with symbolised backtraces, and killing only the offending task.
+//!
+//! Path of an exception taken by a task (vectors 0-31, on an IST stack):
+//! 1. a #PF inside a lazy reservation commits a zeroed page and returns (`memory`);
+//! 2. otherwise the exception is redirected into the task (`hal::trap::redirect`): after
+//!    `iretq`, [`task_fault_entry`] runs on the task's alternate stack, in task context;
+//! 3. there a handler registered for the exception's [`ExceptionKind`] may fix things and
+//!    resume ([`Handled::Resume`]), or the task is reported and unwound (destructors run) up
+//!    to `task_entry`'s `catch_unwind`, then reaped; every other task keeps running.
+//!
+//! An exception in an interrupt handler, in the idle task, or before tasking is fatal: the
+//! diagnosis goes to both serial ports and QEMU exits with status 3. A fault while the task
+//! is already handling one kills it without unwinding.
+
+use crate::diag;
+use crate::symbols::Addr;
+use crate::task::{self, Exit};
+use alloc::boxed::Box;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::any::Any;
+use core::fmt::Write;
+use hal::interrupts::InterruptFrame;
+use hal::trap::FaultContext;
+
+/// Classes of CPU exceptions a task can handle (Theseus's "signals").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExceptionKind {
+    /// Bad or forbidden address: #PF, #GP, #SS, #NP (SIGSEGV).
+    InvalidAddress = 0,
+    /// Invalid opcode: #UD (SIGILL).
+    IllegalInstruction = 1,
+    /// Alignment check: #AC (SIGBUS).
+    BusError = 2,
+    /// Divide error, x87 or SIMD floating point: #DE, #MF, #XM (SIGFPE).
+    ArithmeticError = 3,
+}
+
+impl ExceptionKind {
+    fn of_vector(v: u64) -> Option<Self> {
+        Some(match v {
+            0 | 16 | 19 => Self::ArithmeticError,
+            6 => Self::IllegalInstruction,
+            11..=14 => Self::InvalidAddress,
+            17 => Self::BusError,
+            _ => return None,
+        })
+    }
+}
+
+/// What a handler decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handled {
+    /// Resume the task with the (possibly edited) context.
+    Resume,
+    /// Not handled: the task is reported and killed.
+    NotHandled,
+}
+
+/// The exception as a handler sees it; registers may be edited before resuming.
+pub struct FaultInfo<'a> {
+    /// Class of the exception.
+    pub kind: ExceptionKind,
+    /// Vector number (SDM Vol. 3A Table 6-1).
+    pub vector: u8,
+    /// Error code (0 when the vector has none).
+    pub error_code: u64,
+    /// Faulting address for a page fault.
+    pub fault_addr: Option<u64>,
+    ctx: &'a mut FaultContext,
+}
+
+impl FaultInfo<'_> {
+    /// Instruction pointer of the faulting instruction.
+    pub fn rip(&self) -> u64 {
+        self.ctx.frame.rip
+    }
+    /// Stack pointer at the fault.
+    pub fn rsp(&self) -> u64 {
+        self.ctx.frame.rsp
+    }
+    /// Frame pointer (RBP) at the fault.
+    pub fn rbp(&self) -> u64 {
+        self.ctx.frame.rbp
+    }
+    /// Resume at another instruction.
+    pub fn set_rip(&mut self, rip: u64) {
+        self.ctx.frame.rip = rip;
+    }
+    /// Resume with another stack pointer.
+    pub fn set_rsp(&mut self, rsp: u64) {
+        self.ctx.frame.rsp = rsp;
+    }
+    /// Sets the first two integer argument registers (RDI, RSI) for a resume at a function.
+    pub fn set_args(&mut self, rdi: u64, rsi: u64) {
+        self.ctx.frame.rdi = rdi;
+        self.ctx.frame.rsi = rsi;
+    }
+}
+
+/// Error of [`register_handler`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct AlreadyRegistered;
+
+/// Registers the current task's handler for `kind` (one per kind per task).
+pub fn register_handler(
+    kind: ExceptionKind,
+    handler: impl FnMut(&mut FaultInfo<'_>) -> Handled + Send + 'static,
+) -> Result<(), AlreadyRegistered> {
+    let mut g = task::SCHED.lock();
+    let s = g.as_mut().ok_or(AlreadyRegistered)?;
+    let cur = s.current;
+    let t = s.tasks.get_mut(&cur).ok_or(AlreadyRegistered)?;
+    let slot = &mut t.handlers[kind as usize];
+    if slot.is_some() {
+        return Err(AlreadyRegistered);
+    }
+    *slot = Some(Box::new(handler));
+    Ok(())
+}
+
+/// Removes the current task's handler for `kind`.
+pub fn unregister_handler(kind: ExceptionKind) {
+    let mut g = task::SCHED.lock();
+    if let Some(s) = g.as_mut() {
+        let cur = s.current;
+        if let Some(t) = s.tasks.get_mut(&cur) {
+            t.handlers[kind as usize] = None;
+        }
+    }
+}
+
+fn vector_name(v: u64) -> &'static str {
+    match v {
+        0 => "divide error (#DE)",
+        1 => "debug (#DB)",
+        2 => "NMI",
+        3 => "breakpoint (#BP)",
+        4 => "overflow (#OF)",
+        5 => "bound range (#BR)",
+        6 => "invalid opcode (#UD)",
+        7 => "device not available (#NM)",
+        8 => "double fault (#DF)",
+        10 => "invalid TSS (#TS)",
+        11 => "segment not present (#NP)",
+        12 => "stack-segment fault (#SS)",
+        13 => "general protection (#GP)",
+        14 => "page fault (#PF)",
+        16 => "x87 floating point (#MF)",
+        17 => "alignment check (#AC)",
+        18 => "machine check (#MC)",
+        19 => "SIMD floating point (#XM)",
+        _ => "exception",
+    }
+}
+
+/// Why a page fault happened, for the diagnosis.
+fn page_fault_note(addr: u64, error: u64) -> String {
+    let access = if error & 16 != 0 {
+        "fetch"
+    } else if error & 2 != 0 {
+        "write"
+    } else {
+        "read"
+    };
+    let what = if error & 1 != 0 {
+        "protection violation"
+    } else {
+        "not present"
+    };
+    let region = match crate::memory::region_of(addr) {
+        Some(r) if r.in_guard(addr) && r.label == "stack" => " (stack overflow: guard page)",
+        Some(r) if r.in_guard(addr) => " (guard page)",
+        Some(_) => " (in a reservation)",
+        None => "",
+    };
+    alloc::format!("{what} {access}{region}")
+}
+
+/// One-line description of an exception.
+fn describe(frame: &InterruptFrame, cr2: u64) -> String {
+    let mut s = alloc::format!(
+        "{}, vector {}, error {:#x}, rip {}",
+        vector_name(frame.vector),
+        frame.vector,
+        frame.error_code,
+        Addr(frame.rip)
+    );
+    if frame.vector == 14 {
+        let _ = write!(
+            s,
+            ", cr2 {:#x} [{}]",
+            cr2,
+            page_fault_note(cr2, frame.error_code)
+        );
+    }
+    s
+}
+
+fn fatal(frame: &InterruptFrame, cr2: u64, why: &str) -> ! {
+    diag!("");
+    diag!("KERNEL FAULT ({why}): {}", describe(frame, cr2));
+    diag!(
+        "  rsp {:#x} rbp {:#x} rflags {:#x} cr2 {:#x}",
+        frame.rsp,
+        frame.rbp,
+        frame.rflags,
+        cr2
+    );
+    hal::cpu::exit_qemu(1)
+}
+
+/// The exception vectors 0-31 (called by the interrupt dispatcher).
+pub(crate) fn on_exception(frame: &mut InterruptFrame) {
+    let cr2 = if frame.vector == 14 { hal::cpu::cr2() } else { 0 };
+    if frame.vector == 14 {
+        if let crate::memory::FaultClass::Committed =
+            crate::memory::handle_page_fault(cr2, frame.error_code)
+        {
+            return;
+        }
+    }
+    if frame.vector == 2 {
+        log::warn!("NMI at {}", Addr(frame.rip));
+        return;
+    }
+    if matches!(frame.vector, 8 | 18) {
+        fatal(frame, cr2, "unrecoverable");
+    }
+    if hal::interrupts::nesting() > 1 {
+        fatal(frame, cr2, "in an interrupt handler");
+    }
+    let Some(mut guard) = task::SCHED.try_lock() else {
+        fatal(frame, cr2, "scheduler lock held");
+    };
+    let Some(s) = guard.as_mut() else {
+        fatal(frame, cr2, "before tasking");
+    };
+    let cur = s.current;
+    if cur == task::IDLE {
+        drop(guard);
+        fatal(frame, cr2, "in the idle task");
+    }
+    let Some(t) = s.tasks.get_mut(&cur) else {
+        drop(guard);
+        fatal(frame, cr2, "no current task");
+    };
+    if t.in_fault || t.alt.is_none() {
+        let name = t.name.clone();
+        let line = describe(frame, cr2);
+        diag!("task {cur} '{name}' killed without unwinding (fault while handling a fault): {line}");
+        drop(guard);
+        task::kill_current_in_handler(frame, Exit::Faulted(line));
+        return;
+    }
+    t.in_fault = true;
+    if let Some(alt) = t.alt.as_mut() {
+        hal::trap::redirect(frame, cr2, alt, task_fault_entry);
+    }
+}
+
+/// Payload of an unwind started for a fault.
+struct TaskFault(String);
+/// Payload of an unwind started by a panic.
+struct PanicMessage(String);
+
+/// Converts an unwind payload caught at task entry into an exit status.
+pub(crate) fn exit_from_payload(payload: Box<dyn Any + Send>) -> Exit {
+    if let Some(f) = payload.downcast_ref::<TaskFault>() {
+        Exit::Faulted(f.0.clone())
+    } else if let Some(p) = payload.downcast_ref::<PanicMessage>() {
+        Exit::Panicked(p.0.clone())
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        Exit::Panicked(s.to_string())
+    } else {
+        Exit::Panicked("unknown payload".into())
+    }
+}
+
+/// A panic payload's message, for `catch_unwind` users.
+pub fn payload_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(f) = payload.downcast_ref::<TaskFault>() {
+        f.0.clone()
+    } else if let Some(p) = payload.downcast_ref::<PanicMessage>() {
+        p.0.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else {
+        "unknown payload".into()
+    }
+}
+
+/// Prints the current stack's frames, starting at the frame whose IP is `from` if given.
+fn print_backtrace(from: Option<u64>) {
+    let mut ips = Vec::new();
+    hal::unwind::backtrace(|ip| {
+        ips.push(ip);
+        ips.len() < 64
+    });
+    let start = from
+        .and_then(|rip| ips.iter().position(|&ip| ip == rip))
+        .unwrap_or(0);
+    diag!("  backtrace:");
+    for (i, ip) in ips[start..].iter().enumerate() {
+        // Return addresses point after the call; name the call instruction's function.
+        let lookup = if i == 0 && from.is_some() { *ip } else { ip - 1 };
+        match crate::symbols::lookup(lookup) {
+            Some((name, _)) => diag!("    {i:2}: {ip:#x} {name:#}"),
+            None => diag!("    {i:2}: {ip:#x} ?"),
+        }
+    }
+}
+
+/// Clears the task's "handling a fault" mark when fault handling ends, by resuming or by
+/// unwinding out of [`task_fault_entry`] (after which the alternate stack is free again).
+struct FaultScope;
+
+impl Drop for FaultScope {
+    fn drop(&mut self) {
+        let mut g = task::SCHED.lock();
+        if let Some(s) = g.as_mut() {
+            let cur = s.current;
+            if let Some(t) = s.tasks.get_mut(&cur) {
+                t.in_fault = false;
+            }
+        }
+    }
+}
+
+/// Runs in the faulting task, on its alternate stack (see the module documentation). A
+/// handler that unwinds (panics) is dropped, i.e. unregistered.
+extern "C-unwind" fn task_fault_entry(ctx: &mut FaultContext) {
+    let _scope = FaultScope;
+    let vector = ctx.frame.vector;
+    let cr2 = ctx.cr2;
+    if let Some(kind) = ExceptionKind::of_vector(vector) {
+        let handler = {
+            let mut g = task::SCHED.lock();
+            g.as_mut().and_then(|s| {
+                let cur = s.current;
+                s.tasks
+                    .get_mut(&cur)
+                    .and_then(|t| t.handlers[kind as usize].take())
+            })
+        };
+        if let Some(mut h) = handler {
+            let mut info = FaultInfo {
+                kind,
+                vector: vector as u8,
+                error_code: ctx.frame.error_code,
+                fault_addr: (vector == 14).then_some(cr2),
+                ctx: &mut *ctx,
+            };
+            let verdict = h(&mut info);
+            let mut g = task::SCHED.lock();
+            if let Some(s) = g.as_mut() {
+                let cur = s.current;
+                if let Some(t) = s.tasks.get_mut(&cur) {
+                    if t.handlers[kind as usize].is_none() {
+                        t.handlers[kind as usize] = Some(h);
+                    }
+                }
+            }
+            if verdict == Handled::Resume {
+                return;
+            }
+        }
+    }
+    let line = describe(&ctx.frame, cr2);
+    diag!(
+        "task {} '{}' killed: {}",
+        task::current(),
+        task::current_name(),
+        line
+    );
+    diag!(
+        "  rsp {:#x} rbp {:#x} rflags {:#x}",
+        ctx.frame.rsp,
+        ctx.frame.rbp,
+        ctx.frame.rflags
+    );
+    print_backtrace(Some(ctx.frame.rip));
+    let code = hal::unwind::begin_unwind(Box::new(TaskFault(line.clone())));
+    diag!("  unwinding failed (code {code}); task ends without cleanup");
+    task::exit_current(Exit::Faulted(line))
+}
+
+/// True while the current task is running its own panic (nested panics are fatal).
+static PANIC_DEPTH: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let msg = alloc::format!("{}", info.message());
+    let loc = info
+        .location()
+        .map(|l| alloc::format!("{}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let current = task::SCHED.try_lock().and_then(|g| {
+        g.as_ref()
+            .and_then(|s| s.tasks.get(&s.current).map(|t| (s.current, t.name.clone())))
+    });
+    let in_task = hal::interrupts::nesting() == 0
+        && info.can_unwind()
+        && matches!(current, Some((id, _)) if id != task::IDLE);
+    let depth = PANIC_DEPTH.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+    if !in_task || depth > 8 {
+        diag!("");
+        diag!("KERNEL PANIC at {loc}: {msg}");
+        print_backtrace(None);
+        hal::cpu::exit_qemu(1);
+    }
+    let (id, name) = current.unwrap_or((0, String::new()));
+    diag!("task {id} '{name}' panicked at {loc}: {msg}");
+    print_backtrace(None);
+    PANIC_DEPTH.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+    let code = hal::unwind::begin_unwind(Box::new(PanicMessage(msg.clone())));
+    diag!("  unwinding failed (code {code}); task ends without cleanup");
+    task::exit_current(Exit::Panicked(msg))
+}
+
+/// Runs `f`, catching a panic or a fault-driven unwind inside it.
+pub fn catch_unwind<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
+    hal::unwind::catch_unwind(f)
+}

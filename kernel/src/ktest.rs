@@ -1,0 +1,438 @@
+//! In-kernel tests (kernel command line `test`): each prints `test NAME ... ok|FAILED`, then
+//! a final `N passed, M failed` line on COM1; QEMU then powers off (status 0) if all passed,
+//! else exits through isa-debug-exit with 1 (status 3).
+
+use crate::fault::{self, ExceptionKind, Handled};
+use crate::sync::Mutex;
+use crate::task::{self, Exit};
+use crate::{memory, println, time};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel_logic::paging::Prot;
+
+type TestResult = Result<(), String>;
+
+macro_rules! check {
+    ($cond:expr, $($msg:tt)*) => {
+        if !$cond {
+            return Err(format!($($msg)*));
+        }
+    };
+}
+
+const TESTS: &[(&str, fn() -> TestResult)] = &[
+    ("heap", heap),
+    ("paging_lazy_commit", paging_lazy_commit),
+    ("protect_wx", protect_wx),
+    ("timer_ticks", timer_ticks),
+    ("preemption_busy_loop", preemption_busy_loop),
+    ("blocking_mutex", blocking_mutex),
+    ("tls_slots", tls_slots),
+    ("catch_unwind", catch_unwind),
+    ("panicking_task_dies_alone", panicking_task_dies_alone),
+    ("page_fault_task_dies_alone", page_fault_task_dies_alone),
+    ("gp_fault_task_dies_alone", gp_fault_task_dies_alone),
+    ("stack_overflow_guard", stack_overflow_guard),
+    ("handler_resume_after_fix", handler_resume_after_fix),
+    ("handler_unwinds_into_catch", handler_unwinds_into_catch),
+    ("unhandled_illegal_instruction", unhandled_illegal_instruction),
+];
+
+/// Runs every test and ends the machine.
+pub fn run() {
+    let mut passed = 0;
+    let mut failed = 0;
+    for (name, test) in TESTS {
+        let result = match fault::catch_unwind(test) {
+            Ok(r) => r,
+            Err(p) => Err(format!("panicked: {}", fault::payload_message(&*p))),
+        };
+        match result {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok");
+            }
+            Err(why) => {
+                failed += 1;
+                println!("test {name} ... FAILED: {why}");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        hal::cpu::power_off();
+    } else {
+        hal::cpu::exit_qemu(1);
+    }
+}
+
+fn heap() -> TestResult {
+    let (used0, _) = hal::heap::stats();
+    let v: Vec<u64> = (0..200_000).collect();
+    check!(v.iter().sum::<u64>() == 199_999 * 200_000 / 2, "vector contents");
+    let big = alloc::vec![0xa5u8; 24 << 20]; // larger than the initial heap: forces growth
+    check!(big.iter().all(|&b| b == 0xa5), "big block contents");
+    let (used1, size1) = hal::heap::stats();
+    check!(used1 >= used0 + (24 << 20), "heap accounting");
+    check!(size1 >= 24 << 20, "heap grew");
+    drop(big);
+    let boxes: Vec<Box<[u8; 100]>> = (0..1000).map(|i| Box::new([i as u8; 100])).collect();
+    check!(boxes.iter().enumerate().all(|(i, b)| b[99] == i as u8), "boxes");
+    Ok(())
+}
+
+fn paging_lazy_commit() -> TestResult {
+    let four_gib = 4u64 << 30;
+    let free0 = memory::stats().free_frames;
+    let base = memory::reserve(four_gib, 2 << 30, Prot::RW, "test")
+        .map_err(|e| format!("reserve: {e:?}"))?;
+    check!(hal::paging::translate(base).is_none(), "not committed up front");
+    check!(
+        memory::stats().free_frames + 2 >= free0,
+        "reserving 4 GiB must not use frames"
+    );
+    for (i, off) in [0, 1 << 30, four_gib - 8].into_iter().enumerate() {
+        hal::paging::poke_u64(base + off, 0x1000 + i as u64);
+    }
+    for (i, off) in [0, 1 << 30, four_gib - 8].into_iter().enumerate() {
+        check!(
+            hal::paging::peek_u64(base + off) == 0x1000 + i as u64,
+            "value at {off:#x}"
+        );
+    }
+    check!(hal::paging::peek_u64(base + 4096 * 7) == 0, "fresh pages are zero");
+    let t = hal::paging::translate(base).ok_or("committed page not mapped")?;
+    check!(t.prot == Prot::RW, "committed with the reservation's protection");
+    let used = free0.saturating_sub(memory::stats().free_frames);
+    check!((4..=16).contains(&used), "4 pages + tables committed, got {used}");
+    memory::decommit(base, 4096).map_err(|e| format!("{e:?}"))?;
+    check!(hal::paging::peek_u64(base) == 0, "decommitted page reads zero");
+    memory::release(base).map_err(|e| format!("{e:?}"))?;
+    check!(hal::paging::translate(base + (1 << 30)).is_none(), "released");
+    let leaked = free0 as i64 - memory::stats().free_frames as i64;
+    check!(leaked <= 8, "frames returned (only page tables kept), leaked {leaked}");
+    Ok(())
+}
+
+fn protect_wx() -> TestResult {
+    let base = memory::reserve(4 * 4096, 4096, Prot::RW, "test").map_err(|e| format!("{e:?}"))?;
+    hal::paging::poke_u64(base, 42);
+    check!(
+        memory::protect(base, 4096, Prot::new(true, true, true)).is_err(),
+        "W+X refused"
+    );
+    memory::protect(base, 4096, Prot::RX).map_err(|e| format!("{e:?}"))?;
+    let t = hal::paging::translate(base).ok_or("mapped")?;
+    check!(t.prot == Prot::RX, "now read+exec");
+    memory::protect(base, 2 * 4096, Prot::R).map_err(|e| format!("{e:?}"))?;
+    check!(hal::paging::peek_u64(base) == 42, "contents kept");
+    memory::release(base).map_err(|e| format!("{e:?}"))?;
+    Ok(())
+}
+
+fn timer_ticks() -> TestResult {
+    let t0 = time::ticks();
+    let u0 = time::uptime_ms();
+    task::sleep_ms(100);
+    let dt = time::ticks() - t0;
+    check!(dt >= 10, "ticks advanced by {dt} in 100 ms");
+    check!(time::uptime_ms() >= u0 + 100, "uptime advanced");
+    Ok(())
+}
+
+fn preemption_busy_loop() -> TestResult {
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters: Vec<Arc<AtomicU64>> = (0..2).map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let mut ids = Vec::new();
+    for (i, c) in counters.iter().enumerate() {
+        let (stop, c) = (stop.clone(), c.clone());
+        // Never yields, never blocks: only the timer can take the CPU away.
+        ids.push(
+            task::spawn(&format!("busy{i}"), move || {
+                while !stop.load(Ordering::Relaxed) {
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .map_err(|e| format!("{e:?}"))?,
+        );
+    }
+    task::sleep_ms(100);
+    let a = [counters[0].load(Ordering::Relaxed), counters[1].load(Ordering::Relaxed)];
+    task::sleep_ms(100);
+    let b = [counters[0].load(Ordering::Relaxed), counters[1].load(Ordering::Relaxed)];
+    stop.store(true, Ordering::Relaxed);
+    for id in ids {
+        check!(task::join(id) == Some(Exit::Returned), "busy task ended");
+    }
+    check!(a[0] > 0 && a[1] > 0, "both busy loops ran: {a:?}");
+    check!(b[0] > a[0] && b[1] > a[1], "both kept running: {a:?} -> {b:?}");
+    Ok(())
+}
+
+fn blocking_mutex() -> TestResult {
+    let shared = Arc::new(Mutex::new(0u64));
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let shared = shared.clone();
+        ids.push(
+            task::spawn(&format!("mutex{i}"), move || {
+                for _ in 0..50 {
+                    let mut g = shared.lock();
+                    let v = *g;
+                    task::yield_now(); // others must block, not see a torn update
+                    *g = v + 1;
+                }
+            })
+            .map_err(|e| format!("{e:?}"))?,
+        );
+    }
+    // While one holds the lock and sleeps, the others are blocked, not spinning.
+    let holder = shared.clone();
+    let g = holder.lock();
+    task::sleep_ms(30);
+    let blocked = task::list()
+        .iter()
+        .filter(|t| t.name.starts_with("mutex") && t.state == task::State::Blocked)
+        .count();
+    drop(g);
+    for id in ids {
+        check!(task::join(id) == Some(Exit::Returned), "mutex task ended");
+    }
+    check!(*shared.lock() == 200, "count is {}", *shared.lock());
+    check!(blocked >= 1, "waiters were blocked ({blocked})");
+    Ok(())
+}
+
+fn tls_slots() -> TestResult {
+    let ok = Arc::new(AtomicU64::new(0));
+    let mut ids = Vec::new();
+    for i in 1..=3usize {
+        let ok = ok.clone();
+        ids.push(
+            task::spawn("tls", move || {
+                task::tls_set(0, i * 100);
+                for _ in 0..5 {
+                    task::yield_now();
+                    task::sleep_ms(10);
+                }
+                if task::tls_get(0) == i * 100 {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+            .map_err(|e| format!("{e:?}"))?,
+        );
+    }
+    for id in ids {
+        task::join(id);
+    }
+    check!(ok.load(Ordering::Relaxed) == 3, "slots kept per task");
+    Ok(())
+}
+
+/// Sets a flag when dropped: shows destructors ran during an unwind.
+struct DropFlag(Arc<AtomicBool>);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn catch_unwind() -> TestResult {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    let r = fault::catch_unwind(move || {
+        let _guard = DropFlag(d);
+        if time::ticks() < u64::MAX {
+            panic!("expected test panic");
+        }
+        7
+    });
+    let msg = match r {
+        Err(p) => fault::payload_message(&*p),
+        Ok(_) => return Err("no panic caught".into()),
+    };
+    check!(msg == "expected test panic", "payload '{msg}'");
+    check!(dropped.load(Ordering::SeqCst), "destructor ran");
+    check!(fault::catch_unwind(|| 5) .ok() == Some(5), "ok path");
+    Ok(())
+}
+
+/// Spawns `victim` next to a counting bystander; checks the victim dies with an exit
+/// matching `expect`, its destructors ran, and the bystander kept running.
+fn dies_alone(
+    victim: impl FnOnce() + Send + 'static,
+    expect: fn(&Exit) -> bool,
+    stack: u64,
+) -> TestResult {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let (s2, c2) = (stop.clone(), count.clone());
+    let bystander = task::spawn("bystander", move || {
+        while !s2.load(Ordering::Relaxed) {
+            c2.fetch_add(1, Ordering::Relaxed);
+            task::sleep_ms(5);
+        }
+    })
+    .map_err(|e| format!("{e:?}"))?;
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    task::sleep_ms(20);
+    let victim_id = task::spawn_with_stack("victim", stack, move || {
+        let _guard = DropFlag(d);
+        victim();
+    })
+    .map_err(|e| format!("{e:?}"))?;
+    let exit = task::join(victim_id).ok_or("victim vanished")?;
+    let before = count.load(Ordering::Relaxed);
+    task::sleep_ms(50);
+    let after = count.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    check!(task::join(bystander) == Some(Exit::Returned), "bystander ended normally");
+    check!(expect(&exit), "unexpected exit {exit:?}");
+    check!(dropped.load(Ordering::SeqCst), "victim's destructors ran");
+    check!(after > before, "bystander kept running ({before} -> {after})");
+    Ok(())
+}
+
+fn panicking_task_dies_alone() -> TestResult {
+    dies_alone(
+        || {
+            if time::ticks() > 0 {
+                panic!("deliberate panic in a task");
+            }
+        },
+        |e| matches!(e, Exit::Panicked(m) if m.contains("deliberate")),
+        task::DEFAULT_STACK,
+    )
+}
+
+fn page_fault_task_dies_alone() -> TestResult {
+    dies_alone(
+        || {
+            let v = hal::cpu::probe_read(0x0000_5eed_dead_0000);
+            crate::diag!("read {v}");
+        },
+        |e| matches!(e, Exit::Faulted(m) if m.contains("page fault") && m.contains("cr2 0x5eeddead0000")),
+        task::DEFAULT_STACK,
+    )
+}
+
+fn gp_fault_task_dies_alone() -> TestResult {
+    dies_alone(
+        || {
+            let v = hal::cpu::probe_read(0x8000_0000_0000_0000); // non-canonical: #GP
+            crate::diag!("read {v}");
+        },
+        |e| matches!(e, Exit::Faulted(m) if m.contains("general protection")),
+        task::DEFAULT_STACK,
+    )
+}
+
+#[inline(never)]
+fn recurse(depth: u64) -> u64 {
+    let frame = core::hint::black_box([depth as u8; 512]);
+    if depth == u64::MAX {
+        return 0;
+    }
+    recurse(depth + 1) + frame[7] as u64
+}
+
+fn stack_overflow_guard() -> TestResult {
+    dies_alone(
+        || {
+            core::hint::black_box(recurse(0));
+        },
+        |e| matches!(e, Exit::Faulted(m) if m.contains("stack overflow")),
+        64 * 1024,
+    )
+}
+
+fn handler_resume_after_fix() -> TestResult {
+    let result = Arc::new(AtomicU64::new(0));
+    let r2 = result.clone();
+    let id = task::spawn("handler", move || {
+        let Ok(base) = memory::reserve(4096, 4096, Prot::NONE, "test") else {
+            return;
+        };
+        let calls = Arc::new(AtomicU64::new(0));
+        let c2 = calls.clone();
+        let registered = fault::register_handler(ExceptionKind::InvalidAddress, move |info| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            match info.fault_addr {
+                Some(a) if a == base => {
+                    // Make the page accessible, then retry the faulting store.
+                    if memory::protect(base, 4096, Prot::RW).is_ok() {
+                        Handled::Resume
+                    } else {
+                        Handled::NotHandled
+                    }
+                }
+                _ => Handled::NotHandled,
+            }
+        });
+        if registered.is_err()
+            || fault::register_handler(ExceptionKind::InvalidAddress, |_| Handled::NotHandled)
+                .is_ok()
+        {
+            return;
+        }
+        hal::paging::poke_u64(base, 99);
+        let v = hal::paging::peek_u64(base);
+        fault::unregister_handler(ExceptionKind::InvalidAddress);
+        let _ = memory::release(base);
+        r2.store(v * 10 + calls.load(Ordering::SeqCst), Ordering::SeqCst);
+    })
+    .map_err(|e| format!("{e:?}"))?;
+    check!(task::join(id) == Some(Exit::Returned), "task returned");
+    let r = result.load(Ordering::SeqCst);
+    check!(r == 991, "value*10+handler calls = {r} (want 991)");
+    Ok(())
+}
+
+fn handler_unwinds_into_catch() -> TestResult {
+    let out = Arc::new(spin::Mutex::new(String::new()));
+    let o2 = out.clone();
+    let id = task::spawn("divzero", move || {
+        let _ = fault::register_handler(ExceptionKind::ArithmeticError, |info| {
+            if info.vector == 0 {
+                panic!("divide trap caught by handler");
+            }
+            Handled::NotHandled
+        });
+        let dropped = Arc::new(AtomicBool::new(false));
+        let d = dropped.clone();
+        let r = fault::catch_unwind(move || {
+            let _g = DropFlag(d);
+            hal::cpu::raw_divide(10, core::hint::black_box(0))
+        });
+        let msg = match r {
+            Err(p) => fault::payload_message(&*p),
+            Ok(v) => format!("no trap, got {v}"),
+        };
+        // The task survives and can fault again (a fresh handler is needed: the one that
+        // unwound was dropped).
+        let again = fault::catch_unwind(|| hal::cpu::raw_divide(10, 2));
+        *o2.lock() = format!(
+            "{msg}|{}|{}",
+            dropped.load(Ordering::SeqCst),
+            again.ok().unwrap_or(0)
+        );
+    })
+    .map_err(|e| format!("{e:?}"))?;
+    check!(task::join(id) == Some(Exit::Returned), "task survived");
+    let s = out.lock().clone();
+    check!(s == "divide trap caught by handler|true|5", "got '{s}'");
+    Ok(())
+}
+
+fn unhandled_illegal_instruction() -> TestResult {
+    dies_alone(
+        hal::cpu::illegal_instruction,
+        |e| matches!(e, Exit::Faulted(m) if m.contains("invalid opcode")),
+        task::DEFAULT_STACK,
+    )
+}

@@ -1,0 +1,59 @@
+//! Time: the PIT tick counter (100 Hz) and a TSC rate estimated from it.
+//!
+//! Uptime is ticks × 10 ms refined by the TSC since the last tick; CPU-time accounting uses
+//! TSC cycles converted with the estimated rate. Neighbours: `task` (preemption on every
+//! tick), `shell` (`uptime`).
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Timer interrupt rate.
+pub const HZ: u64 = 100;
+/// Milliseconds per tick.
+pub const MS_PER_TICK: u64 = 1000 / HZ;
+
+static TICKS: AtomicU64 = AtomicU64::new(0);
+static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+static LAST_TICK_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// Records the boot TSC and starts the PIT.
+pub fn init() {
+    let now = hal::cpu::rdtsc();
+    BOOT_TSC.store(now, Ordering::Relaxed);
+    LAST_TICK_TSC.store(now, Ordering::Relaxed);
+    hal::interrupts::init_pit(HZ as u32);
+}
+
+/// Called from the IRQ 0 handler; returns the new tick count.
+pub fn tick() -> u64 {
+    LAST_TICK_TSC.store(hal::cpu::rdtsc(), Ordering::Relaxed);
+    TICKS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Timer ticks since boot.
+pub fn ticks() -> u64 {
+    TICKS.load(Ordering::Relaxed)
+}
+
+/// Estimated TSC cycles per millisecond (from the ticks so far; a default before the first).
+pub fn cycles_per_ms() -> u64 {
+    let t = ticks();
+    if t < 5 {
+        return 1_000_000;
+    }
+    let span = LAST_TICK_TSC
+        .load(Ordering::Relaxed)
+        .saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
+    (span / (t * MS_PER_TICK)).max(1)
+}
+
+/// Converts TSC cycles to microseconds.
+pub fn cycles_to_us(cycles: u64) -> u64 {
+    (cycles as u128 * 1000 / cycles_per_ms() as u128) as u64
+}
+
+/// Milliseconds since boot.
+pub fn uptime_ms() -> u64 {
+    let since_tick = hal::cpu::rdtsc().saturating_sub(LAST_TICK_TSC.load(Ordering::Relaxed));
+    let extra = (since_tick / cycles_per_ms()).min(MS_PER_TICK - 1);
+    ticks() * MS_PER_TICK + extra
+}
