@@ -302,12 +302,22 @@ fn print_backtrace(from: Option<u64>) {
         .and_then(|rip| ips.iter().position(|&ip| ip == rip))
         .unwrap_or(0);
     diag!("  backtrace:");
-    for (i, ip) in ips[start..].iter().enumerate() {
+    let frames = &ips[start..];
+    let mut i = 0;
+    while i < frames.len() {
+        let ip = frames[i];
+        let repeats = frames[i..].iter().take_while(|&&x| x == ip).count();
         // Return addresses point after the call; name the call instruction's function.
-        let lookup = if i == 0 && from.is_some() { *ip } else { ip - 1 };
+        let lookup = if i == 0 && from.is_some() { ip } else { ip - 1 };
         match crate::symbols::lookup(lookup) {
             Some((name, _)) => diag!("    {i:2}: {ip:#x} {name:#}"),
             None => diag!("    {i:2}: {ip:#x} ?"),
+        }
+        if repeats > 2 {
+            diag!("        ... same frame {} more times", repeats - 1);
+            i += repeats;
+        } else {
+            i += 1;
         }
     }
 }
@@ -352,7 +362,14 @@ extern "C-unwind" fn task_fault_entry(ctx: &mut FaultContext) {
                 fault_addr: (vector == 14).then_some(cr2),
                 ctx: &mut *ctx,
             };
-            let verdict = h(&mut info);
+            let verdict = match hal::unwind::catch_unwind(|| h(&mut info)) {
+                Ok(v) => v,
+                // The handler panicked: continue that unwind from the faulting frame.
+                Err(payload) => {
+                    drop(h);
+                    unwind_from_fault(ctx, payload, || Exit::Panicked("fault handler".into()))
+                }
+            };
             let mut g = task::SCHED.lock();
             if let Some(s) = g.as_mut() {
                 let cur = s.current;
@@ -381,9 +398,42 @@ extern "C-unwind" fn task_fault_entry(ctx: &mut FaultContext) {
         ctx.frame.rflags
     );
     print_backtrace(Some(ctx.frame.rip));
-    let code = hal::unwind::begin_unwind(Box::new(TaskFault(line.clone())));
-    diag!("  unwinding failed (code {code}); task ends without cleanup");
-    task::exit_current(Exit::Faulted(line))
+    let exit = Exit::Faulted(line.clone());
+    unwind_from_fault(ctx, Box::new(TaskFault(line)), || exit)
+}
+
+/// Unwinds the faulted task from the faulting instruction, running destructors.
+///
+/// A CPU exception is not a call site in Rust's unwind tables (no asynchronous unwind info),
+/// so the personality routine refuses to unwind from most faulting instructions; the search
+/// phase then fails without touching the stack. In that case the context is rewritten to
+/// "the faulting function returned to its caller" (`hal::unwind::caller_of`) and the unwind
+/// starts at that call site: every caller's destructors run, the faulting function's own
+/// locals are skipped. Faults inside `may_unwind` asm (the hal's probes) unwind exactly.
+fn unwind_from_fault(
+    ctx: &mut FaultContext,
+    payload: Box<dyn Any + Send>,
+    exit: impl FnOnce() -> Exit,
+) -> ! {
+    let (code, payload) = hal::unwind::begin_unwind(payload);
+    if let Some(c) = hal::unwind::caller_of(ctx.frame.rip) {
+        let f = &mut ctx.frame;
+        // RIP - 1 lies inside the call instruction: the right FDE row and call-site entry
+        // (the trampoline is a signal frame, so the unwinder uses this RIP as is).
+        f.rip = c.rip - 1;
+        f.rsp = c.rsp;
+        f.rbx = c.rbx;
+        f.rbp = c.rbp;
+        f.r12 = c.r12;
+        f.r13 = c.r13;
+        f.r14 = c.r14;
+        f.r15 = c.r15;
+        let (code2, _) = hal::unwind::begin_unwind(payload);
+        diag!("  unwinding failed (codes {code}, {code2}); task ends without cleanup");
+    } else {
+        diag!("  unwinding failed (code {code}), no caller frame; task ends without cleanup");
+    }
+    task::exit_current(exit())
 }
 
 /// True while the current task is running its own panic (nested panics are fatal).
@@ -414,7 +464,7 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     diag!("task {id} '{name}' panicked at {loc}: {msg}");
     print_backtrace(None);
     PANIC_DEPTH.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
-    let code = hal::unwind::begin_unwind(Box::new(PanicMessage(msg.clone())));
+    let (code, _) = hal::unwind::begin_unwind(Box::new(PanicMessage(msg.clone())));
     diag!("  unwinding failed (code {code}); task ends without cleanup");
     task::exit_current(Exit::Panicked(msg))
 }

@@ -175,6 +175,9 @@ fn preemption_busy_loop() -> TestResult {
 
 fn blocking_mutex() -> TestResult {
     let shared = Arc::new(Mutex::new(0u64));
+    // Hold the lock while the workers start: they must block, not spin.
+    let holder = shared.clone();
+    let g = holder.lock();
     let mut ids = Vec::new();
     for i in 0..4 {
         let shared = shared.clone();
@@ -190,9 +193,6 @@ fn blocking_mutex() -> TestResult {
             .map_err(|e| format!("{e:?}"))?,
         );
     }
-    // While one holds the lock and sleeps, the others are blocked, not spinning.
-    let holder = shared.clone();
-    let g = holder.lock();
     task::sleep_ms(30);
     let blocked = task::list()
         .iter()

@@ -251,7 +251,8 @@ pub fn yield_now() {
 
 /// Sleeps for at least `ms` milliseconds.
 pub fn sleep_ms(ms: u64) {
-    let ticks = ms.div_ceil(crate::time::MS_PER_TICK).max(1);
+    // +1: the current tick is already partly over.
+    let ticks = ms.div_ceil(crate::time::MS_PER_TICK) + 1;
     let _irq = crate::sync::IrqGuard::new();
     let slept = with(|s| {
         if s.current == IDLE {

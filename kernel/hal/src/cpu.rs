@@ -83,6 +83,10 @@ pub fn has_rdrand() -> bool {
     r.ecx & (1 << 30) != 0
 }
 
+/// The test helpers below use `may_unwind`: the faulting instruction is then a call site in
+/// the caller's unwind tables, so a fault unwinds from exactly there (destructors of the
+/// calling frame run too).
+///
 /// Executes a raw `div` (no Rust zero check): a zero divisor raises #DE, which the kernel
 /// delivers to the task as an ArithmeticError. For tests of exception delivery.
 pub fn raw_divide(dividend: u64, divisor: u64) -> u64 {
@@ -90,7 +94,7 @@ pub fn raw_divide(dividend: u64, divisor: u64) -> u64 {
     // SAFETY: DIV only reads and writes the named registers; #DE is handled by the kernel.
     unsafe {
         asm!("div {d}", d = in(reg) divisor, inout("rax") dividend => q, inout("rdx") 0u64 => _,
-             options(nomem, nostack));
+             options(nomem, nostack, may_unwind));
     }
     q
 }
@@ -100,7 +104,7 @@ pub fn illegal_instruction() {
     // SAFETY: UD2 raises #UD, which the kernel delivers to the running task; if a handler
     // resumes after it, execution continues past this asm block's end only by the handler's
     // choice of RIP.
-    unsafe { asm!("ud2", options(nomem, nostack)) };
+    unsafe { asm!("ud2", options(nomem, nostack, may_unwind)) };
 }
 
 /// Reads 8 bytes at an arbitrary address with a single `mov`, for tests of fault isolation:
@@ -109,6 +113,6 @@ pub fn illegal_instruction() {
 pub fn probe_read(addr: u64) -> u64 {
     let v: u64;
     // SAFETY: a volatile 8-byte load creates no reference; faults are handled by the kernel.
-    unsafe { asm!("mov {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly)) };
+    unsafe { asm!("mov {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly, may_unwind)) };
     v
 }

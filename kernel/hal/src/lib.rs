@@ -18,6 +18,7 @@
 #![allow(unsafe_code)]
 #![allow(internal_features)]
 #![feature(core_intrinsics)]
+#![feature(asm_unwind)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 #![deny(unsafe_op_in_unsafe_fn)]
 

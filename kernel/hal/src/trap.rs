@@ -106,6 +106,7 @@ global_asm!(
     .cfi_escape 0x10, 15, 3, 0x77, {r15_lo}, {r15_hi}
     nop
     .global fault_trampoline
+    .type fault_trampoline, @function
 fault_trampoline:
     fninit
     ldmxcsr {mxcsr}(%rip)
@@ -129,6 +130,7 @@ fault_trampoline:
     pop %rax
     add $16, %rsp
     iretq
+    .size fault_trampoline, . - fault_trampoline
     .cfi_endproc
     "#,
     mxcsr = sym DEFAULT_MXCSR,

@@ -32,8 +32,9 @@ unsafe extern "C" fn cleanup(_code: UnwindReasonCode, ex: *mut UnwindException) 
 }
 
 /// Unwinds the current stack with `payload` up to the nearest [`catch_unwind`], running
-/// destructors on the way. Returns only if no frame catches it (the raw reason code).
-pub fn begin_unwind(payload: Box<dyn Any + Send>) -> i32 {
+/// destructors on the way. Returns only if the search phase found no catching frame (the
+/// stack is then untouched): the raw reason code and the payload.
+pub fn begin_unwind(payload: Box<dyn Any + Send>) -> (i32, Box<dyn Any + Send>) {
     // SAFETY: an all-zero UnwindException is valid (None cleanup, zero private words); the
     // unwinder fills the private words.
     let header: UnwindException = unsafe { core::mem::zeroed() };
@@ -44,9 +45,9 @@ pub fn begin_unwind(payload: Box<dyn Any + Send>) -> i32 {
     // SAFETY: `raw` is a valid exception object whose first field is the ABI header; on
     // success control never returns here.
     let code = unsafe { _Unwind_RaiseException(raw as *mut UnwindException) };
-    // SAFETY: the unwind failed, so the exception is still ours to free.
-    drop(unsafe { Box::from_raw(raw) });
-    code.0
+    // SAFETY: the unwind failed, so the exception is still ours.
+    let ex = unsafe { Box::from_raw(raw) };
+    (code.0, ex.payload)
 }
 
 /// Runs `f`, returning `Err(payload)` if it unwinds.
@@ -113,4 +114,78 @@ pub fn backtrace(mut f: impl FnMut(u64) -> bool) {
         }
     }
     _Unwind_Backtrace(trace, core::ptr::addr_of_mut!(f) as *mut c_void);
+}
+
+/// Callee-saved registers of a frame, as the unwinder reconstructs them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallerRegs {
+    /// Return address into the caller (the instruction after the call).
+    pub rip: u64,
+    /// The caller's stack pointer after the call returned (the callee's CFA).
+    pub rsp: u64,
+    #[allow(missing_docs)]
+    pub rbx: u64,
+    #[allow(missing_docs)]
+    pub rbp: u64,
+    #[allow(missing_docs)]
+    pub r12: u64,
+    #[allow(missing_docs)]
+    pub r13: u64,
+    #[allow(missing_docs)]
+    pub r14: u64,
+    #[allow(missing_docs)]
+    pub r15: u64,
+}
+
+/// Walks the current stack to the frame executing at `rip` (reached through a signal
+/// trampoline) and returns the registers of its caller, i.e. the state as if that function
+/// had returned. Used to unwind out of a faulting function: a CPU exception is not a call
+/// site in the function's LSDA, so the personality routine would refuse to unwind from the
+/// faulting instruction itself (Rust has no asynchronous unwind tables); starting from the
+/// caller's call site runs every caller's destructors (the faulting function's own locals
+/// are skipped).
+pub fn caller_of(rip: u64) -> Option<CallerRegs> {
+    struct Search {
+        rip: u64,
+        found_at: Option<usize>,
+        index: usize,
+        regs: Option<CallerRegs>,
+    }
+    extern "C" fn trace(ctx: &UnwindContext<'_>, arg: *mut c_void) -> UnwindReasonCode {
+        // SAFETY: `arg` is the `Search` passed below, alive for the whole call.
+        let s = unsafe { &mut *(arg as *mut Search) };
+        let ip = _Unwind_GetIP(ctx) as u64;
+        match s.found_at {
+            None if ip == s.rip => s.found_at = Some(s.index),
+            Some(_) => {
+                let gr = |r: i32| unwinding::abi::_Unwind_GetGR(ctx, r) as u64;
+                s.regs = Some(CallerRegs {
+                    rip: ip,
+                    rsp: gr(7),
+                    rbx: gr(3),
+                    rbp: gr(6),
+                    r12: gr(12),
+                    r13: gr(13),
+                    r14: gr(14),
+                    r15: gr(15),
+                });
+                return UnwindReasonCode::END_OF_STACK;
+            }
+            None => {}
+        }
+        s.index += 1;
+        if ip == 0 || s.index > 256 {
+            UnwindReasonCode::END_OF_STACK
+        } else {
+            UnwindReasonCode::NO_REASON
+        }
+    }
+    let mut s = Search {
+        rip,
+        found_at: None,
+        index: 0,
+        regs: None,
+    };
+    _Unwind_Backtrace(trace, core::ptr::addr_of_mut!(s) as *mut c_void);
+    s.regs.filter(|r| r.rip != 0)
 }
