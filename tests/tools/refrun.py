@@ -5,8 +5,11 @@ through the wasmtime Python API (PyPI `wasmtime`, which bundles libwasmtime).
     refrun.py [--dir HOST[::GUEST]]... [--env NAME=VAL]... [--argv0 NAME] prog.wasm [ARGS]...
 
 stdin, stdout and stderr are this process's; the exit code is the program's
-(`proc_exit` code, 0 when `_start` returns). A trap prints `Error: <trap>` on stderr and
-exits with 134 (128 + SIGABRT), the status `wasmtime run` reports on Unix, where it aborts.
+(`proc_exit` code, 0 when `_start` returns). As with `wasmtime run` on Unix: a wasm trap
+prints `Error: <trap>` on stderr and exits with 134 (128 + SIGABRT: the CLI aborts); any
+other error while running (e.g. a WASI function failing on an out-of-bounds pointer, which
+wasmtime's preview1 raises as a host error, not a `Trap`) prints `Error: ...` and exits
+with 1, as the CLI's `main` returning that error does.
 Used to generate the expected outputs of tests/wasi (see tests/tools/gen_expected.py).
 """
 
@@ -81,7 +84,7 @@ def main():
         except wasmtime.Trap as e:
             code, trap = 134, e
         except wasmtime.WasmtimeError as e:
-            code, trap = 134, e
+            code, trap = 1, e
         for path, stream in ((out_path, sys.stdout), (err_path, sys.stderr)):
             with open(path, "rb") as f:
                 stream.buffer.write(f.read())

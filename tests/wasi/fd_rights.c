@@ -30,8 +30,10 @@ int main(void) {
     /* Inheriting rights bound what path_open can grant through a directory fd. */
     __wasi_fd_t dfd, f2;
     MUST(open_dir(SANDBOX, "dir", &dfd));
+    MUST(__wasi_fd_fdstat_get(dfd, &fs));
     SHOW("set_rights(dir: inheriting without FD_WRITE)",
-         __wasi_fd_fdstat_set_rights(dfd, DIR_RIGHTS, ALL_RIGHTS & ~(__wasi_rights_t)__WASI_RIGHTS_FD_WRITE));
+         __wasi_fd_fdstat_set_rights(dfd, fs.fs_rights_base,
+                                     fs.fs_rights_inheriting & ~(__wasi_rights_t)__WASI_RIGHTS_FD_WRITE));
     SHOW("path_open(a.txt) asking FD_WRITE",
          __wasi_path_open(dfd, 0, "a.txt", 0, __WASI_RIGHTS_FD_WRITE, 0, 0, &f2));
     SHOW("path_open(a.txt) asking FD_READ",
