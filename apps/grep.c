@@ -250,6 +250,10 @@ static long grep_path(const char *path, int top) {
     long total = 0;
     if (strcmp(path, "-") == 0 && top)
         return grep_stream(stdin, "(standard input)");
+    /* Below the operands, symlinks are not followed (as GNU grep -r): a link
+     * to an ancestor would otherwise recurse forever. */
+    if (!top && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+        return 0;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         struct name_list l;
         if (!opt_r) {
