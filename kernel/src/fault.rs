@@ -213,7 +213,11 @@ fn fatal(frame: &InterruptFrame, cr2: u64, why: &str) -> ! {
 
 /// The exception vectors 0-31 (called by the interrupt dispatcher).
 pub(crate) fn on_exception(frame: &mut InterruptFrame) {
-    let cr2 = if frame.vector == 14 { hal::cpu::cr2() } else { 0 };
+    let cr2 = if frame.vector == 14 {
+        hal::cpu::cr2()
+    } else {
+        0
+    };
     if frame.vector == 14 {
         if let crate::memory::FaultClass::Committed =
             crate::memory::handle_page_fault(cr2, frame.error_code)
@@ -249,7 +253,9 @@ pub(crate) fn on_exception(frame: &mut InterruptFrame) {
     if t.in_fault || t.alt.is_none() {
         let name = t.name.clone();
         let line = describe(frame, cr2);
-        diag!("task {cur} '{name}' killed without unwinding (fault while handling a fault): {line}");
+        diag!(
+            "task {cur} '{name}' killed without unwinding (fault while handling a fault): {line}"
+        );
         drop(guard);
         task::kill_current_in_handler(frame, Exit::Faulted(line));
         return;

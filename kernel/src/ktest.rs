@@ -15,6 +15,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel_logic::paging::Prot;
 
 type TestResult = Result<(), String>;
+type Test = (&'static str, fn() -> TestResult);
 
 macro_rules! check {
     ($cond:expr, $($msg:tt)*) => {
@@ -24,7 +25,7 @@ macro_rules! check {
     };
 }
 
-const TESTS: &[(&str, fn() -> TestResult)] = &[
+const TESTS: &[Test] = &[
     ("heap", heap),
     ("paging_lazy_commit", paging_lazy_commit),
     ("protect_wx", protect_wx),
@@ -39,7 +40,10 @@ const TESTS: &[(&str, fn() -> TestResult)] = &[
     ("stack_overflow_guard", stack_overflow_guard),
     ("handler_resume_after_fix", handler_resume_after_fix),
     ("handler_unwinds_into_catch", handler_unwinds_into_catch),
-    ("unhandled_illegal_instruction", unhandled_illegal_instruction),
+    (
+        "unhandled_illegal_instruction",
+        unhandled_illegal_instruction,
+    ),
 ];
 
 /// Runs every test and ends the machine.
@@ -73,7 +77,10 @@ pub fn run() {
 fn heap() -> TestResult {
     let (used0, _) = hal::heap::stats();
     let v: Vec<u64> = (0..200_000).collect();
-    check!(v.iter().sum::<u64>() == 199_999 * 200_000 / 2, "vector contents");
+    check!(
+        v.iter().sum::<u64>() == 199_999 * 200_000 / 2,
+        "vector contents"
+    );
     let big = alloc::vec![0xa5u8; 24 << 20]; // larger than the initial heap: forces growth
     check!(big.iter().all(|&b| b == 0xa5), "big block contents");
     let (used1, size1) = hal::heap::stats();
@@ -81,7 +88,10 @@ fn heap() -> TestResult {
     check!(size1 >= 24 << 20, "heap grew");
     drop(big);
     let boxes: Vec<Box<[u8; 100]>> = (0..1000).map(|i| Box::new([i as u8; 100])).collect();
-    check!(boxes.iter().enumerate().all(|(i, b)| b[99] == i as u8), "boxes");
+    check!(
+        boxes.iter().enumerate().all(|(i, b)| b[99] == i as u8),
+        "boxes"
+    );
     Ok(())
 }
 
@@ -90,7 +100,10 @@ fn paging_lazy_commit() -> TestResult {
     let free0 = memory::stats().free_frames;
     let base = memory::reserve(four_gib, 2 << 30, Prot::RW, "test")
         .map_err(|e| format!("reserve: {e:?}"))?;
-    check!(hal::paging::translate(base).is_none(), "not committed up front");
+    check!(
+        hal::paging::translate(base).is_none(),
+        "not committed up front"
+    );
     check!(
         memory::stats().free_frames + 2 >= free0,
         "reserving 4 GiB must not use frames"
@@ -104,17 +117,35 @@ fn paging_lazy_commit() -> TestResult {
             "value at {off:#x}"
         );
     }
-    check!(hal::paging::peek_u64(base + 4096 * 7) == 0, "fresh pages are zero");
+    check!(
+        hal::paging::peek_u64(base + 4096 * 7) == 0,
+        "fresh pages are zero"
+    );
     let t = hal::paging::translate(base).ok_or("committed page not mapped")?;
-    check!(t.prot == Prot::RW, "committed with the reservation's protection");
+    check!(
+        t.prot == Prot::RW,
+        "committed with the reservation's protection"
+    );
     let used = free0.saturating_sub(memory::stats().free_frames);
-    check!((4..=16).contains(&used), "4 pages + tables committed, got {used}");
+    check!(
+        (4..=16).contains(&used),
+        "4 pages + tables committed, got {used}"
+    );
     memory::decommit(base, 4096).map_err(|e| format!("{e:?}"))?;
-    check!(hal::paging::peek_u64(base) == 0, "decommitted page reads zero");
+    check!(
+        hal::paging::peek_u64(base) == 0,
+        "decommitted page reads zero"
+    );
     memory::release(base).map_err(|e| format!("{e:?}"))?;
-    check!(hal::paging::translate(base + (1 << 30)).is_none(), "released");
+    check!(
+        hal::paging::translate(base + (1 << 30)).is_none(),
+        "released"
+    );
     let leaked = free0 as i64 - memory::stats().free_frames as i64;
-    check!(leaked <= 8, "frames returned (only page tables kept), leaked {leaked}");
+    check!(
+        leaked <= 8,
+        "frames returned (only page tables kept), leaked {leaked}"
+    );
     Ok(())
 }
 
@@ -161,15 +192,24 @@ fn preemption_busy_loop() -> TestResult {
         );
     }
     task::sleep_ms(100);
-    let a = [counters[0].load(Ordering::Relaxed), counters[1].load(Ordering::Relaxed)];
+    let a = [
+        counters[0].load(Ordering::Relaxed),
+        counters[1].load(Ordering::Relaxed),
+    ];
     task::sleep_ms(100);
-    let b = [counters[0].load(Ordering::Relaxed), counters[1].load(Ordering::Relaxed)];
+    let b = [
+        counters[0].load(Ordering::Relaxed),
+        counters[1].load(Ordering::Relaxed),
+    ];
     stop.store(true, Ordering::Relaxed);
     for id in ids {
         check!(task::join(id) == Some(Exit::Returned), "busy task ended");
     }
     check!(a[0] > 0 && a[1] > 0, "both busy loops ran: {a:?}");
-    check!(b[0] > a[0] && b[1] > a[1], "both kept running: {a:?} -> {b:?}");
+    check!(
+        b[0] > a[0] && b[1] > a[1],
+        "both kept running: {a:?} -> {b:?}"
+    );
     Ok(())
 }
 
@@ -257,7 +297,7 @@ fn catch_unwind() -> TestResult {
     };
     check!(msg == "expected test panic", "payload '{msg}'");
     check!(dropped.load(Ordering::SeqCst), "destructor ran");
-    check!(fault::catch_unwind(|| 5) .ok() == Some(5), "ok path");
+    check!(fault::catch_unwind(|| 5).ok() == Some(5), "ok path");
     Ok(())
 }
 
@@ -291,10 +331,16 @@ fn dies_alone(
     task::sleep_ms(50);
     let after = count.load(Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
-    check!(task::join(bystander) == Some(Exit::Returned), "bystander ended normally");
+    check!(
+        task::join(bystander) == Some(Exit::Returned),
+        "bystander ended normally"
+    );
     check!(expect(&exit), "unexpected exit {exit:?}");
     check!(dropped.load(Ordering::SeqCst), "victim's destructors ran");
-    check!(after > before, "bystander kept running ({before} -> {after})");
+    check!(
+        after > before,
+        "bystander kept running ({before} -> {after})"
+    );
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use hal::boot::BootInfo;
 use hal::paging::{DYNAMIC_END, DYNAMIC_START};
 use kernel_logic::frame::FrameAllocator;
 use kernel_logic::paging::{FrameSource, MapError, Prot};
-use kernel_logic::reserve::{Commit, Region, ReserveError, Reservations};
+use kernel_logic::reserve::{Commit, Region, Reservations, ReserveError};
 use kernel_logic::PAGE_SIZE;
 
 /// Highest physical address managed (32 GiB).

@@ -66,7 +66,9 @@ impl<T> SpinLock<T> {
     /// Takes the lock if free.
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         let irq = IrqGuard::new();
-        self.inner.try_lock().map(|guard| SpinLockGuard { guard, _irq: irq })
+        self.inner
+            .try_lock()
+            .map(|guard| SpinLockGuard { guard, _irq: irq })
     }
 }
 

@@ -232,7 +232,10 @@ pub fn join(id: TaskId) -> Option<Exit> {
             }
             // Dead and switched away from (its stack released by `switch`).
             Some(t) => {
-                result = t.exit.clone().filter(|_| t.stack.is_none() && t.alt.is_none());
+                result = t
+                    .exit
+                    .clone()
+                    .filter(|_| t.stack.is_none() && t.alt.is_none());
                 result.is_some()
             }
         }

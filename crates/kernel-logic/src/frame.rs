@@ -90,7 +90,7 @@ impl<'a> FrameAllocator<'a> {
 
     /// Returns a frame obtained from [`alloc`](Self::alloc).
     pub fn free(&mut self, addr: u64) -> Result<(), FrameError> {
-        if addr % PAGE_SIZE != 0 || addr / PAGE_SIZE >= self.frames {
+        if !addr.is_multiple_of(PAGE_SIZE) || addr / PAGE_SIZE >= self.frames {
             return Err(FrameError::OutOfRange);
         }
         let f = addr / PAGE_SIZE;

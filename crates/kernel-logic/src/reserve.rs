@@ -99,7 +99,7 @@ impl Reservations {
         commit: Commit,
         label: &'static str,
     ) -> Result<u64, ReserveError> {
-        if len == 0 || len % PAGE_SIZE != 0 || guard % PAGE_SIZE != 0 {
+        if len == 0 || !len.is_multiple_of(PAGE_SIZE) || !guard.is_multiple_of(PAGE_SIZE) {
             return Err(ReserveError::Unaligned);
         }
         if prot.write && prot.exec {
@@ -142,7 +142,11 @@ impl Reservations {
     pub fn find(&self, addr: u64) -> Option<&Region> {
         // The nearest region at or below addr + max guard; check it and its successor.
         let below = self.regions.range(..=addr).next_back().map(|(_, r)| r);
-        let above = self.regions.range(addr.saturating_add(1)..).next().map(|(_, r)| r);
+        let above = self
+            .regions
+            .range(addr.saturating_add(1)..)
+            .next()
+            .map(|(_, r)| r);
         [below, above]
             .into_iter()
             .flatten()
@@ -156,7 +160,7 @@ impl Reservations {
 
     /// Sets the intended protection of `[addr, addr + len)`, which must lie in one region.
     pub fn set_prot(&mut self, addr: u64, len: u64, prot: Prot) -> Result<(), ReserveError> {
-        if addr % PAGE_SIZE != 0 || len % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || !len.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(ReserveError::Unaligned);
         }
         if prot.write && prot.exec {
@@ -166,7 +170,10 @@ impl Reservations {
             Some((b, r)) if r.contains(addr) && r.contains(addr + len - 1) => *b,
             _ => return Err(ReserveError::NotReserved),
         };
-        let r = self.regions.get_mut(&base).ok_or(ReserveError::NotReserved)?;
+        let r = self
+            .regions
+            .get_mut(&base)
+            .ok_or(ReserveError::NotReserved)?;
         let (s, e) = (addr - base, addr - base + len);
         let after = r.runs.range(..=e).next_back().map(|(_, p)| *p);
         let inner: alloc::vec::Vec<u64> = r.runs.range(s..=e).map(|(k, _)| *k).collect();
@@ -223,7 +230,9 @@ mod tests {
     #[test]
     fn find_and_guards() {
         let mut rs = Reservations::new(0x1000_0000, 0x2000_0000);
-        let a = rs.reserve(4 * G, G, Prot::RW, Commit::Eager, "stack").unwrap();
+        let a = rs
+            .reserve(4 * G, G, Prot::RW, Commit::Eager, "stack")
+            .unwrap();
         let r = rs.find(a + 5).unwrap();
         assert!(r.contains(a + 5));
         let g = rs.find(a - 8).unwrap();
@@ -236,7 +245,9 @@ mod tests {
     #[test]
     fn protection_runs() {
         let mut rs = Reservations::new(0x1000_0000, 0x2000_0000);
-        let a = rs.reserve(8 * G, 0, Prot::NONE, Commit::Lazy, "mem").unwrap();
+        let a = rs
+            .reserve(8 * G, 0, Prot::NONE, Commit::Lazy, "mem")
+            .unwrap();
         rs.set_prot(a, 3 * G, Prot::RW).unwrap();
         rs.set_prot(a + 5 * G, G, Prot::R).unwrap();
         let r = rs.get(a).unwrap();
@@ -244,12 +255,24 @@ mod tests {
         use Prot as P;
         assert_eq!(
             p,
-            [P::RW, P::RW, P::RW, P::NONE, P::NONE, P::R, P::NONE, P::NONE]
+            [
+                P::RW,
+                P::RW,
+                P::RW,
+                P::NONE,
+                P::NONE,
+                P::R,
+                P::NONE,
+                P::NONE
+            ]
         );
         rs.set_prot(a + 2 * G, 4 * G, Prot::RX).unwrap();
         let r = rs.get(a).unwrap();
         let p: Vec<Prot> = (0..8).map(|i| r.prot_at(a + i * G).unwrap()).collect();
-        assert_eq!(p, [P::RW, P::RW, P::RX, P::RX, P::RX, P::RX, P::NONE, P::NONE]);
+        assert_eq!(
+            p,
+            [P::RW, P::RW, P::RX, P::RX, P::RX, P::RX, P::NONE, P::NONE]
+        );
         assert_eq!(r.prot_at(a + 8 * G), None);
         assert_eq!(
             rs.set_prot(a + 7 * G, 2 * G, Prot::R),

@@ -113,6 +113,8 @@ pub fn illegal_instruction() {
 pub fn probe_read(addr: u64) -> u64 {
     let v: u64;
     // SAFETY: a volatile 8-byte load creates no reference; faults are handled by the kernel.
-    unsafe { asm!("mov {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly, may_unwind)) };
+    unsafe {
+        asm!("mov {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly, may_unwind))
+    };
     v
 }

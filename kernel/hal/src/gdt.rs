@@ -45,8 +45,7 @@ pub fn init() {
         let base = core::ptr::addr_of_mut!(IST_STACKS) as u64;
         for i in 0..5 {
             // The top of stack i; the CPU aligns RSP to 16 bytes on IST entry.
-            tss.interrupt_stack_table[i] =
-                VirtAddr::new(base + ((i + 1) * IST_STACK_SIZE) as u64);
+            tss.interrupt_stack_table[i] = VirtAddr::new(base + ((i + 1) * IST_STACK_SIZE) as u64);
         }
         tss
     });

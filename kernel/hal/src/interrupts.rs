@@ -308,7 +308,11 @@ pub fn init_pic() {
 
 /// Unmasks one IRQ line (0..15).
 pub fn unmask_irq(irq: u8) {
-    let (port, bit) = if irq < 8 { (0x21, irq) } else { (0xa1, irq - 8) };
+    let (port, bit) = if irq < 8 {
+        (0x21, irq)
+    } else {
+        (0xa1, irq - 8)
+    };
     // SAFETY: reading a PIC mask register has no side effects.
     let mask = unsafe { Port::<u8>::new(port).read() };
     outb(port, mask & !(1 << bit));

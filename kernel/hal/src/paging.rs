@@ -176,7 +176,7 @@ pub fn next_mapped(from: u64, end: u64) -> Option<u64> {
 
 fn check_dynamic(addr: u64) {
     assert!(
-        (DYNAMIC_START..DYNAMIC_END - 8).contains(&addr) && addr % 8 == 0,
+        (DYNAMIC_START..DYNAMIC_END - 8).contains(&addr) && addr.is_multiple_of(8),
         "access outside the reservation area"
     );
 }

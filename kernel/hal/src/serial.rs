@@ -26,15 +26,17 @@ impl SerialPort {
         unsafe { Port::<u8>::new(self.base + reg).read() }
     }
 
-    /// Programs 115200 8N1, FIFOs on (trigger 1 byte), interrupts off, OUT2 on (routes the
-    /// UART's interrupt line to the PIC on PC hardware).
+    /// Programs 115200 8N1, interrupts off, OUT2 on (routes the UART's interrupt line to the
+    /// PIC on PC hardware). The FCR is left alone: switching the FIFOs on flushes the receive
+    /// side (16550 datasheet, FCR bit 0; QEMU does the same), which would drop a byte typed or
+    /// piped before the kernel started. Without FIFOs QEMU hands over one byte at a time and
+    /// holds the rest of its input until RBR is read, so nothing is lost.
     pub fn init(self) {
         self.out(1, 0x00); // IER: off
         self.out(3, 0x80); // LCR: DLAB
         self.out(0, 0x01); // divisor 1 = 115200 baud
         self.out(1, 0x00);
         self.out(3, 0x03); // 8N1
-        self.out(2, 0x07); // FCR: enable + clear FIFOs, trigger level 1
         self.out(4, 0x0b); // MCR: DTR, RTS, OUT2
     }
 

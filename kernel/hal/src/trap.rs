@@ -159,7 +159,7 @@ static DEFAULT_MXCSR: u32 = 0x1f80;
 
 // The trampoline's restore path relies on the iret frame closing the context.
 const _: () = assert!(offset_of!(FaultContext, frame) == 0);
-const _: () = assert!(core::mem::size_of::<FaultContext>() % 16 == 0);
+const _: () = assert!(core::mem::size_of::<FaultContext>().is_multiple_of(16));
 
 /// RFLAGS bits cleared for the handler: TF (8), DF (10), AC (18).
 const RFLAGS_CLEAR: u64 = (1 << 8) | (1 << 10) | (1 << 18);
@@ -174,7 +174,7 @@ pub fn redirect(frame: &mut InterruptFrame, cr2: u64, stack: &mut AltStack, hand
     let size = core::mem::size_of::<FaultContext>();
     let ctx_off = ALT_STACK_SIZE - size - 64;
     let ctx_ptr = stack.0[ctx_off..].as_mut_ptr() as *mut FaultContext;
-    assert!(ctx_ptr as usize % 16 == 0);
+    assert!((ctx_ptr as usize).is_multiple_of(16));
     let ctx = FaultContext {
         frame: frame.clone(),
         cr2,

@@ -11,8 +11,8 @@ use core::any::Any;
 use core::ffi::c_void;
 use core::mem::ManuallyDrop;
 use unwinding::abi::{
-    UnwindContext, UnwindException, UnwindReasonCode, _Unwind_Backtrace, _Unwind_DeleteException,
-    _Unwind_GetIP, _Unwind_RaiseException,
+    _Unwind_Backtrace, _Unwind_DeleteException, _Unwind_GetIP, _Unwind_RaiseException,
+    UnwindContext, UnwindException, UnwindReasonCode,
 };
 
 /// Exception class of Clew's Rust panics ("CLEWRUST").
