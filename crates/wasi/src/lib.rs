@@ -28,6 +28,9 @@ pub mod preview1;
 pub mod table;
 pub mod types;
 
+#[cfg(test)]
+mod tests;
+
 #[cfg(feature = "wasmi")]
 pub mod wasmi_adapter;
 #[cfg(feature = "wasmtime")]

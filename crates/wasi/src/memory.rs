@@ -55,7 +55,7 @@ impl GuestMemory for Vec<u8> {
 }
 
 fn aligned(ptr: u32, align: u32) -> Result<(), MemError> {
-    if ptr % align == 0 {
+    if ptr.is_multiple_of(align) {
         Ok(())
     } else {
         Err(MemError)

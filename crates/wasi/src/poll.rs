@@ -106,7 +106,7 @@ pub fn poll_oneoff(
     if nsubs == 0 {
         return Err(Errno::Inval.into());
     }
-    if subs % 8 != 0 || events % 8 != 0 {
+    if !subs.is_multiple_of(8) || !events.is_multiple_of(8) {
         return Err(Error::BadPointer);
     }
     let mut parsed = Vec::new();

@@ -9,6 +9,9 @@
 //! cookies with `.` and `..`, reads and writes using the first non-empty iovec, the
 //! `poll_oneoff` event fields. Deviations are marked `DEVIATION`.
 
+// Each function takes the witx parameters one by one, as the wasm import does.
+#![allow(clippy::too_many_arguments)]
+
 use crate::ctx::{Descriptor, Handle, StdioKind, WasiCtx};
 use crate::memory::{GuestMemory, GuestMemoryExt};
 use crate::types::LOOKUP_SYMLINK_FOLLOW;
@@ -175,7 +178,7 @@ fn write_filestat(mem: Mem<'_>, ptr: u32, ft: u8, m: Option<&vfs::Metadata>) -> 
         b[48..56].copy_from_slice(&m.mtime_ns.to_le_bytes());
         b[56..64].copy_from_slice(&m.ctime_ns.to_le_bytes());
     }
-    if ptr % 8 != 0 {
+    if !ptr.is_multiple_of(8) {
         return Err(Error::BadPointer);
     }
     mem.write_bytes(ptr, &b)?;
@@ -364,7 +367,7 @@ pub fn fd_fdstat_get(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Resu
     b[2..4].copy_from_slice(&flags.to_le_bytes());
     b[8..16].copy_from_slice(&d.rights_base.to_le_bytes());
     b[16..24].copy_from_slice(&d.rights_inheriting.to_le_bytes());
-    if out % 8 != 0 {
+    if !out.is_multiple_of(8) {
         return Err(Error::BadPointer);
     }
     mem.write_bytes(out, &b)?;
@@ -504,7 +507,7 @@ pub fn fd_prestat_get(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Res
         return Err(Errno::Badf.into());
     };
     let len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
-    if out % 4 != 0 {
+    if !out.is_multiple_of(4) {
         return Err(Error::BadPointer);
     }
     let mut b = [0u8; layout::PRESTAT_SIZE as usize];
@@ -863,7 +866,6 @@ pub fn path_filestat_get(
 }
 
 /// `path_filestat_set_times(fd, flags, path, atim, mtim, fst_flags)`.
-#[allow(clippy::too_many_arguments)]
 pub fn path_filestat_set_times(
     ctx: &mut WasiCtx,
     mem: Mem<'_>,
@@ -886,7 +888,6 @@ pub fn path_filestat_set_times(
 }
 
 /// `path_link(old_fd, old_flags, old_path, new_fd, new_path)`: a hard link.
-#[allow(clippy::too_many_arguments)]
 pub fn path_link(
     ctx: &mut WasiCtx,
     mem: Mem<'_>,
@@ -911,7 +912,6 @@ pub fn path_link(
 }
 
 /// `path_open(fd, dirflags, path, oflags, rights_base, rights_inheriting, fdflags) -> fd`.
-#[allow(clippy::too_many_arguments)]
 pub fn path_open(
     ctx: &mut WasiCtx,
     mem: Mem<'_>,
@@ -1169,7 +1169,6 @@ pub fn sock_accept(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, flags: u32, _out: 
 }
 
 /// `sock_recv(fd, ri_data, ri_flags) -> (size, roflags)`: `ENOTSOCK`.
-#[allow(clippy::too_many_arguments)]
 pub fn sock_recv(
     ctx: &mut WasiCtx,
     _mem: Mem<'_>,

@@ -1,0 +1,449 @@
+//! Host unit tests of the preview1 functions over a fake guest memory and fake host
+//! services: error paths (bad fds, bad pointers, rights, escapes, invalid flags), the
+//! `fd_readdir` cookie protocol, and a no-panic sweep calling every function of the table
+//! with pseudo-random arguments.
+
+use crate::preview1 as p;
+use crate::types::{rights, Errno};
+use crate::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+struct FakeClocks(AtomicU64);
+impl Clocks for FakeClocks {
+    fn now_ns(&self, c: ClockId) -> Option<u64> {
+        match c {
+            ClockId::Realtime | ClockId::Monotonic => Some(self.0.load(Ordering::SeqCst)),
+            _ => None,
+        }
+    }
+    fn resolution_ns(&self, _c: ClockId) -> Option<u64> {
+        Some(1)
+    }
+    fn sleep_until(&self, deadline_ns: u64) {
+        self.0.fetch_max(deadline_ns, Ordering::SeqCst);
+    }
+}
+
+struct FakeRandom;
+impl Random for FakeRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        buf.fill(4);
+    }
+}
+
+struct Pipe(Arc<Mutex<Vec<u8>>>);
+impl Stream for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> core::result::Result<usize, Errno> {
+        let mut v = self.0.lock().unwrap();
+        let n = buf.len().min(v.len());
+        buf[..n].copy_from_slice(&v[..n]);
+        v.drain(..n);
+        Ok(n)
+    }
+    fn write(&mut self, buf: &[u8]) -> core::result::Result<usize, Errno> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+}
+
+struct Setup {
+    ctx: WasiCtx,
+    mem: Vec<u8>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+}
+
+fn setup() -> Setup {
+    let vfs = vfs::Vfs::new(Box::new(|| 1_000));
+    let shared = share(vfs);
+    let dir = {
+        let mut v = shared.lock();
+        let root = v.root();
+        let d = v.mkdir(root, "sandbox").unwrap();
+        v.mkdir(d, "sub").unwrap();
+        let (f, _) = v.create_file(d, "file", true).unwrap();
+        v.write_at(f, 0, b"contents").unwrap();
+        v.create_file(root, "secret", true).unwrap();
+        d
+    };
+    let stdin = Arc::new(Mutex::new(b"input".to_vec()));
+    let stdout = Arc::new(Mutex::new(Vec::new()));
+    let mut ctx = WasiCtx::new(
+        shared,
+        Arc::new(FakeClocks(AtomicU64::new(5))),
+        Arc::new(FakeRandom),
+        vec!["prog".into(), "a".into()],
+        vec![("K".into(), "V".into())],
+        [
+            Box::new(Pipe(stdin)),
+            Box::new(Pipe(stdout.clone())),
+            Box::new(Pipe(Arc::new(Mutex::new(Vec::new())))),
+        ],
+    );
+    assert_eq!(ctx.preopen_dir(dir, "/sandbox"), 3);
+    Setup {
+        ctx,
+        mem: vec![0; 65536],
+        stdout,
+    }
+}
+
+fn errno(r: Result<()>) -> Errno {
+    match r {
+        Err(Error::Errno(e)) => e,
+        other => panic!("expected an errno, got {other:?}"),
+    }
+}
+
+/// Writes `s` at `at` and returns (ptr, len).
+fn put(mem: &mut [u8], at: u32, s: &[u8]) -> (u32, u32) {
+    mem[at as usize..at as usize + s.len()].copy_from_slice(s);
+    (at, s.len() as u32)
+}
+
+fn u32_at(mem: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(mem[at..at + 4].try_into().unwrap())
+}
+
+fn open(s: &mut Setup, path: &[u8], oflags: u32, rights_base: u64) -> Result<u32> {
+    let (pp, pl) = put(&mut s.mem, 1000, path);
+    p::path_open(
+        &mut s.ctx,
+        &mut s.mem,
+        3,
+        1,
+        pp,
+        pl,
+        oflags,
+        rights_base,
+        0,
+        0,
+        2000,
+    )?;
+    Ok(u32_at(&s.mem, 2000))
+}
+
+#[test]
+fn args_and_env() {
+    let mut s = setup();
+    p::args_sizes_get(&mut s.ctx, &mut s.mem, 0, 4).unwrap();
+    assert_eq!((u32_at(&s.mem, 0), u32_at(&s.mem, 4)), (2, 7));
+    p::args_get(&mut s.ctx, &mut s.mem, 100, 200).unwrap();
+    assert_eq!(&s.mem[200..207], b"prog\0a\0");
+    assert_eq!(u32_at(&s.mem, 104), 205);
+    p::environ_get(&mut s.ctx, &mut s.mem, 100, 300).unwrap();
+    assert_eq!(&s.mem[300..304], b"K=V\0");
+    // A buffer running off the end of memory is a bad pointer, never a panic.
+    assert_eq!(
+        p::args_get(&mut s.ctx, &mut s.mem, 100, 65534),
+        Err(Error::BadPointer)
+    );
+    assert_eq!(
+        p::args_sizes_get(&mut s.ctx, &mut s.mem, 2, 4),
+        Err(Error::BadPointer)
+    );
+}
+
+#[test]
+fn bad_fds_and_pointers() {
+    let mut s = setup();
+    assert_eq!(errno(p::fd_close(&mut s.ctx, &mut s.mem, 99)), Errno::Badf);
+    assert_eq!(
+        errno(p::fd_write(&mut s.ctx, &mut s.mem, 99, 0, 0, 0)),
+        Errno::Badf
+    );
+    assert_eq!(
+        errno(p::fd_read(&mut s.ctx, &mut s.mem, 1, 0, 0, 0)),
+        Errno::Badf
+    );
+    assert_eq!(
+        errno(p::fd_seek(&mut s.ctx, &mut s.mem, 1, 0, 0, 8)),
+        Errno::Spipe
+    );
+    assert_eq!(
+        errno(p::fd_seek(&mut s.ctx, &mut s.mem, 3, 0, 0, 8)),
+        Errno::Badf
+    );
+    assert_eq!(
+        errno(p::fd_seek(&mut s.ctx, &mut s.mem, 1, 0, 9, 8)),
+        Errno::Inval
+    );
+    // iovec array out of bounds; iovec buffer out of bounds.
+    assert_eq!(
+        p::fd_write(&mut s.ctx, &mut s.mem, 1, 65532, 2, 0),
+        Err(Error::BadPointer)
+    );
+    s.mem[0..8].copy_from_slice(&[0xf0, 0xff, 0, 0, 0x20, 0, 0, 0]);
+    assert_eq!(
+        p::fd_write(&mut s.ctx, &mut s.mem, 1, 0, 1, 16),
+        Err(Error::BadPointer)
+    );
+    // Misaligned result pointer.
+    assert_eq!(
+        p::fd_fdstat_get(&mut s.ctx, &mut s.mem, 1, 3),
+        Err(Error::BadPointer)
+    );
+    // EFAULT mode.
+    s.ctx.bad_pointer = BadPointer::Efault;
+    assert_eq!(
+        outcome(&s.ctx, Err(Error::BadPointer)),
+        Outcome::Return(Errno::Fault as u16)
+    );
+}
+
+#[test]
+fn stdio_round_trip() {
+    let mut s = setup();
+    let (b, l) = put(&mut s.mem, 100, b"hi!");
+    s.mem[0..8].copy_from_slice(&[b as u8, 0, 0, 0, l as u8, 0, 0, 0]);
+    p::fd_write(&mut s.ctx, &mut s.mem, 1, 0, 1, 16).unwrap();
+    assert_eq!(u32_at(&s.mem, 16), 3);
+    assert_eq!(&*s.stdout.lock().unwrap(), b"hi!");
+    s.mem[0..8].copy_from_slice(&[0, 2, 0, 0, 16, 0, 0, 0]);
+    p::fd_read(&mut s.ctx, &mut s.mem, 0, 0, 1, 16).unwrap();
+    assert_eq!(u32_at(&s.mem, 16), 5);
+    assert_eq!(&s.mem[512..517], b"input");
+}
+
+#[test]
+fn escapes_are_not_capable() {
+    let mut s = setup();
+    for path in [&b"../secret"[..], b"/secret", b"sub/../../secret"] {
+        assert_eq!(
+            errno(open(&mut s, path, 0, rights::FD_READ).map(drop)),
+            Errno::Notcapable
+        );
+    }
+    let (t, tl) = put(&mut s.mem, 1000, b"../secret");
+    let (n, nl) = put(&mut s.mem, 1100, b"up");
+    p::path_symlink(&mut s.ctx, &mut s.mem, t, tl, 3, n, nl).unwrap();
+    assert_eq!(
+        errno(open(&mut s, b"up", 0, rights::FD_READ).map(drop)),
+        Errno::Notcapable
+    );
+    let (t, tl) = put(&mut s.mem, 1000, b"/secret");
+    let (n, nl) = put(&mut s.mem, 1100, b"abs");
+    assert_eq!(
+        errno(p::path_symlink(&mut s.ctx, &mut s.mem, t, tl, 3, n, nl)),
+        Errno::Notcapable
+    );
+    // A directory opened inside the preopen is a sandbox of its own.
+    let sub = open(&mut s, b"sub", 2, rights::FD_READDIR).unwrap();
+    let (pp, pl) = put(&mut s.mem, 1000, b"../file");
+    let r = p::path_open(
+        &mut s.ctx,
+        &mut s.mem,
+        sub,
+        0,
+        pp,
+        pl,
+        0,
+        rights::FD_READ,
+        0,
+        0,
+        2000,
+    );
+    assert_eq!(errno(r), Errno::Notcapable);
+}
+
+#[test]
+fn open_flags_and_rights() {
+    let mut s = setup();
+    assert_eq!(
+        errno(open(&mut s, b"file", 1 | 4, 0).map(drop)),
+        Errno::Exist
+    );
+    assert_eq!(errno(open(&mut s, b"file", 2, 0).map(drop)), Errno::Notdir);
+    assert_eq!(
+        errno(open(&mut s, b"sub", 0, rights::FD_WRITE).map(drop)),
+        Errno::Isdir
+    );
+    assert_eq!(
+        errno(open(&mut s, b"sub", 2 | 1, 0).map(drop)),
+        Errno::Inval
+    );
+    assert_eq!(
+        errno(open(&mut s, b"missing", 0, 0).map(drop)),
+        Errno::Noent
+    );
+    assert_eq!(errno(open(&mut s, b"file", 16, 0).map(drop)), Errno::Inval);
+    let fd = open(&mut s, b"file", 0, rights::FD_READ).unwrap();
+    assert_eq!(fd, 4);
+    // Read-only: writing is EBADF (the access mode), as on Linux.
+    s.mem[0..8].copy_from_slice(&[0, 2, 0, 0, 4, 0, 0, 0]);
+    assert_eq!(
+        errno(p::fd_write(&mut s.ctx, &mut s.mem, fd, 0, 1, 16)),
+        Errno::Badf
+    );
+    // Rights can be dropped, never added; a dropped right is ENOTCAPABLE.
+    let all = rights::ALL & !rights::FD_WRITE;
+    let r = p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, all | rights::FD_WRITE, 0);
+    assert_eq!(errno(r), Errno::Notcapable);
+    p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, all & !rights::FD_READ, 0).unwrap();
+    assert_eq!(
+        errno(p::fd_read(&mut s.ctx, &mut s.mem, fd, 0, 1, 16)),
+        Errno::Notcapable
+    );
+    assert_eq!(
+        errno(p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, 1, 0, 0)),
+        Errno::Badf
+    );
+    // Closed numbers are reused.
+    p::fd_close(&mut s.ctx, &mut s.mem, fd).unwrap();
+    assert_eq!(open(&mut s, b"file", 0, rights::FD_READ).unwrap(), fd);
+}
+
+#[test]
+fn set_times_both_time_and_now_is_inval() {
+    let mut s = setup();
+    let r = p::fd_filestat_set_times(&mut s.ctx, &mut s.mem, 3, 1, 1, 1 | 2);
+    assert_eq!(errno(r), Errno::Inval);
+    p::fd_filestat_set_times(&mut s.ctx, &mut s.mem, 3, 7, 0, 1 | 8).unwrap();
+    p::fd_filestat_get(&mut s.ctx, &mut s.mem, 3, 64).unwrap();
+    assert_eq!(s.mem[64 + 16], types::filetype::DIRECTORY);
+    assert_eq!(u32_at(&s.mem, 64 + 40), 7);
+}
+
+#[test]
+fn readdir_cookies_and_truncation() {
+    let mut s = setup();
+    let names = |mem: &[u8], used: usize| {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at + 24 <= used {
+            let next = u64::from_le_bytes(mem[at..at + 8].try_into().unwrap());
+            let len = u32_at(mem, at + 16) as usize;
+            let end = (at + 24 + len).min(used);
+            out.push((
+                next,
+                String::from_utf8_lossy(&mem[at + 24..end]).into_owned(),
+            ));
+            at += 24 + len;
+        }
+        out
+    };
+    p::fd_readdir(&mut s.ctx, &mut s.mem, 3, 4096, 1024, 0, 0).unwrap();
+    let used = u32_at(&s.mem, 0) as usize;
+    let got = names(&s.mem[4096..], used);
+    let want = [(1, "."), (2, ".."), (3, "file"), (4, "sub")];
+    assert_eq!(
+        got.iter()
+            .map(|(n, s)| (*n, s.as_str()))
+            .collect::<Vec<_>>(),
+        want
+    );
+    // Resuming at cookie 3 gives the rest.
+    p::fd_readdir(&mut s.ctx, &mut s.mem, 3, 4096, 1024, 3, 0).unwrap();
+    let got = names(&s.mem[4096..], u32_at(&s.mem, 0) as usize);
+    assert_eq!(got, vec![(4, "sub".to_string())]);
+    // A small buffer is filled completely (result == buf_len: there may be more).
+    p::fd_readdir(&mut s.ctx, &mut s.mem, 3, 4096, 30, 0, 0).unwrap();
+    assert_eq!(u32_at(&s.mem, 0), 30);
+    // Directory only.
+    assert_eq!(
+        errno(p::fd_readdir(&mut s.ctx, &mut s.mem, 1, 4096, 30, 0, 0)),
+        Errno::Badf
+    );
+}
+
+#[test]
+fn poll_and_proc() {
+    let mut s = setup();
+    assert_eq!(
+        errno(p::poll_oneoff(&mut s.ctx, &mut s.mem, 0, 64, 0, 8)),
+        Errno::Inval
+    );
+    // One relative monotonic clock of 100 ns: the fake clock advances, one event.
+    s.mem[0..8].copy_from_slice(&9u64.to_le_bytes());
+    s.mem[8] = 0;
+    s.mem[16..20].copy_from_slice(&1u32.to_le_bytes());
+    s.mem[24..32].copy_from_slice(&100u64.to_le_bytes());
+    p::poll_oneoff(&mut s.ctx, &mut s.mem, 0, 64, 1, 200).unwrap();
+    assert_eq!(u32_at(&s.mem, 200), 1);
+    assert_eq!(s.mem[64], 9);
+    assert_eq!(s.ctx.clocks.now_ns(ClockId::Monotonic), Some(105));
+    // A CPU-time clock in a subscription is EINVAL; an fd_read on a bad fd EBADF.
+    s.mem[16..20].copy_from_slice(&2u32.to_le_bytes());
+    assert_eq!(
+        errno(p::poll_oneoff(&mut s.ctx, &mut s.mem, 0, 64, 1, 200)),
+        Errno::Inval
+    );
+    s.mem[8] = 1;
+    s.mem[16..20].copy_from_slice(&77u32.to_le_bytes());
+    assert_eq!(
+        errno(p::poll_oneoff(&mut s.ctx, &mut s.mem, 0, 64, 1, 200)),
+        Errno::Badf
+    );
+    assert_eq!(p::proc_exit(&mut s.ctx, &mut s.mem, 3), Err(Error::Exit(3)));
+    assert!(matches!(
+        p::proc_exit(&mut s.ctx, &mut s.mem, 200),
+        Err(Error::Trap(_))
+    ));
+    assert_eq!(
+        errno(p::proc_raise(&mut s.ctx, &mut s.mem, 15)),
+        Errno::Notsup
+    );
+    assert_eq!(
+        errno(p::sock_shutdown(&mut s.ctx, &mut s.mem, 1, 1)),
+        Errno::Notsock
+    );
+    assert_eq!(
+        errno(p::sock_shutdown(&mut s.ctx, &mut s.mem, 50, 1)),
+        Errno::Badf
+    );
+    assert_eq!(
+        errno(p::clock_time_get(&mut s.ctx, &mut s.mem, 2, 0, 0)),
+        Errno::Badf
+    );
+    assert_eq!(
+        errno(p::clock_time_get(&mut s.ctx, &mut s.mem, 9, 0, 0)),
+        Errno::Inval
+    );
+}
+
+/// Every function of the table, called with pseudo-random arguments (biased towards small
+/// values and the edges) over a memory of random bytes, returns instead of panicking.
+#[test]
+fn no_panic_sweep() {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut s = setup();
+    for round in 0..3000u32 {
+        if round % 100 == 0 {
+            s = setup();
+            for b in s.mem.iter_mut() {
+                *b = (next() % 7) as u8;
+            }
+        }
+        let mut arg32 = || -> i32 {
+            match next() % 6 {
+                0 => 0,
+                1 => (next() % 8) as i32,
+                2 => (next() % 65536) as i32,
+                3 => -1,
+                4 => 65530,
+                _ => next() as i32,
+            }
+        };
+        macro_rules! sweep {
+            ($($name:ident ( $($p:ident : $t:ty),* ) -> $ret:ty;)*) => {$({
+                $(let $p: $t = arg32() as $t;)*
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _ = p::$name(&mut s.ctx, &mut s.mem, $($p as _),*);
+                }));
+                assert!(r.is_ok(), "{} panicked", stringify!($name));
+            })*};
+        }
+        crate::for_each_function!(sweep);
+    }
+}
+
+#[test]
+fn table_has_46_functions() {
+    assert_eq!(crate::table::NAMES.len(), 46);
+}
