@@ -14,9 +14,14 @@ pub const MS_PER_TICK: u64 = 1000 / HZ;
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
 static LAST_TICK_TSC: AtomicU64 = AtomicU64::new(0);
+/// TSC cycles per millisecond measured at boot (0 if calibration failed).
+static CALIBRATED: AtomicU64 = AtomicU64::new(0);
 
-/// Records the boot TSC and starts the PIT.
+/// Calibrates the TSC against the PIT (5 ms), records the boot TSC and starts the PIT.
 pub fn init() {
+    let cycles = hal::interrupts::calibrate_tsc(5);
+    CALIBRATED.store(cycles / 5, Ordering::Relaxed);
+    log::info!("TSC: {} cycles per ms", cycles / 5);
     let now = hal::cpu::rdtsc();
     BOOT_TSC.store(now, Ordering::Relaxed);
     LAST_TICK_TSC.store(now, Ordering::Relaxed);
@@ -34,8 +39,12 @@ pub fn ticks() -> u64 {
     TICKS.load(Ordering::Relaxed)
 }
 
-/// Estimated TSC cycles per millisecond (from the ticks so far; a default before the first).
+/// TSC cycles per millisecond: the boot calibration, else estimated from the ticks so far.
 pub fn cycles_per_ms() -> u64 {
+    let c = CALIBRATED.load(Ordering::Relaxed);
+    if c > 0 {
+        return c;
+    }
     let t = ticks();
     if t < 5 {
         return 1_000_000;

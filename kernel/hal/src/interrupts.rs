@@ -339,3 +339,29 @@ pub fn init_pit(hz: u32) {
     outb(0x40, divisor as u8);
     outb(0x40, (divisor >> 8) as u8);
 }
+
+/// Measures TSC cycles during `ms` milliseconds (at most 50) timed by PIT channel 2 in
+/// one-shot mode with its gate on port 0x61 (bit 0 gate, bit 5 output; the classic PC
+/// speaker-port method). Interrupts play no part. Returns 0 if the PIT never fires.
+pub fn calibrate_tsc(ms: u32) -> u64 {
+    let count = (PIT_HZ / 1000 * ms.min(50)) as u16;
+    // SAFETY: port 0x61 is the PC's system control port B; reading it has no side effects.
+    let port_b = unsafe { Port::<u8>::new(0x61).read() };
+    outb(0x61, (port_b & !0x02) | 0x01); // gate on, speaker off
+    outb(0x43, 0xb0); // channel 2, lobyte/hibyte, mode 0 (interrupt on terminal count)
+    outb(0x42, count as u8);
+    outb(0x42, (count >> 8) as u8);
+    let start = crate::cpu::rdtsc();
+    let mut spins = 0u64;
+    // SAFETY: as above, reading port B only samples the channel 2 output.
+    while unsafe { Port::<u8>::new(0x61).read() } & 0x20 == 0 {
+        spins += 1;
+        if spins > 100_000_000 {
+            return 0;
+        }
+        core::hint::spin_loop();
+    }
+    let cycles = crate::cpu::rdtsc() - start;
+    outb(0x61, port_b);
+    cycles
+}
