@@ -422,7 +422,26 @@ fn unwind_from_fault(
     exit: impl FnOnce() -> Exit,
 ) -> ! {
     let (code, payload) = hal::unwind::begin_unwind(payload);
-    if let Some(c) = hal::unwind::caller_of(ctx.frame.rip) {
+    let f = &ctx.frame;
+    // A fetch fault at an address without unwind info (a call to a bad or NX address): the
+    // return address is still on top of the stack.
+    let called_bad_address = f.vector == 14
+        && f.error_code & 16 != 0
+        && (hal::paging::DYNAMIC_START..hal::paging::DYNAMIC_END).contains(&f.rsp)
+        && f.rsp.is_multiple_of(8);
+    let caller = hal::unwind::caller_of(f.rip).or_else(|| {
+        called_bad_address.then(|| hal::unwind::CallerRegs {
+            rip: hal::paging::peek_u64(f.rsp),
+            rsp: f.rsp + 8,
+            rbx: f.rbx,
+            rbp: f.rbp,
+            r12: f.r12,
+            r13: f.r13,
+            r14: f.r14,
+            r15: f.r15,
+        })
+    });
+    if let Some(c) = caller {
         let f = &mut ctx.frame;
         // RIP - 1 lies inside the call instruction: the right FDE row and call-site entry
         // (the trampoline is a signal frame, so the unwinder uses this RIP as is).

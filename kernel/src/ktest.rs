@@ -29,6 +29,7 @@ const TESTS: &[Test] = &[
     ("heap", heap),
     ("paging_lazy_commit", paging_lazy_commit),
     ("protect_wx", protect_wx),
+    ("nx_enforced", nx_enforced),
     ("timer_ticks", timer_ticks),
     ("preemption_busy_loop", preemption_busy_loop),
     ("blocking_mutex", blocking_mutex),
@@ -162,6 +163,26 @@ fn protect_wx() -> TestResult {
     memory::protect(base, 2 * 4096, Prot::R).map_err(|e| format!("{e:?}"))?;
     check!(hal::paging::peek_u64(base) == 42, "contents kept");
     memory::release(base).map_err(|e| format!("{e:?}"))?;
+    Ok(())
+}
+
+fn nx_enforced() -> TestResult {
+    let base = memory::reserve(4096, 4096, Prot::RW, "test").map_err(|e| format!("{e:?}"))?;
+    hal::paging::poke_u64(base, 0xc3); // `ret`
+    let data_page = base;
+    let r = dies_alone(
+        move || hal::cpu::probe_execute(data_page),
+        |e| matches!(e, Exit::Faulted(m) if m.contains("protection violation fetch")),
+        task::DEFAULT_STACK,
+    );
+    // Flipped to code (W^X: no longer writable), the same bytes run.
+    memory::protect(base, 4096, Prot::RX).map_err(|e| format!("{e:?}"))?;
+    let ran = task::spawn("exec", move || hal::cpu::probe_execute(data_page))
+        .map_err(|e| format!("{e:?}"))?;
+    let ran = task::join(ran);
+    memory::release(base).map_err(|e| format!("{e:?}"))?;
+    r?;
+    check!(ran == Some(Exit::Returned), "RX page executed: {ran:?}");
     Ok(())
 }
 

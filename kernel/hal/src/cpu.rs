@@ -118,3 +118,11 @@ pub fn probe_read(addr: u64) -> u64 {
     };
     v
 }
+
+/// Calls the code at `addr` (for tests of NX/W^X: a data page must not execute). The code
+/// must be a bare `ret` or fault; all caller-saved registers are treated as clobbered.
+pub fn probe_execute(addr: u64) {
+    // SAFETY: the callee is test code (`ret`) or faults at its first fetch; the kernel is
+    // built without a red zone, so the pushed return address clobbers nothing live.
+    unsafe { asm!("call {f}", f = in(reg) addr, clobber_abi("C"), options(may_unwind)) };
+}
