@@ -69,7 +69,7 @@ pub fn run() {
     }
     println!("{passed} passed, {failed} failed");
     if failed == 0 {
-        hal::cpu::power_off();
+        crate::power::off();
     } else {
         hal::cpu::exit_qemu(1);
     }

@@ -19,6 +19,7 @@ pub mod interrupt;
 pub mod ktest;
 pub mod logger;
 pub mod memory;
+pub mod power;
 pub mod shell;
 pub mod symbols;
 pub mod sync;

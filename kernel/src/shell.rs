@@ -39,7 +39,7 @@ fn execute(line: &str) {
         "uptime" => uptime(),
         "poweroff" => {
             println!("powering off");
-            hal::cpu::power_off();
+            crate::power::off();
         }
         _ => println!("clew: unknown command '{cmd}' (try 'help')"),
     }
