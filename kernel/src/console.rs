@@ -5,6 +5,11 @@
 //! character backend (which stops reading its input) instead of being dropped: piped input
 //! that arrives before the shell runs is never lost. [`read_byte`] blocks on a wait queue.
 //! [`diag`] writes to both COM1 and the COM2 log (panic and fault diagnoses).
+//!
+//! Ctrl-C (0x03) received while a foreground process is set is taken out of the input and
+//! interrupts that process (`crate::process::interrupt_foreground`). In `clew run` mode
+//! ([`set_framed`]) COM1 carries only protocol frames: [`write_str`] and [`diag`] then go
+//! to COM2 alone, and [`write_frame_bytes`] sends frames with `rep outsb`.
 
 use crate::sync::{SpinLock, WaitQueue};
 use alloc::collections::VecDeque;
@@ -19,6 +24,31 @@ static RX: SpinLock<Rx> = SpinLock::new(Rx {
     paused: false,
 });
 static RX_READY: WaitQueue = WaitQueue::new();
+/// COM1 carries `clew run` frames only.
+static FRAMED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Switches to `clew run` mode: from now on only [`write_frame_bytes`] writes to COM1.
+pub fn set_framed() {
+    FRAMED.store(true, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether COM1 carries frames ([`set_framed`]).
+pub fn is_framed() -> bool {
+    FRAMED.load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// Writes encoded frames to COM1, unmodified. QEMU's emulated UART passes every byte to
+/// its character device without loss, so the bytes go out with `rep outsb` and no status
+/// polling (see `hal::serial`): this is what makes `clew run`'s output fast.
+pub fn write_frame_bytes(bytes: &[u8]) {
+    let _g = OUT.lock();
+    COM1.write_bulk_emulated(bytes);
+}
+
+/// Wakes tasks blocked in [`read_byte_until`] so they re-check their condition (a kill).
+pub fn wake_readers() {
+    RX_READY.wake_all();
+}
 
 struct Rx {
     buf: VecDeque<u8>,
@@ -37,6 +67,9 @@ pub(crate) fn on_rx_interrupt() {
     let mut rx = RX.lock();
     while rx.buf.len() < RX_CAPACITY {
         match COM1.try_read() {
+            Some(0x03) if !is_framed() && crate::process::interrupt_foreground() => {
+                crate::tty::on_interrupt();
+            }
             Some(b) => rx.buf.push_back(b),
             None => break,
         }
@@ -64,14 +97,41 @@ pub fn read_byte() -> u8 {
     byte.unwrap_or(0)
 }
 
-/// Writes to COM1 (LF becomes CRLF for terminals).
-pub fn write_str(s: &str) {
-    let _g = OUT.lock();
-    for b in s.bytes() {
-        if b == b'\n' {
-            COM1.write_byte(b'\r');
+/// Blocks until a byte of console input is available (returns it) or `give_up` holds
+/// (returns `None`; checked whenever the task is woken, e.g. by [`wake_readers`]).
+pub fn read_byte_until(mut give_up: impl FnMut() -> bool) -> Option<u8> {
+    let mut byte = None;
+    RX_READY.wait_until(|| {
+        let mut rx = RX.lock();
+        byte = rx.buf.pop_front();
+        if rx.paused && rx.buf.len() < RX_CAPACITY / 2 {
+            rx.paused = false;
+            COM1.set_rx_interrupt(true);
         }
-        COM1.write_byte(b);
+        byte.is_some() || give_up()
+    });
+    byte
+}
+
+/// Whether console input is waiting.
+pub fn input_pending() -> bool {
+    !RX.lock().buf.is_empty()
+}
+
+/// Writes to COM1 (LF becomes CRLF for terminals); to COM2 in `clew run` mode.
+pub fn write_str(s: &str) {
+    write_bytes(s.as_bytes());
+}
+
+/// Writes bytes to COM1 (LF becomes CRLF for terminals); to COM2 in `clew run` mode.
+pub fn write_bytes(bytes: &[u8]) {
+    let port = if is_framed() { COM2 } else { COM1 };
+    let _g = OUT.lock();
+    for &b in bytes {
+        if b == b'\n' {
+            port.write_byte(b'\r');
+        }
+        port.write_byte(b);
     }
 }
 
@@ -91,11 +151,14 @@ pub struct Diag;
 
 impl Write for Diag {
     fn write_str(&mut self, s: &str) -> fmt::Result {
+        let framed = is_framed();
         for b in s.bytes() {
-            if b == b'\n' {
-                COM1.write_byte(b'\r');
+            if !framed {
+                if b == b'\n' {
+                    COM1.write_byte(b'\r');
+                }
+                COM1.write_byte(b);
             }
-            COM1.write_byte(b);
             COM2.write_byte(b);
         }
         Ok(())

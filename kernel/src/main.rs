@@ -2,9 +2,11 @@
 //!
 //! Boot (`hal::boot`) → [`kernel_main`]: logger, GDT/TSS, IDT, memory (frames, page tables,
 //! heap), symbols, tasks (the boot context becomes the idle task), PIC + PIT timer, serial
-//! input, then the shell task (or the in-kernel tests with the command line `test`), and
-//! the idle loop. Modules: `memory`, `task`, `sync`, `fault`, `interrupt`, `time`,
-//! `console`, `logger`, `symbols`, `shell`, `ktest`. All hardware access goes through the
+//! input, the filesystem (`fs`, from the boot archive), then the shell task (or the
+//! in-kernel tests with the command line word `test`, or `clew run`'s program with `run`),
+//! and the idle loop. Modules: `memory`, `task`, `sync`, `fault`, `interrupt`, `time`,
+//! `console`, `logger`, `symbols`, `shell`, `ktest`, `fs`, `process`, `tty`, `run_mode`.
+//! All hardware access goes through the
 //! `hal` crate; this crate has no `unsafe` (workspace lint `unsafe_code = "deny"`) except
 //! the one exported entry symbol below.
 #![no_std]
@@ -15,16 +17,20 @@ extern crate alloc;
 
 pub mod console;
 pub mod fault;
+pub mod fs;
 pub mod interrupt;
 pub mod ktest;
 pub mod logger;
 pub mod memory;
 pub mod power;
+pub mod process;
+pub mod run_mode;
 pub mod shell;
 pub mod symbols;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod tty;
 
 use hal::boot::BootInfo;
 
@@ -48,6 +54,12 @@ pub fn kernel_main(info: BootInfo) -> ! {
     // QEMU (and GRUB) pass the kernel's path as the first word of the command line.
     let args: alloc::vec::Vec<&str> = info.cmdline().split_whitespace().skip(1).collect();
     let test_mode = args.contains(&"test");
+    let run_mode = args.contains(&"run");
+    if run_mode {
+        // COM1 carries only `clew run` frames from here on.
+        console::set_framed();
+    }
+    fs::init(&info);
     let ram_mib: u64 = info.regions().iter().map(|r| r.end - r.start).sum::<u64>() >> 20;
     log::info!("cmdline {:?}, {} MiB usable RAM", info.cmdline(), ram_mib);
     let s = memory::stats();
@@ -56,18 +68,22 @@ pub fn kernel_main(info: BootInfo) -> ! {
         s.usable_frames,
         s.heap_size / 1024
     );
-    println!(
-        "Clew {} on x86_64: {} MiB RAM{}",
-        env!("CARGO_PKG_VERSION"),
-        ram_mib,
-        if test_mode {
-            ", running in-kernel tests"
-        } else {
-            "; type 'help'"
-        }
-    );
+    if !run_mode {
+        println!(
+            "Clew {} on x86_64: {} MiB RAM{}",
+            env!("CARGO_PKG_VERSION"),
+            ram_mib,
+            if test_mode {
+                ", running in-kernel tests"
+            } else {
+                "; type 'help'"
+            }
+        );
+    }
     let spawned = if test_mode {
         task::spawn("ktest", ktest::run)
+    } else if run_mode {
+        task::spawn_with_stack("run", process::PROCESS_STACK, run_mode::run)
     } else {
         task::spawn("shell", shell::run)
     };

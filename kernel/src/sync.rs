@@ -159,6 +159,10 @@ impl<T> Mutex<T> {
             queue: WaitQueue::new(),
         }
     }
+    /// Consumes the mutex, returning the value.
+    pub fn into_inner(self) -> T {
+        self.inner.into_inner()
+    }
     /// Takes the lock, sleeping while another task holds it.
     pub fn lock(&self) -> MutexGuard<'_, T> {
         let mut taken = None;

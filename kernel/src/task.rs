@@ -360,6 +360,19 @@ pub fn list() -> Vec<TaskInfo> {
     .unwrap_or_default()
 }
 
+/// CPU time consumed by the calling task so far, in TSC cycles (including the current
+/// slice).
+pub fn current_cpu_cycles() -> u64 {
+    let now = hal::cpu::rdtsc();
+    with(|s| {
+        s.tasks
+            .get(&s.current)
+            .map(|t| t.cpu_cycles + now.saturating_sub(s.last_switch))
+    })
+    .flatten()
+    .unwrap_or(0)
+}
+
 /// Called on every timer tick (from the IRQ 0 handler): wakes due sleepers and preempts.
 pub(crate) fn on_tick(frame: &mut InterruptFrame, now_tick: u64) {
     let mut guard = SCHED.lock();

@@ -1,6 +1,7 @@
 //! Time: the PIT tick counter (100 Hz) and a TSC rate estimated from it.
 //!
-//! Uptime is ticks × 10 ms refined by the TSC since the last tick; CPU-time accounting uses
+//! Clocks: [`monotonic_ns`] (calibrated TSC) and [`realtime_ns`] (CMOS RTC at boot +
+//! monotonic) serve WASI. Uptime is ticks × 10 ms refined by the TSC since the last tick; CPU-time accounting uses
 //! TSC cycles converted with the estimated rate. Neighbours: `task` (preemption on every
 //! tick), `shell` (`uptime`).
 
@@ -17,8 +18,16 @@ static LAST_TICK_TSC: AtomicU64 = AtomicU64::new(0);
 /// TSC cycles per millisecond measured at boot (0 if calibration failed).
 static CALIBRATED: AtomicU64 = AtomicU64::new(0);
 
-/// Calibrates the TSC against the PIT (5 ms), records the boot TSC and starts the PIT.
+/// Wall-clock time at boot (ns since the Unix epoch), from the CMOS RTC.
+static BOOT_UNIX_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Calibrates the TSC against the PIT (5 ms), records the boot TSC, reads the RTC and
+/// starts the PIT.
 pub fn init() {
+    match hal::rtc::unix_seconds() {
+        Some(s) => BOOT_UNIX_NS.store(s.saturating_mul(1_000_000_000), Ordering::Relaxed),
+        None => log::warn!("RTC unreadable; realtime starts at the epoch"),
+    }
     let cycles = hal::interrupts::calibrate_tsc(5);
     CALIBRATED.store(cycles / 5, Ordering::Relaxed);
     log::info!("TSC: {} cycles per ms", cycles / 5);
@@ -58,6 +67,24 @@ pub fn cycles_per_ms() -> u64 {
 /// Converts TSC cycles to microseconds.
 pub fn cycles_to_us(cycles: u64) -> u64 {
     (cycles as u128 * 1000 / cycles_per_ms() as u128) as u64
+}
+
+/// Nanoseconds since boot from the TSC (monotonic; resolution one TSC cycle).
+pub fn monotonic_ns() -> u64 {
+    let cycles = hal::cpu::rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
+    (cycles as u128 * 1_000_000 / cycles_per_ms() as u128) as u64
+}
+
+/// Nanoseconds since the Unix epoch: the RTC at boot plus [`monotonic_ns`].
+pub fn realtime_ns() -> u64 {
+    BOOT_UNIX_NS
+        .load(Ordering::Relaxed)
+        .saturating_add(monotonic_ns())
+}
+
+/// Converts TSC cycles to nanoseconds.
+pub fn cycles_to_ns(cycles: u64) -> u64 {
+    (cycles as u128 * 1_000_000 / cycles_per_ms() as u128) as u64
 }
 
 /// Milliseconds since boot.

@@ -83,6 +83,23 @@ pub fn has_rdrand() -> bool {
     r.ecx & (1 << 30) != 0
 }
 
+/// One 64-bit value from RDRAND, retried up to 10 times as Intel recommends (SDM vol. 1
+/// §7.3.17 "Random Number Generator Instructions"); `None` without RDRAND or on failure.
+pub fn rdrand64() -> Option<u64> {
+    if !has_rdrand() {
+        return None;
+    }
+    for _ in 0..10 {
+        let mut v = 0u64;
+        // SAFETY: RDRAND is present (CPUID checked above); it writes only `v` and returns
+        // 1 when the value is valid.
+        if unsafe { core::arch::x86_64::_rdrand64_step(&mut v) } == 1 {
+            return Some(v);
+        }
+    }
+    None
+}
+
 /// The test helpers below use `may_unwind`: the faulting instruction is then a call site in
 /// the caller's unwind tables, so a fault unwinds from exactly there (destructors of the
 /// calling frame run too).

@@ -2,6 +2,7 @@
 //!
 //! - [`boot`]: multiboot1 header, 32-bit entry, long-mode switch, multiboot info parsing.
 //! - [`cpu`]: interrupt flag, halting, TSC, control registers, QEMU exit and ACPI power-off.
+//! - [`rtc`]: the CMOS real-time clock (wall time at boot).
 //! - [`serial`]: 16550 UART port I/O (COM1 console, COM2 log).
 //! - [`gdt`]: GDT and TSS with one IST stack per class of vectors.
 //! - [`interrupts`]: IDT, the 256 entry stubs (saving GPRs and FXSAVE state into an
@@ -31,6 +32,7 @@ pub mod heap;
 pub mod interrupts;
 pub mod mem;
 pub mod paging;
+pub mod rtc;
 pub mod serial;
 pub mod trap;
 pub mod unwind;

@@ -48,6 +48,26 @@ impl SerialPort {
         self.out(0, b);
     }
 
+    /// Writes `bytes` with `rep outsb`, without polling the line status between bytes.
+    /// Only for an emulated UART whose backend never drops a byte (QEMU's 16550 hands every
+    /// THR write straight to its character device); real hardware needs [`Self::write_byte`].
+    pub fn write_bulk_emulated(self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        // SAFETY: `rep outsb` reads `rcx` bytes from `rsi` (a valid slice) and writes them to
+        // port `dx` (this UART's THR); it writes no memory. DF is clear per the ABI.
+        unsafe {
+            core::arch::asm!(
+                "rep outsb",
+                in("dx") self.base,
+                inout("rsi") bytes.as_ptr() => _,
+                inout("rcx") bytes.len() => _,
+                options(nostack, preserves_flags, readonly)
+            );
+        }
+    }
+
     /// Reads one received byte if any (LSR bit 0 "data ready").
     pub fn try_read(self) -> Option<u8> {
         if self.inp(5) & 1 != 0 {

@@ -1,0 +1,453 @@
+//! The interpreter tier: wasmi 2 (no_std) running one WASI module per process.
+//!
+//! - [`compile`]: validation eager, translation to wasmi bytecode lazy
+//!   (`CompilationMode::LazyTranslation`), so a large module starts quickly while invalid
+//!   modules are still refused up front; a module using a proposal wasmi lacks (exceptions,
+//!   threads/atomics, GC, ...) is refused with "needs the native tier".
+//! - [`run`]: instantiate with the WASI table (`wasi::wasmi_adapter`, every host call under
+//!   [`crate::fault::catch_unwind`]), then call `_start` (or `--invoke`'s export) with
+//!   `call_resumable` in slices of [`FUEL_SLICE`] fuel; between slices the per-process kill
+//!   flag is checked, so a loop that never calls WASI can still be killed. The timer
+//!   preempts the task as any other. A trap, a WASI-raised trap, a panic in a host function
+//!   or a CPU fault inside the interpreter ends only this process, with a diagnosis.
+//!
+//! Neighbours: `super` (process table), `super::host` (clocks, random), `crate::run_mode`.
+
+use super::{ExitStatus, KillFlag, SpawnError, TRAP_EXIT};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use wasi::{UnknownImports, WasiCtx, WasiView};
+use wasmi::{CompilationMode, Config, Engine, Linker, Module, ResumableCall, Store, Val, ValType};
+
+/// Fuel per slice between kill-flag checks (about one wasm instruction per unit; a few
+/// milliseconds of interpretation under QEMU TCG).
+pub const FUEL_SLICE: u64 = 1_000_000;
+
+/// How a run reports its end (diagnosis format) and the `clew run` options.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Export to call instead of `_start` (`--invoke`); its arguments come from argv[1..].
+    pub invoke: Option<String>,
+    /// The arguments for `invoke`'s parameters (argv without argv[0]).
+    pub invoke_args: Vec<String>,
+    /// Cap on linear memory in MiB (`--memory`).
+    pub memory_mib: Option<u32>,
+    /// Unknown-import treatment.
+    pub unknown_imports: UnknownImports,
+    /// `Some(module name)`: report failures as `wasmtime run` does (run mode), else as a
+    /// one-line `clew: <name>: trap: ...` (shell).
+    pub wasmtime_style: Option<String>,
+    /// Run without fuel (measurements only: such a process cannot be killed while it
+    /// computes).
+    pub no_fuel: bool,
+}
+
+fn config(fuel: bool) -> Config {
+    let mut c = Config::default();
+    c.wasm_tail_call(true)
+        .wasm_extended_const(true)
+        .wasm_simd(true)
+        .wasm_multi_memory(true)
+        .consume_fuel(fuel)
+        .compilation_mode(CompilationMode::LazyTranslation);
+    c
+}
+
+static ENGINE: spin::Once<Engine> = spin::Once::new();
+static ENGINE_NO_FUEL: spin::Once<Engine> = spin::Once::new();
+
+/// The shared engine (fuel metering on).
+fn engine() -> &'static Engine {
+    ENGINE.call_once(|| Engine::new(&config(true)))
+}
+
+/// An engine without fuel, for measuring what fuel costs.
+fn engine_no_fuel() -> &'static Engine {
+    ENGINE_NO_FUEL.call_once(|| Engine::new(&config(false)))
+}
+
+/// Validates `bytes` and prepares them for lazy translation.
+pub fn compile(bytes: &[u8]) -> Result<Module, SpawnError> {
+    compile_with(engine(), bytes)
+}
+
+/// As [`compile`], for the fuel-less engine (measurements).
+pub fn compile_no_fuel(bytes: &[u8]) -> Result<Module, SpawnError> {
+    compile_with(engine_no_fuel(), bytes)
+}
+
+fn compile_with(engine: &Engine, bytes: &[u8]) -> Result<Module, SpawnError> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(SpawnError::NotWasm);
+    }
+    if bytes[4..8] != [1, 0, 0, 0] {
+        // Components (layer 1) and other versions.
+        return Err(SpawnError::NotWasm);
+    }
+    Module::new(engine, bytes).map_err(|e| classify_compile_error(&e.to_string()))
+}
+
+/// wasmparser's messages for a feature that is off in the config end in "... not enabled"
+/// or "... support is not enabled"; the proposals wasmi cannot run at all are what the
+/// native tier is for.
+fn classify_compile_error(msg: &str) -> SpawnError {
+    let lower = msg.to_ascii_lowercase();
+    let needs = [
+        "not enabled",
+        "exception",
+        "shared memor",
+        "atomic",
+        "threads",
+        "gc proposal",
+    ];
+    if needs.iter().any(|n| lower.contains(n)) {
+        SpawnError::NeedsNative(msg.trim().to_string())
+    } else {
+        SpawnError::Invalid(msg.trim().to_string())
+    }
+}
+
+/// Store data: the WASI context and the memory limiter.
+pub(crate) struct ProcData {
+    wasi: WasiCtx,
+    limits: wasmi::StoreLimits,
+}
+
+impl WasiView for ProcData {
+    fn wasi_ctx(&mut self) -> &mut WasiCtx {
+        &mut self.wasi
+    }
+}
+
+/// The kernel's panic catcher for the WASI adapter: a panic (or a CPU fault, which the
+/// fault layer turns into an unwind) in a host function becomes a trap of the process.
+fn catch_panic(f: &mut dyn FnMut()) -> bool {
+    crate::fault::catch_unwind(f).is_ok()
+}
+
+/// How a run ended, before formatting.
+enum End {
+    /// `_start` returned (0) or `proc_exit(code)`.
+    Exit(i32),
+    /// A wasm trap: its message (e.g. "integer divide by zero").
+    Trap(String),
+    /// Any other failure (instantiation, WASI-raised trap, missing export): exit 1, as
+    /// `wasmtime run` does for errors that are not wasm traps.
+    Error(String),
+    /// Killed (Ctrl-C or `kill`).
+    Killed,
+}
+
+fn classify(e: wasmi::Error) -> End {
+    if let Some(code) = e.i32_exit_status() {
+        return End::Exit(code);
+    }
+    if let Some(t) = e.downcast_ref::<wasi::wasmi_adapter::WasiTrap>() {
+        return End::Error(t.to_string());
+    }
+    if let Some(code) = e.as_trap_code() {
+        return End::Trap(format!("wasm trap: {code}"));
+    }
+    End::Trap(e.to_string())
+}
+
+/// Writes `bytes` to the process's fd `fd` through the WASI layer itself (so it reaches
+/// whatever the fd is: console, pipe, file, frame channel).
+pub(crate) fn write_fd(ctx: &mut WasiCtx, fd: u32, bytes: &[u8]) {
+    // Scratch guest memory: an iovec at 0 (ptr 16, len), nwritten at 8, the data at 16.
+    let mut mem: Vec<u8> = Vec::with_capacity(16 + bytes.len());
+    mem.extend_from_slice(&16u32.to_le_bytes());
+    mem.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    mem.extend_from_slice(&[0; 8]);
+    mem.extend_from_slice(bytes);
+    let _ = wasi::preview1::fd_write(ctx, &mut mem, fd, 0, 1, 8);
+}
+
+/// Runs the module to its end and returns the status. Never panics or unwinds out.
+pub(crate) fn run(
+    name: &str,
+    module: &Module,
+    ctx: WasiCtx,
+    opts: &RunOptions,
+    kill: &KillFlag,
+) -> ExitStatus {
+    let mut wasi_back: Option<WasiCtx> = None;
+    let caught = crate::fault::catch_unwind(|| execute(module, ctx, opts, kill, &mut wasi_back));
+    let (end, stdout_lines) = match caught {
+        Ok(r) => r,
+        Err(payload) => (
+            End::Trap(format!(
+                "CPU fault in the interpreter: {}",
+                crate::fault::payload_message(&*payload)
+            )),
+            Vec::new(),
+        ),
+    };
+    let mut ctx = wasi_back;
+    if let Some(ctx) = ctx.as_mut() {
+        for line in &stdout_lines {
+            write_fd(ctx, 1, line.as_bytes());
+        }
+    }
+    let (code, diag) = match end {
+        End::Exit(code) => (code, None),
+        End::Killed => (kill.exit_code(), None),
+        End::Trap(msg) => (TRAP_EXIT, Some(msg)),
+        End::Error(msg) => (1, Some(msg)),
+    };
+    if let Some(msg) = &diag {
+        let text = match &opts.wasmtime_style {
+            Some(module_name) => {
+                let what = match &opts.invoke {
+                    Some(n) => format!("failed to invoke `{n}`"),
+                    None => "failed to invoke command default".to_string(),
+                };
+                let body = if msg.starts_with("failed to ") || msg.starts_with("no func") {
+                    msg.clone()
+                } else {
+                    format!("{what}\n    1: {msg}")
+                };
+                format!(
+                    "Error: failed to run main module `{module_name}`\n\nCaused by:\n    0: {body}\n"
+                )
+            }
+            None => format!("clew: {name}: {}\n", shell_line(msg)),
+        };
+        match ctx.as_mut() {
+            Some(ctx) => write_fd(ctx, 2, text.as_bytes()),
+            None => log::warn!("{}", text.trim_end()),
+        }
+        log::info!("process {name} ended: {}", text.trim_end());
+    }
+    drop(ctx);
+    ExitStatus {
+        code,
+        trap: diag.map(|m| shell_line(&m)),
+    }
+}
+
+/// `wasm trap: integer divide by zero` → `trap: integer divide by zero`, one line.
+fn shell_line(msg: &str) -> String {
+    let first = msg.lines().last().unwrap_or(msg).trim();
+    let first = first.trim_start_matches("1: ");
+    match first.strip_prefix("wasm trap: ") {
+        Some(t) => format!("trap: {t}"),
+        None => first.to_string(),
+    }
+}
+
+/// Instantiates and calls the entry point. Returns the end and any `--invoke` result
+/// lines; leaves the WASI context in `wasi_back` for the final report.
+fn execute(
+    module: &Module,
+    ctx: WasiCtx,
+    opts: &RunOptions,
+    kill: &KillFlag,
+    wasi_back: &mut Option<WasiCtx>,
+) -> (End, Vec<String>) {
+    let engine = module.engine().clone();
+    let mut limits = wasmi::StoreLimitsBuilder::new();
+    if let Some(mib) = opts.memory_mib {
+        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
+    }
+    let mut store = Store::new(
+        &engine,
+        ProcData {
+            wasi: ctx,
+            limits: limits.build(),
+        },
+    );
+    store.limiter(|d| &mut d.limits);
+    let fuel = !opts.no_fuel;
+    let result = instantiate_and_call(&mut store, module, opts, kill, fuel);
+    *wasi_back = Some(store.into_data().wasi);
+    result
+}
+
+fn instantiate_and_call(
+    store: &mut Store<ProcData>,
+    module: &Module,
+    opts: &RunOptions,
+    kill: &KillFlag,
+    fuel: bool,
+) -> (End, Vec<String>) {
+    let mut linker: Linker<ProcData> = Linker::new(module.engine());
+    if let Err(e) = wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic) {
+        return (End::Error(format!("linking WASI: {e}")), Vec::new());
+    }
+    let module_label = opts.wasmtime_style.clone().unwrap_or_default();
+    if opts.unknown_imports == UnknownImports::Reject {
+        if let Some((m, n)) = wasi::wasmi_adapter::unknown_imports(module)
+            .into_iter()
+            .next()
+        {
+            return (
+                End::Error(format!(
+                    "failed to instantiate {module_label:?}\n    1: unknown import: `{m}::{n}` has not been defined"
+                )),
+                Vec::new(),
+            );
+        }
+    }
+    if let Err(e) =
+        wasi::wasmi_adapter::define_unknown_imports(&mut linker, module, opts.unknown_imports)
+    {
+        return (End::Error(format!("{e}")), Vec::new());
+    }
+    // A start function runs under generous fuel in one go (rare in WASI commands).
+    if fuel {
+        let _ = store.set_fuel(u64::MAX / 4);
+    }
+    let instance = match linker.instantiate_and_start(&mut *store, module) {
+        Ok(i) => i,
+        Err(e) => {
+            if e.as_trap_code().is_some() {
+                return (classify(e), Vec::new());
+            }
+            return (
+                End::Error(format!(
+                    "failed to instantiate {module_label:?}\n    1: {e}"
+                )),
+                Vec::new(),
+            );
+        }
+    };
+    if opts.invoke.is_some() {
+        if let Some(init) = instance.get_func(&*store, "_initialize") {
+            let end = call_sliced(store, init, &[], &mut [], kill, fuel);
+            if !matches!(end, End::Exit(0)) {
+                return (
+                    match end {
+                        End::Trap(m) => {
+                            End::Trap(format!("failed to invoke `_initialize`\n    1: {m}"))
+                        }
+                        other => other,
+                    },
+                    Vec::new(),
+                );
+            }
+        }
+    }
+    let name = opts.invoke.clone().unwrap_or_else(|| "_start".to_string());
+    let Some(func) = instance.get_func(&*store, &name) else {
+        return (
+            End::Error(format!("no func export named `{name}` found")),
+            Vec::new(),
+        );
+    };
+    let ty = func.ty(&*store);
+    let mut params = Vec::new();
+    let mut warnings = String::new();
+    if opts.invoke.is_some() {
+        if !ty.params().is_empty() {
+            warnings.push_str("warning: using `--invoke` with a function that takes arguments is experimental and may break in the future\n");
+        }
+        let mut cli = opts.invoke_args.iter();
+        for p in ty.params() {
+            let Some(s) = cli.next() else {
+                return (
+                    End::Error(format!("not enough arguments for `{name}`")),
+                    Vec::new(),
+                );
+            };
+            match parse_val(*p, s) {
+                Some(v) => params.push(v),
+                None => {
+                    return (
+                        End::Error(format!("invalid argument `{s}` for `{name}`")),
+                        Vec::new(),
+                    )
+                }
+            }
+        }
+    }
+    let mut results: Vec<Val> = ty
+        .results()
+        .iter()
+        .map(|t| Val::default_for_ty(*t))
+        .collect();
+    if !warnings.is_empty() {
+        write_fd(&mut store.data_mut().wasi, 2, warnings.as_bytes());
+    }
+    let end = call_sliced(store, func, &params, &mut results, kill, fuel);
+    let mut lines = Vec::new();
+    if matches!(end, End::Exit(0)) && !results.is_empty() {
+        write_fd(
+            &mut store.data_mut().wasi,
+            2,
+            b"warning: using `--invoke` with a function that returns values is experimental and may break in the future\n",
+        );
+        for r in &results {
+            lines.push(match r {
+                Val::I32(v) => format!("{v}\n"),
+                Val::I64(v) => format!("{v}\n"),
+                Val::F32(v) => format!("{}\n", f32::from(*v)),
+                Val::F64(v) => format!("{}\n", f64::from(*v)),
+                other => format!("{other:?}\n"),
+            });
+        }
+    }
+    (end, lines)
+}
+
+/// Calls `func` in fuel slices, checking the kill flag between them.
+fn call_sliced(
+    store: &mut Store<ProcData>,
+    func: wasmi::Func,
+    params: &[Val],
+    results: &mut [Val],
+    kill: &KillFlag,
+    fuel: bool,
+) -> End {
+    if !fuel {
+        return match func.call(&mut *store, params, results) {
+            Ok(()) => End::Exit(0),
+            Err(e) => classify(e),
+        };
+    }
+    let _ = store.set_fuel(FUEL_SLICE);
+    let mut call = func.call_resumable(&mut *store, params, results);
+    loop {
+        match call {
+            Ok(ResumableCall::Finished) => return End::Exit(0),
+            Ok(ResumableCall::OutOfFuel(inv)) => {
+                if kill.is_set() {
+                    return End::Killed;
+                }
+                let _ = store.set_fuel(FUEL_SLICE.max(inv.required_fuel()));
+                call = inv.resume(&mut *store, results);
+            }
+            Ok(ResumableCall::HostTrap(inv)) => {
+                if kill.is_set() {
+                    return End::Killed;
+                }
+                return classify(inv.into_host_error());
+            }
+            Err(e) => {
+                if kill.is_set() && e.i32_exit_status().is_none() {
+                    return End::Killed;
+                }
+                return classify(e);
+            }
+        }
+    }
+}
+
+/// Parses an `--invoke` argument as wasmtime does (decimal or `0x` hex integers, floats).
+fn parse_val(ty: ValType, s: &str) -> Option<Val> {
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
+    Some(match ty {
+        ValType::I32 => Val::I32(match hex {
+            Some(h) => i32::from_str_radix(h, 16).ok()?,
+            None => s.parse().ok()?,
+        }),
+        ValType::I64 => Val::I64(match hex {
+            Some(h) => i64::from_str_radix(h, 16).ok()?,
+            None => s.parse().ok()?,
+        }),
+        ValType::F32 => Val::F32(s.parse::<f32>().ok()?.into()),
+        ValType::F64 => Val::F64(s.parse::<f64>().ok()?.into()),
+        _ => return None,
+    })
+}

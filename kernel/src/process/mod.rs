@@ -1,0 +1,379 @@
+//! Processes: a process is a kernel task running one WASI preview1 module under the wasmi
+//! interpreter, with its own `wasi::WasiCtx` (fd table, preopens, argv, environment) over
+//! the shared VFS (`crate::fs`).
+//!
+//! Public API (used by the shell, run mode and the in-kernel tests):
+//! [`spawn`] a [`Spawn`] description → [`Pid`]; [`wait`] / [`try_wait`] for its
+//! [`ExitStatus`]; [`kill`] (works on a process in a pure compute loop: the interpreter runs
+//! in fuel slices and checks a per-process kill flag between them); [`list`];
+//! [`set_foreground`] (Ctrl-C on the console kills that process). Standard streams are
+//! [`Stdio`] values: the console, nothing, a [`pipe`] end or a file from [`open_file`].
+//!
+//! Submodules: `stdio` (streams), `host` (clocks, random), `engine` (wasmi: compile,
+//! instantiate, run, trap diagnoses). Neighbours: `crate::task` (each process is a task),
+//! `crate::tty` (console line discipline), `crate::run_mode` (`clew run`).
+
+mod engine;
+mod host;
+mod stdio;
+
+pub use engine::{RunOptions, FUEL_SLICE};
+pub use stdio::{join_path, open_file, pipe, FileStream, NullStream, OpenMode, PipeEnd, Stdio};
+
+use crate::sync::{SpinLock, WaitQueue};
+use crate::task::TaskId;
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// Identifies a process (distinct from its task id).
+pub type Pid = u32;
+
+/// Exit code of a process ended by a trap (as `wasmtime run` on Unix: 128 + SIGABRT).
+pub const TRAP_EXIT: i32 = 134;
+/// Exit code of a process killed by Ctrl-C (128 + SIGINT).
+pub const INTERRUPTED_EXIT: i32 = 130;
+/// Exit code of a process ended by [`kill`] (128 + SIGTERM).
+pub const KILLED_EXIT: i32 = 143;
+/// Kernel stack of a process task (host calls, lazy compilation; wasm values live in
+/// wasmi's own heap stack).
+pub const PROCESS_STACK: u64 = 2 << 20;
+
+/// What to run and how.
+pub struct Spawn {
+    /// Absolute VFS path of the module.
+    pub program: String,
+    /// argv, argv[0] included.
+    pub argv: Vec<String>,
+    /// Environment.
+    pub env: Vec<(String, String)>,
+    /// Absolute working directory (preopened as `.`, fd 4).
+    pub cwd: String,
+    /// fds 0, 1, 2.
+    pub stdio: [Stdio; 3],
+}
+
+/// How a process ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExitStatus {
+    /// Exit code: the program's, [`TRAP_EXIT`] for a trap, [`INTERRUPTED_EXIT`] /
+    /// [`KILLED_EXIT`] when killed.
+    pub code: i32,
+    /// For a trap, its one-line diagnosis (e.g. `trap: integer divide by zero`). The kernel
+    /// has already written `clew: <name>: <diagnosis>` to the process's stderr: callers
+    /// need not print it again.
+    pub trap: Option<String>,
+}
+
+/// Why [`spawn`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpawnError {
+    /// The program path does not exist.
+    NotFound,
+    /// The program path is a directory.
+    IsDirectory,
+    /// Reading it failed.
+    Io(wasi::Errno),
+    /// Not a wasm module (bad magic, or a component).
+    NotWasm,
+    /// Uses a proposal wasmi lacks (exceptions, threads, ...): the detail.
+    NeedsNative(String),
+    /// Invalid module, or instantiation problem: wasmi's message.
+    Invalid(String),
+    /// The working directory does not exist.
+    BadCwd,
+    /// No memory for the task.
+    OutOfMemory,
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::NotFound => f.write_str("no such file"),
+            SpawnError::IsDirectory => f.write_str("is a directory"),
+            SpawnError::Io(e) => write!(f, "cannot read: {e:?}"),
+            SpawnError::NotWasm => f.write_str("not a WebAssembly module"),
+            SpawnError::NeedsNative(why) => write!(f, "needs the native tier ({why})"),
+            SpawnError::Invalid(why) => write!(f, "invalid module: {why}"),
+            SpawnError::BadCwd => f.write_str("working directory not found"),
+            SpawnError::OutOfMemory => f.write_str("out of memory"),
+        }
+    }
+}
+
+/// Why [`kill`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KillError {
+    /// No such process, or it has already ended.
+    NoSuchProcess,
+}
+
+impl fmt::Display for KillError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no such process")
+    }
+}
+
+/// Lifecycle state for [`list`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProcState {
+    /// Running (or ready, blocked, sleeping: see the task's state).
+    Running,
+    /// Ended, not yet waited for.
+    Exited(ExitStatus),
+}
+
+/// One row of [`list`].
+#[derive(Clone, Debug)]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: Pid,
+    /// Its task.
+    pub task: TaskId,
+    /// Program name (argv[0]'s last component).
+    pub name: String,
+    /// State.
+    pub state: ProcState,
+}
+
+struct Entry {
+    task: TaskId,
+    name: String,
+    kill: Arc<KillFlag>,
+    status: Option<ExitStatus>,
+}
+
+/// Why a process should stop, set from outside and read between fuel slices.
+#[derive(Default)]
+pub(crate) struct KillFlag {
+    killed: AtomicBool,
+    interrupted: AtomicBool,
+}
+
+impl KillFlag {
+    pub(crate) fn is_set(&self) -> bool {
+        self.killed.load(Ordering::Relaxed) || self.interrupted.load(Ordering::Relaxed)
+    }
+    fn exit_code(&self) -> i32 {
+        if self.interrupted.load(Ordering::Relaxed) {
+            INTERRUPTED_EXIT
+        } else {
+            KILLED_EXIT
+        }
+    }
+}
+
+static TABLE: SpinLock<BTreeMap<Pid, Entry>> = SpinLock::new(BTreeMap::new());
+static NEXT_PID: AtomicU32 = AtomicU32::new(1);
+static EXITED: WaitQueue = WaitQueue::new();
+static FOREGROUND: AtomicU32 = AtomicU32::new(0);
+
+/// Starts a process. The module is read and validated here (so the errors come back at
+/// once); it runs in a new task.
+pub fn spawn(spec: Spawn) -> Result<Pid, SpawnError> {
+    let bytes = crate::fs::read_file(&spec.program).map_err(|e| match e {
+        vfs::Error::NotFound | vfs::Error::NotDir => SpawnError::NotFound,
+        vfs::Error::IsDir => SpawnError::IsDirectory,
+        other => SpawnError::Io(wasi::preview1::fs_errno(other)),
+    })?;
+    let module = engine::compile(&bytes)?;
+    drop(bytes);
+    let name = program_name(&spec.argv, &spec.program);
+    let vfs = crate::fs::shared();
+    let cwd_ino = {
+        let fs = vfs.lock();
+        let root = fs.root();
+        let ino = fs
+            .resolve(root, &spec.cwd, true, false)
+            .map_err(|_| SpawnError::BadCwd)?;
+        match fs.metadata(ino) {
+            Ok(m) if m.kind == vfs::FileKind::Directory => ino,
+            _ => return Err(SpawnError::BadCwd),
+        }
+    };
+    let [i, o, e] = spec.stdio;
+    let mut ctx = host::new_ctx(
+        vfs.clone(),
+        spec.argv,
+        spec.env,
+        [i.into_stream(), o.into_stream(), e.into_stream()],
+    );
+    let root = vfs.lock().root();
+    ctx.preopen_dir(root, "/");
+    ctx.preopen_dir(cwd_ino, ".");
+    start(name, module, ctx, RunOptions::default())
+}
+
+/// Starts a process from an already compiled module and a prepared context (run mode).
+pub(crate) fn start(
+    name: String,
+    module: wasmi::Module,
+    ctx: wasi::WasiCtx,
+    opts: RunOptions,
+) -> Result<Pid, SpawnError> {
+    let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
+    let kill = Arc::new(KillFlag::default());
+    TABLE.lock().insert(
+        pid,
+        Entry {
+            task: 0,
+            name: name.clone(),
+            kill: kill.clone(),
+            status: None,
+        },
+    );
+    let task_name = name.clone();
+    let body = move || {
+        let status = engine::run(&name, &module, ctx, &opts, &kill);
+        finish(pid, status);
+    };
+    match crate::task::spawn_with_stack(&task_name, PROCESS_STACK, body) {
+        Ok(task) => {
+            if let Some(e) = TABLE.lock().get_mut(&pid) {
+                e.task = task;
+            }
+            Ok(pid)
+        }
+        Err(_) => {
+            TABLE.lock().remove(&pid);
+            Err(SpawnError::OutOfMemory)
+        }
+    }
+}
+
+fn finish(pid: Pid, status: ExitStatus) {
+    if let Some(e) = TABLE.lock().get_mut(&pid) {
+        e.status = Some(status);
+    }
+    let _ = FOREGROUND.compare_exchange(pid, 0, Ordering::Relaxed, Ordering::Relaxed);
+    EXITED.wake_all();
+}
+
+/// The last path component of argv[0] (else of the program path).
+fn program_name(argv: &[String], program: &str) -> String {
+    let full = argv.first().map(String::as_str).unwrap_or(program);
+    full.rsplit('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or(full)
+        .to_string()
+}
+
+/// Blocks until process `pid` ends and returns its status (removing it from the table).
+/// An unknown pid gives status 127 with a diagnosis.
+pub fn wait(pid: Pid) -> ExitStatus {
+    let mut out = None;
+    EXITED.wait_until(|| {
+        let mut t = TABLE.lock();
+        match t.get(&pid) {
+            None => {
+                out = Some(ExitStatus {
+                    code: 127,
+                    trap: Some("no such process".to_string()),
+                });
+                true
+            }
+            Some(e) if e.status.is_some() => {
+                out = t.remove(&pid).and_then(|e| e.status);
+                true
+            }
+            Some(_) => false,
+        }
+    });
+    // The task itself ends right after publishing the status; reap its record.
+    out.unwrap_or(ExitStatus {
+        code: 127,
+        trap: None,
+    })
+}
+
+/// The status of `pid` if it has ended (then removed from the table), else `None`.
+pub fn try_wait(pid: Pid) -> Option<ExitStatus> {
+    let mut t = TABLE.lock();
+    match t.get(&pid) {
+        Some(e) if e.status.is_some() => t.remove(&pid).and_then(|e| e.status),
+        Some(_) => None,
+        None => Some(ExitStatus {
+            code: 127,
+            trap: Some("no such process".to_string()),
+        }),
+    }
+}
+
+/// Asks process `pid` to end: it stops within one fuel slice if computing, at once if
+/// blocked in a read, write or sleep. Its exit code becomes [`KILLED_EXIT`].
+pub fn kill(pid: Pid) -> Result<(), KillError> {
+    signal(pid, false)
+}
+
+fn signal(pid: Pid, interrupt: bool) -> Result<(), KillError> {
+    let task = {
+        let t = TABLE.lock();
+        let e = t.get(&pid).ok_or(KillError::NoSuchProcess)?;
+        if e.status.is_some() {
+            return Err(KillError::NoSuchProcess);
+        }
+        if interrupt {
+            e.kill.interrupted.store(true, Ordering::Relaxed);
+        } else {
+            e.kill.killed.store(true, Ordering::Relaxed);
+        }
+        e.task
+    };
+    if task != 0 {
+        crate::task::wake(task);
+    }
+    crate::tty::wake_readers();
+    Ok(())
+}
+
+/// Every process not yet waited for.
+pub fn list() -> Vec<ProcessInfo> {
+    TABLE
+        .lock()
+        .iter()
+        .map(|(&pid, e)| ProcessInfo {
+            pid,
+            task: e.task,
+            name: e.name.clone(),
+            state: match &e.status {
+                None => ProcState::Running,
+                Some(s) => ProcState::Exited(s.clone()),
+            },
+        })
+        .collect()
+}
+
+/// Sets (or clears) the process that Ctrl-C on the console kills.
+pub fn set_foreground(pid: Option<Pid>) {
+    FOREGROUND.store(pid.unwrap_or(0), Ordering::Relaxed);
+}
+
+/// The foreground process, if any.
+pub fn foreground() -> Option<Pid> {
+    match FOREGROUND.load(Ordering::Relaxed) {
+        0 => None,
+        p => Some(p),
+    }
+}
+
+/// Ctrl-C arrived on the console (called from the receive interrupt): interrupts the
+/// foreground process. Returns whether there was one.
+pub(crate) fn interrupt_foreground() -> bool {
+    match foreground() {
+        Some(pid) => signal(pid, true).is_ok(),
+        None => false,
+    }
+}
+
+/// Whether the calling task is a process that has been killed (blocking stream
+/// operations give up with `EINTR`, sleeps end early).
+pub fn current_killed() -> bool {
+    let me = crate::task::current();
+    TABLE
+        .lock()
+        .values()
+        .any(|e| e.task == me && e.kill.is_set())
+}
