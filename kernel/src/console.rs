@@ -113,6 +113,17 @@ pub fn read_byte_until(mut give_up: impl FnMut() -> bool) -> Option<u8> {
     byte
 }
 
+/// Takes one byte of console input if one is buffered.
+pub fn try_read_byte() -> Option<u8> {
+    let mut rx = RX.lock();
+    let b = rx.buf.pop_front();
+    if rx.paused && rx.buf.len() < RX_CAPACITY / 2 {
+        rx.paused = false;
+        COM1.set_rx_interrupt(true);
+    }
+    b
+}
+
 /// Whether console input is waiting.
 pub fn input_pending() -> bool {
     !RX.lock().buf.is_empty()

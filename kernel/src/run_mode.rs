@@ -1,8 +1,240 @@
-//! `clew run` mode (kernel command line word `run`): no shell; the program described by
-//! `/.clew-run` (a `run_protocol::RunSpec`) runs with its stdio on the framed COM1 channel.
-//! Filled in below.
+//! `clew run` mode (kernel command line word `run`): no shell. The host tool put the module
+//! under `/run/`, each `--dir` tree under `/run/dirs/<i>/` and an encoded
+//! [`run_protocol::RunSpec`] at `/.clew-run` into the boot archive; this task runs that
+//! one program with its stdio on the framed COM1 channel ([`FrameStdin`], [`FrameOut`]),
+//! then sends each `--dir` tree back (`Vfs::dump_tar` as `Frame::DirChunk`s), then
+//! `Frame::Exit(code)`, and powers off. Nothing else reaches COM1 (`console::set_framed`).
+//!
+//! Preopens are exactly the spec's dirs (`/run/dirs/<i>` under the guest name
+//! `spec.dirs[i]`, fds 3, 4, ...), with no `/` or `.`, as `wasmtime run` does.
+//! Neighbours: `crate::process` (spawning, options), `crate::fs`, `crate::console`.
 
-/// The run-mode task's body.
+use crate::process::{self, RunOptions};
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use run_protocol::{Decoder, Frame, RunSpec, MAX_PAYLOAD, RUN_SPEC_PATH};
+use wasi::{Errno, Stream};
+
+/// Exit code when the kernel cannot even start the program (bad spec, missing module).
+const SETUP_FAILURE_EXIT: u32 = 1;
+
+/// The run-mode task's body: run, report, power off.
 pub fn run() {
+    let t0 = crate::time::monotonic_ns();
+    let code = match run_program() {
+        Ok(code) => code,
+        Err(msg) => {
+            send(&Frame::Stderr(msg.into_bytes()));
+            SETUP_FAILURE_EXIT
+        }
+    };
+    send(&Frame::Exit(code));
+    log::info!(
+        "run: exit {code} after {} ms in the kernel",
+        (crate::time::monotonic_ns() - t0) / 1_000_000
+    );
     crate::power::off()
+}
+
+fn send(frame: &Frame) {
+    let mut wire = Vec::new();
+    frame.encode_into(&mut wire);
+    crate::console::write_frame_bytes(&wire);
+}
+
+/// Sends `data` as frames made by `make`, each within [`MAX_PAYLOAD`].
+fn send_chunked(data: &[u8], make: impl Fn(Vec<u8>) -> Frame) {
+    for chunk in data.chunks(MAX_PAYLOAD - 4) {
+        send(&make(chunk.to_vec()));
+    }
+}
+
+fn run_program() -> Result<u32, String> {
+    let spec_bytes = crate::fs::read_file(&format!("/{RUN_SPEC_PATH}"))
+        .map_err(|e| format!("clew: no run spec in the boot archive ({e})\n"))?;
+    let spec = RunSpec::decode(&spec_bytes)
+        .map_err(|e| format!("clew: malformed run spec: {}\n", e.0))?;
+    let module_path = if spec.module.starts_with('/') {
+        spec.module.clone()
+    } else {
+        format!("/{}", spec.module)
+    };
+    let module_name = module_path
+        .rsplit('/')
+        .next()
+        .unwrap_or(&module_path)
+        .to_string();
+    if spec.engine == "native" {
+        return Err(format!(
+            "Error: failed to run main module `{module_name}`\n\nCaused by:\n    0: needs the native tier, which this kernel does not have yet (use --engine interp)\n"
+        ));
+    }
+    let bytes = crate::fs::read_file(&module_path)
+        .map_err(|e| format!("Error: failed to read input file `{module_name}`: {e}\n"))?;
+    let module = process::compile(&bytes).map_err(|e| {
+        format!("Error: failed to run main module `{module_name}`\n\nCaused by:\n    0: {e}\n")
+    })?;
+    drop(bytes);
+
+    let vfs = crate::fs::shared();
+    let mut dir_inos = Vec::new();
+    {
+        let mut fs = vfs.lock();
+        let root = fs.root();
+        for i in 0..spec.dirs.len() {
+            let path = format!("/run/dirs/{i}");
+            let ino = match fs.resolve(root, &path, true, false) {
+                Ok(ino) => ino,
+                // An empty host directory may have no entry in the archive.
+                Err(_) => {
+                    let run = match fs.resolve(root, "/run", true, false) {
+                        Ok(ino) => ino,
+                        Err(_) => fs.mkdir(root, "run").map_err(|e| format!("clew: {e}\n"))?,
+                    };
+                    let dirs = match fs.lookup(run, "dirs") {
+                        Ok(ino) => ino,
+                        Err(_) => fs.mkdir(run, "dirs").map_err(|e| format!("clew: {e}\n"))?,
+                    };
+                    fs.mkdir(dirs, &i.to_string())
+                        .map_err(|e| format!("clew: {e}\n"))?
+                }
+            };
+            dir_inos.push(ino);
+        }
+    }
+    let env = spec
+        .env
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (kv.clone(), String::new()),
+        })
+        .collect();
+    let stdio: [Box<dyn Stream>; 3] = [
+        Box::new(FrameStdin::default()),
+        Box::new(FrameOut { stderr: false }),
+        Box::new(FrameOut { stderr: true }),
+    ];
+    let mut ctx = process::new_ctx(vfs.clone(), spec.argv.clone(), env, stdio);
+    for (ino, guest) in dir_inos.iter().zip(&spec.dirs) {
+        ctx.preopen_dir(*ino, guest);
+    }
+    let opts = RunOptions {
+        invoke: spec.invoke.clone(),
+        invoke_args: spec.argv.iter().skip(1).cloned().collect(),
+        memory_mib: spec.memory_mib,
+        unknown_imports: match spec.unknown_imports {
+            run_protocol::UnknownImports::Reject => wasi::UnknownImports::Reject,
+            run_protocol::UnknownImports::DefaultValues => wasi::UnknownImports::DefaultValues,
+            run_protocol::UnknownImports::Trap => wasi::UnknownImports::Trap,
+        },
+        wasmtime_style: Some(module_name.clone()),
+        no_fuel: false,
+    };
+    let pid = process::start(module_name, module, ctx, opts)
+        .map_err(|e| format!("clew: cannot start the program: {e}\n"))?;
+    let status = process::wait(pid);
+
+    for (i, ino) in dir_inos.iter().enumerate() {
+        let tar = vfs.lock().dump_tar(*ino);
+        match tar {
+            Ok(tar) => {
+                let index = i as u32;
+                send_chunked(&tar, |data| Frame::DirChunk { index, data });
+            }
+            Err(e) => {
+                let msg = format!("clew: cannot read back directory {}: {e}\n", spec.dirs[i]);
+                send(&Frame::Stderr(msg.into_bytes()));
+            }
+        }
+    }
+    Ok(status.code as u32)
+}
+
+/// A program's stdout or stderr in run mode: every write becomes frames, byte-exact.
+struct FrameOut {
+    stderr: bool,
+}
+
+impl Stream for FrameOut {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Errno> {
+        if self.stderr {
+            send_chunked(buf, Frame::Stderr);
+        } else {
+            send_chunked(buf, Frame::Stdout);
+        }
+        Ok(buf.len())
+    }
+}
+
+/// A program's stdin in run mode: `Frame::Stdin` / `Frame::StdinEof` decoded from COM1.
+#[derive(Default)]
+struct FrameStdin {
+    decoder: Decoder,
+    data: VecDeque<u8>,
+    eof: bool,
+    broken: bool,
+}
+
+impl FrameStdin {
+    /// Moves complete frames from the decoder into `data`.
+    fn drain_frames(&mut self) {
+        loop {
+            match self.decoder.next_frame() {
+                Ok(Some(Frame::Stdin(d))) => self.data.extend(d),
+                Ok(Some(Frame::StdinEof)) => self.eof = true,
+                Ok(Some(other)) => log::warn!("run: unexpected frame from the host: {other:?}"),
+                Ok(None) => return,
+                Err(e) => {
+                    log::error!("run: stdin stream broken: {e}");
+                    self.broken = true;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Stream for FrameStdin {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            self.drain_frames();
+            if !self.data.is_empty() {
+                let n = buf.len().min(self.data.len());
+                for (dst, src) in buf.iter_mut().zip(self.data.drain(..n)) {
+                    *dst = src;
+                }
+                return Ok(n);
+            }
+            if self.eof {
+                return Ok(0);
+            }
+            if self.broken {
+                return Err(Errno::Io);
+            }
+            let Some(b) = crate::console::read_byte_until(process::current_killed) else {
+                return Err(Errno::Intr);
+            };
+            let mut chunk = Vec::with_capacity(64);
+            chunk.push(b);
+            while chunk.len() < 4096 {
+                match crate::console::try_read_byte() {
+                    Some(b) => chunk.push(b),
+                    None => break,
+                }
+            }
+            self.decoder.push(&chunk);
+        }
+    }
+
+    fn read_ready(&mut self) -> bool {
+        self.drain_frames();
+        !self.data.is_empty() || self.eof || self.broken
+    }
 }

@@ -17,7 +17,8 @@ mod engine;
 mod host;
 mod stdio;
 
-pub use engine::{RunOptions, FUEL_SLICE};
+pub use engine::{compile, compile_no_fuel, RunOptions, FUEL_SLICE};
+pub use host::new_ctx;
 pub use stdio::{join_path, open_file, pipe, FileStream, NullStream, OpenMode, PipeEnd, Stdio};
 
 use crate::sync::{SpinLock, WaitQueue};
