@@ -1,0 +1,138 @@
+//! Shared helper of the end-to-end tests: [`Guest`], a running `clew boot` driven over a
+//! pipe as a user drives the serial console.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The shell's prompt.
+pub const PROMPT: &str = "clew> ";
+
+/// A running `clew boot` whose console output is collected by a reader thread.
+pub struct Guest {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    output: Arc<Mutex<String>>,
+}
+
+impl Guest {
+    /// Starts `clew boot EXTRA...`.
+    pub fn boot(extra: &[&str]) -> Guest {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
+            .arg("boot")
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting clew boot");
+        let stdin = child.stdin.take();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let output = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&output);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                // The console turns LF into CRLF; the tests compare plain lines.
+                let text = String::from_utf8_lossy(&buf[..n]).replace('\r', "");
+                sink.lock().unwrap().push_str(&text);
+            }
+        });
+        Guest {
+            child,
+            stdin,
+            output,
+        }
+    }
+
+    /// Boots and waits for the first prompt.
+    pub fn boot_to_prompt(extra: &[&str]) -> Guest {
+        let guest = Guest::boot(extra);
+        guest.wait_for(PROMPT, 1, Duration::from_secs(60));
+        guest
+    }
+
+    /// Everything the console printed so far (without CRs).
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Waits until the console shows `pattern` at least `count` times.
+    pub fn wait_for(&self, pattern: &str, count: usize, timeout: Duration) {
+        let start = Instant::now();
+        while self.output().matches(pattern).count() < count {
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for {count}x {pattern:?}; console so far:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends raw bytes to the console.
+    pub fn send(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Number of prompts printed so far.
+    pub fn prompts(&self) -> usize {
+        self.output().matches(PROMPT).count()
+    }
+
+    /// Types a command line and waits for the next prompt. Returns what the console showed
+    /// after the echoed line, up to (not including) the new prompt.
+    pub fn command(&mut self, line: &str) -> String {
+        self.command_timeout(line, Duration::from_secs(60))
+    }
+
+    /// [`Guest::command`] with a timeout.
+    pub fn command_timeout(&mut self, line: &str, timeout: Duration) -> String {
+        let prompts = self.prompts();
+        let before = self.output().len();
+        self.send(format!("{line}\n").as_bytes());
+        self.wait_for(PROMPT, prompts + 1, timeout);
+        let text = self.output()[before..].to_string();
+        let after_echo = text.split_once('\n').map(|(_, rest)| rest).unwrap_or("");
+        after_echo
+            .strip_suffix(PROMPT)
+            .unwrap_or(after_echo)
+            .to_string()
+    }
+
+    /// Waits for QEMU to exit and returns the tool's exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> i32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!("guest did not exit; console:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Types `poweroff` and checks that the guest exits with status 0.
+    pub fn poweroff(mut self) {
+        self.send(b"poweroff\n");
+        let code = self.wait_exit(Duration::from_secs(60));
+        assert_eq!(code, 0, "poweroff did not exit 0:\n{}", self.output());
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
