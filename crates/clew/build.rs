@@ -1,7 +1,10 @@
-//! Builds the Clew kernel (`kernel/`, a separate cargo workspace with its own bare-metal
-//! flags in `kernel/.cargo/config.toml`) into `target/kernel`, and hands its ELF to the
-//! `clew` binary, which embeds it (`include_bytes!`), so one self-contained binary can boot
-//! Clew. `CLEW_KERNEL=/path/to/clew-kernel` skips the build and embeds that image instead.
+//! Builds what the `clew` binary carries, so one self-contained binary can boot Clew:
+//! - the kernel (`kernel/`, a separate cargo workspace with its own bare-metal flags in
+//!   `kernel/.cargo/config.toml`), built into `target/kernel` and embedded as an ELF
+//!   (`CLEW_KERNEL=/path/to/clew-kernel` skips the build and embeds that image instead);
+//! - the userland: every `apps/*.c` compiled to WASI with clang (`apps/README.md` gives the
+//!   one command used for all), embedded as the `/bin` of the boot archive (`apps.rs` in
+//!   OUT_DIR lists them).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,7 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     let embedded = out_dir.join("clew-kernel.elf");
 
+    build_apps(&root, &out_dir);
     println!("cargo:rerun-if-env-changed=CLEW_KERNEL");
     let built = match env::var_os("CLEW_KERNEL") {
         Some(path) => Ok(PathBuf::from(path)),
@@ -82,11 +86,22 @@ fn build_kernel(root: &Path) -> Result<PathBuf, String> {
     // The kernel needs `catch_unwind` and a few other nightly-only features in no_std;
     // like Rust-for-Linux we opt into them on stable for this one build (GUIDE §2).
     cmd.env("RUSTC_BOOTSTRAP", "1");
-    let status = cmd
-        .status()
+    let output = cmd
+        .output()
         .map_err(|e| format!("running cargo for the kernel failed: {e}"))?;
-    if !status.success() {
-        return Err("building the kernel (kernel/) failed; run `cargo build --release` in kernel/ with RUSTC_BOOTSTRAP=1 to see why".into());
+    if !output.status.success() {
+        // Cargo shows a build script's output only when the script fails; this one goes on
+        // (see main), so carry the compiler's first error into the warning.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first_error: Vec<&str> = stderr
+            .lines()
+            .skip_while(|l| !l.starts_with("error"))
+            .take(6)
+            .collect();
+        return Err(format!(
+            "building the kernel (kernel/) failed: {}",
+            first_error.join(" | ")
+        ));
     }
     Ok(target_dir
         .join("x86_64-unknown-linux-gnu")
@@ -110,4 +125,61 @@ fn watch_sources(root: &Path, kernel_dir: &Path) {
     };
     watch_children(kernel_dir, &["target"]);
     watch_children(&root.join("crates"), &["clew"]);
+}
+
+/// Compiles every `apps/*.c` with clang for wasm32-wasi into OUT_DIR and writes `apps.rs`,
+/// the table of (name, wasm bytes) that `clew` puts into `/bin`. Without clang the table is
+/// empty and a cargo warning says so (the guest then has no userland).
+fn build_apps(root: &Path, out_dir: &Path) {
+    let apps_dir = root.join("apps");
+    println!("cargo:rerun-if-changed={}", apps_dir.display());
+    println!("cargo:rerun-if-env-changed=CLEW_CLANG");
+    let clang = env::var("CLEW_CLANG").unwrap_or_else(|_| "clang".into());
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&apps_dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "c"))
+                .collect()
+        })
+        .unwrap_or_default();
+    sources.sort();
+    let bin_dir = out_dir.join("bin");
+    let _ = std::fs::create_dir_all(&bin_dir);
+    // Start every compiler at once (they are independent), then collect.
+    let jobs: Vec<_> = sources
+        .iter()
+        .map(|src| {
+            let name = src
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("app")
+                .to_string();
+            let out = bin_dir.join(format!("{name}.wasm"));
+            let child = Command::new(&clang)
+                .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Wextra", "-Werror"])
+                .arg(src)
+                .arg("-o")
+                .arg(&out)
+                .spawn();
+            (name, out, child)
+        })
+        .collect();
+    let mut table = String::from("/// The userland compiled from `apps/*.c`: (name, wasm).\npub static APPS: &[(&str, &[u8])] = &[\n");
+    for (name, out, child) in jobs {
+        match child.and_then(|mut c| c.wait()) {
+            Ok(status) if status.success() => {
+                table.push_str(&format!(
+                    "    ({name:?}, include_bytes!({:?})),\n",
+                    out.display().to_string()
+                ));
+            }
+            Ok(status) => panic!("compiling apps/{name}.c failed ({status})"),
+            Err(e) => {
+                println!("cargo:warning=apps/{name}.c not built: cannot run {clang}: {e} (install clang, lld, wasi-libc, libclang-rt-14-dev-wasm32)");
+            }
+        }
+    }
+    table.push_str("];\n");
+    std::fs::write(out_dir.join("apps.rs"), table).expect("writing apps.rs");
 }

@@ -121,3 +121,33 @@ pub struct RunArgs {
     #[arg(allow_hyphen_values = true)]
     pub args: Vec<String>,
 }
+
+impl RunArgs {
+    /// The program's argv: `--argv0` (else the module path as given), then the arguments.
+    pub fn argv(&self) -> Vec<String> {
+        let argv0 = match &self.argv0 {
+            Some(a) => a.clone(),
+            None => self.module.to_string_lossy().into_owned(),
+        };
+        std::iter::once(argv0)
+            .chain(self.args.iter().cloned())
+            .collect()
+    }
+
+    /// The program's environment from `--env`: `NAME=VAL` as given, a bare `NAME` inherits
+    /// the host's value (and is left out when the host has none), as in `wasmtime run`.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let mut env = Vec::new();
+        for e in &self.envs {
+            match e.split_once('=') {
+                Some((k, v)) => env.push((k.to_string(), v.to_string())),
+                None => {
+                    if let Ok(v) = std::env::var(e) {
+                        env.push((e.clone(), v));
+                    }
+                }
+            }
+        }
+        env
+    }
+}

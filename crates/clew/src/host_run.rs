@@ -180,23 +180,8 @@ fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
             });
         }
     }
-    let argv0 = match &args.argv0 {
-        Some(a) => a.clone(),
-        None => args.module.to_string_lossy().into_owned(),
-    };
-    let mut argv = vec![argv0];
-    argv.extend(args.args.iter().cloned());
-    let mut env = Vec::new();
-    for e in &args.envs {
-        match e.split_once('=') {
-            Some((k, v)) => env.push((k.to_string(), v.to_string())),
-            None => {
-                if let Ok(v) = std::env::var(e) {
-                    env.push((e.clone(), v));
-                }
-            }
-        }
-    }
+    let argv = args.argv();
+    let env = args.environment();
     let random = std::fs::File::open("/dev/urandom").context("opening /dev/urandom")?;
     let mut ctx = WasiCtx::new(
         shared,

@@ -2,9 +2,11 @@
 //! WASI program like `wasmtime run` (`run`, in the guest or with `--host` on the host
 //! through the same WASI code), and precompiles modules. Argument structs live in `cli`.
 
+mod archive;
 mod boot;
 mod cli;
 mod dirsync;
+mod guest_run;
 mod host_run;
 mod qemu;
 
@@ -16,9 +18,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Boot(args) => boot::boot(&args),
         cli::Command::Run(args) if args.host => host_run::run(&args),
-        cli::Command::Run(_args) => Err(anyhow::anyhow!(
-            "clew run: booting Clew for a program is not built yet; use --host"
-        )),
+        cli::Command::Run(args) => guest_run::run(&args),
     };
     match result {
         Ok(code) => code,

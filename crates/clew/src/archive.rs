@@ -1,0 +1,97 @@
+//! The boot archive: the root filesystem `clew` hands the kernel as a multiboot module
+//! (ustar, written by the `vfs` crate's own writer so that both sides share one format).
+//! `clew boot` fills it with the userland (`/bin`) and the `--dir` trees; `clew run` with
+//! the module, its `--dir` trees and the run spec (see `guest_run`).
+
+use anyhow::{bail, Context};
+use std::path::Path;
+use vfs::{Ino, Vfs};
+
+/// The userland compiled from `apps/*.c` by build.rs.
+mod apps {
+    include!(concat!(env!("OUT_DIR"), "/apps.rs"));
+}
+
+/// A root filesystem being assembled on the host.
+pub struct Archive {
+    fs: Vfs,
+}
+
+impl Archive {
+    /// An empty tree (no size limit: the guest's RAM is sized from the result).
+    pub fn new() -> Self {
+        let mut fs = Vfs::new(Box::new(now_ns));
+        fs.set_limit_bytes(u64::MAX);
+        Archive { fs }
+    }
+
+    /// Adds `/bin/<name>` for every program of the userland.
+    pub fn add_userland(&mut self) -> anyhow::Result<()> {
+        for (name, wasm) in apps::APPS {
+            self.add_file(&format!("/bin/{name}"), wasm)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the userland was compiled into this binary.
+    pub fn has_userland() -> bool {
+        !apps::APPS.is_empty()
+    }
+
+    /// Creates the directory `path` (absolute) and its parents, returning it.
+    pub fn mkdir_all(&mut self, path: &str) -> anyhow::Result<Ino> {
+        let mut dir = self.fs.root();
+        for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
+            if part == ".." {
+                bail!("guest path {path} may not contain `..`");
+            }
+            dir = match self.fs.lookup(dir, part) {
+                Ok(ino) => ino,
+                Err(vfs::Error::NotFound) => self.fs.mkdir(dir, part).map_err(fs_err(path))?,
+                Err(e) => return Err(fs_err(path)(e)),
+            };
+        }
+        Ok(dir)
+    }
+
+    /// Adds a regular file at the absolute guest path `path`.
+    pub fn add_file(&mut self, path: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        let (parent, name) = path
+            .rsplit_once('/')
+            .filter(|(_, n)| !n.is_empty())
+            .with_context(|| format!("bad guest file path {path}"))?;
+        let dir = self.mkdir_all(parent)?;
+        let (ino, _) = self.fs.create_file(dir, name, true).map_err(fs_err(path))?;
+        self.fs.write_at(ino, 0, bytes).map_err(fs_err(path))?;
+        Ok(())
+    }
+
+    /// Copies the host directory `host` to the guest directory `guest` (absolute).
+    pub fn add_host_dir(&mut self, guest: &str, host: &Path) -> anyhow::Result<()> {
+        if !host.is_dir() {
+            bail!("--dir {}: not a directory", host.display());
+        }
+        let packed = crate::dirsync::pack_dir(host)?;
+        let dir = self.mkdir_all(guest)?;
+        self.fs
+            .load_tar(dir, &packed)
+            .map_err(|e| anyhow::anyhow!("packing {}: {e}", host.display()))
+    }
+
+    /// The finished archive.
+    pub fn finish(self) -> anyhow::Result<Vec<u8>> {
+        let root = self.fs.root();
+        self.fs.dump_tar(root).map_err(fs_err("/"))
+    }
+}
+
+fn fs_err(path: &str) -> impl Fn(vfs::Error) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("building the boot archive at {path}: {e}")
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

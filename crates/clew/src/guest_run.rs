@@ -1,0 +1,190 @@
+//! `clew run` (without `--host`): boots Clew headless and runs one program inside the
+//! kernel, behaving like `wasmtime run`. The module, the `--dir` trees and a
+//! [`run_protocol::RunSpec`] travel to the guest in the boot archive (a multiboot module);
+//! while the program runs, its stdout/stderr come back as frames over the console port
+//! and our stdin goes to it the same way (see `run_protocol`); when it ends the guest sends
+//! each `--dir` tree back, which `dirsync::apply` writes into the host directory, and the
+//! program's exit code becomes ours. Kernel messages go to the log port, never to
+//! stdout/stderr.
+
+use crate::archive::Archive;
+use crate::cli::RunArgs;
+use crate::qemu::{Launch, RunDir};
+use anyhow::{bail, Context};
+use run_protocol::{Decoder, Frame, RunSpec, UnknownImports};
+use std::io::{Read, Write};
+use std::process::{ExitCode, Stdio};
+
+/// Where the module is put in the guest filesystem.
+const GUEST_MODULE_DIR: &str = "run";
+
+/// Exit code when the guest stops without reporting the program's exit (a kernel failure),
+/// distinct from any code a trap gives (see `host_run`).
+const KERNEL_FAILURE_EXIT: u8 = 70;
+
+/// Runs `args.module` inside Clew and returns the program's exit code.
+pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let dir = RunDir::new()?;
+    let (archive, spec) = build_archive(args)?;
+    let archive_path = dir.path().join("boot.tar");
+    std::fs::write(&archive_path, &archive).context("writing the boot archive")?;
+    // Guest RAM: the archive is held twice at boot (module and filesystem) and programs
+    // need room besides; `--memory` only caps the program's linear memory.
+    let archive_mib = (archive.len() >> 20) as u32;
+    let memory_mib = (512 + 3 * archive_mib + spec.memory_mib.unwrap_or(256)).max(1024);
+    let launch = Launch {
+        dir: &dir,
+        memory_mib,
+        cmdline: "run",
+        console: "stdio,signal=off",
+        modules: vec![(archive_path, "archive")],
+    };
+    let mut child = launch
+        .command()?
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting qemu-system-x86_64")?;
+
+    let mut to_guest = child.stdin.take().context("QEMU stdin")?;
+    std::thread::spawn(move || forward_stdin(&mut to_guest));
+    let mut qemu_stderr = child.stderr.take().context("QEMU stderr")?;
+    let stderr_thread = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = qemu_stderr.read_to_string(&mut text);
+        text
+    });
+
+    let mut from_guest = child.stdout.take().context("QEMU stdout")?;
+    let mut decoder = Decoder::new();
+    let mut dirs: Vec<Vec<u8>> = vec![Vec::new(); spec.dirs.len()];
+    let mut exit = None;
+    let mut buf = vec![0u8; 64 * 1024];
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    loop {
+        let n = from_guest.read(&mut buf).context("reading from QEMU")?;
+        if n == 0 {
+            break;
+        }
+        decoder.push(&buf[..n]);
+        while let Some(frame) = decoder.next_frame().map_err(|e| anyhow::anyhow!("{e}"))? {
+            match frame {
+                Frame::Stdout(data) => {
+                    let mut out = stdout.lock();
+                    out.write_all(&data)?;
+                    out.flush()?;
+                }
+                Frame::Stderr(data) => {
+                    let mut err = stderr.lock();
+                    err.write_all(&data)?;
+                    err.flush()?;
+                }
+                Frame::DirChunk { index, data } => {
+                    let slot = dirs
+                        .get_mut(index as usize)
+                        .context("guest sent a directory that was not shared")?;
+                    slot.extend_from_slice(&data);
+                }
+                Frame::Exit(code) => exit = Some(code),
+                Frame::Stdin(_) | Frame::StdinEof => bail!("guest sent a host-only frame"),
+            }
+        }
+    }
+    let status = child.wait().context("waiting for QEMU")?;
+    let qemu_messages = stderr_thread.join().unwrap_or_default();
+    let Some(code) = exit else {
+        let log = std::fs::read_to_string(launch.log_path()).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(15).collect();
+        eprintln!(
+            "clew: the guest stopped before the program finished ({status}){}{}",
+            if qemu_messages.is_empty() {
+                ""
+            } else {
+                "\nQEMU: "
+            },
+            qemu_messages.trim_end()
+        );
+        for line in tail.iter().rev() {
+            eprintln!("clew:   {line}");
+        }
+        return Ok(ExitCode::from(KERNEL_FAILURE_EXIT));
+    };
+    for (mapping, archive) in args.dirs.iter().zip(&dirs) {
+        crate::dirsync::apply(archive, &mapping.host)
+            .with_context(|| format!("writing back {}", mapping.host.display()))?;
+    }
+    // Exit codes above 255 are truncated by the host OS as wasmtime's are.
+    Ok(ExitCode::from((code & 0xff) as u8))
+}
+
+/// Copies our stdin to the guest as frames, then signals its end. Errors (the guest has
+/// gone) just end the copy.
+fn forward_stdin(to_guest: &mut impl Write) {
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match stdin.read(&mut buf) {
+            Ok(0) | Err(_) => 0,
+            Ok(n) => n,
+        };
+        let frame = if n == 0 {
+            Frame::StdinEof
+        } else {
+            Frame::Stdin(buf[..n].to_vec())
+        };
+        let mut wire = Vec::new();
+        frame.encode_into(&mut wire);
+        if to_guest
+            .write_all(&wire)
+            .and_then(|_| to_guest.flush())
+            .is_err()
+            || n == 0
+        {
+            return;
+        }
+    }
+}
+
+/// Builds the boot archive: the module under `/run`, each `--dir` tree under
+/// `/run/dirs/<index>`, and the encoded run spec at `RUN_SPEC_PATH`.
+fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec)> {
+    let module = std::fs::read(&args.module)
+        .with_context(|| format!("reading {}", args.module.display()))?;
+    let file_name = args
+        .module
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("module.wasm")
+        .to_string();
+    let mut archive = Archive::new();
+    archive.add_file(&format!("/{GUEST_MODULE_DIR}/{file_name}"), &module)?;
+    for (i, mapping) in args.dirs.iter().enumerate() {
+        archive.add_host_dir(&format!("/{GUEST_MODULE_DIR}/dirs/{i}"), &mapping.host)?;
+    }
+
+    let spec = RunSpec {
+        module: format!("/{GUEST_MODULE_DIR}/{file_name}"),
+        argv: args.argv(),
+        env: args
+            .environment()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        dirs: args.dirs.iter().map(|d| d.guest.clone()).collect(),
+        engine: format!("{:?}", args.engine).to_lowercase(),
+        invoke: args.invoke.clone(),
+        memory_mib: args.memory_mib,
+        unknown_imports: if args.trap_unknown_imports {
+            UnknownImports::Trap
+        } else if args.default_values_unknown_imports {
+            UnknownImports::DefaultValues
+        } else {
+            UnknownImports::Reject
+        },
+    };
+    archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;
+    Ok((archive.finish()?, spec))
+}
