@@ -150,13 +150,18 @@ impl WasiCtx {
     pub fn close_all(&mut self) {
         let fds = core::mem::take(&mut self.fds);
         self.free.clear();
+        // Streams are dropped after the VFS lock is released: a stream may itself be a
+        // VFS file (a shell redirection) whose drop takes that lock.
+        let mut streams = Vec::new();
         let mut vfs = self.vfs.lock();
         for d in fds.into_values() {
             match d.handle {
                 Handle::File { ino, .. } | Handle::Dir { ino, .. } => vfs.release(ino),
-                Handle::Stdio { .. } => {}
+                Handle::Stdio { stream, .. } => streams.push(stream),
             }
         }
+        drop(vfs);
+        drop(streams);
     }
 
     pub(crate) fn push(&mut self, d: Descriptor) -> u32 {
