@@ -1,6 +1,6 @@
 //! In-kernel tests (kernel command line `test`): each prints `test NAME ... ok|FAILED`, then
 //! a final `N passed, M failed` line on COM1; QEMU then powers off (status 0) if all passed,
-//! else exits through isa-debug-exit with 1 (status 3).
+//! else exits through isa-debug-exit with 1 (status 3). Process tests live in `process`.
 
 use crate::fault::{self, ExceptionKind, Handled};
 use crate::sync::Mutex;
@@ -13,6 +13,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel_logic::paging::Prot;
+
+mod process;
 
 type TestResult = Result<(), String>;
 type Test = (&'static str, fn() -> TestResult);
@@ -45,6 +47,14 @@ const TESTS: &[Test] = &[
         "unhandled_illegal_instruction",
         unhandled_illegal_instruction,
     ),
+    ("pipe_semantics", process::pipe_semantics),
+    ("spawn_to_exit", process::spawn_to_exit),
+    ("redirect_to_file", process::redirect_to_file),
+    ("trap_dies_alone", process::trap_dies_alone),
+    ("kill_compute_loop", process::kill_compute_loop),
+    ("host_panic_becomes_trap", process::host_panic_becomes_trap),
+    ("spawn_errors", process::spawn_errors),
+    ("fuel_cost", process::fuel_cost),
 ];
 
 /// Runs every test and ends the machine.

@@ -247,6 +247,11 @@ pub fn join(id: TaskId) -> Option<Exit> {
     result
 }
 
+/// Whether task `id` has ended (or does not exist).
+pub fn is_dead(id: TaskId) -> bool {
+    with(|s| s.tasks.get(&id).is_none_or(|t| t.state == State::Dead)).unwrap_or(true)
+}
+
 /// Lets other runnable tasks run.
 pub fn yield_now() {
     hal::cpu::yield_interrupt();

@@ -30,6 +30,11 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+/// The pipe buffer size (tests).
+pub fn stdio_pipe_capacity() -> usize {
+    stdio::PIPE_CAPACITY
+}
+
 /// Identifies a process (distinct from its task id).
 pub type Pid = u32;
 
@@ -263,43 +268,70 @@ fn program_name(argv: &[String], program: &str) -> String {
 }
 
 /// Blocks until process `pid` ends and returns its status (removing it from the table).
-/// An unknown pid gives status 127 with a diagnosis.
+/// An unknown pid gives status 127 with a diagnosis. Joins the process's task first, so a
+/// task that died without publishing a status (a fault that could not even unwind) is
+/// still reported, as a trap.
 pub fn wait(pid: Pid) -> ExitStatus {
+    let task = TABLE.lock().get(&pid).map(|e| e.task);
+    let Some(task) = task else {
+        return no_such_process();
+    };
+    let exit = if task != 0 {
+        crate::task::join(task)
+    } else {
+        None
+    };
     let mut out = None;
     EXITED.wait_until(|| {
         let mut t = TABLE.lock();
         match t.get(&pid) {
-            None => {
-                out = Some(ExitStatus {
-                    code: 127,
-                    trap: Some("no such process".to_string()),
-                });
-                true
-            }
-            Some(e) if e.status.is_some() => {
+            None => true,
+            Some(e) if e.status.is_some() || task != 0 => {
                 out = t.remove(&pid).and_then(|e| e.status);
                 true
             }
             Some(_) => false,
         }
     });
-    // The task itself ends right after publishing the status; reap its record.
-    out.unwrap_or(ExitStatus {
+    out.unwrap_or_else(|| lost_status(exit))
+}
+
+fn no_such_process() -> ExitStatus {
+    ExitStatus {
         code: 127,
-        trap: None,
-    })
+        trap: Some("no such process".to_string()),
+    }
+}
+
+/// The status of a process whose task ended without publishing one.
+fn lost_status(exit: Option<crate::task::Exit>) -> ExitStatus {
+    let why = match exit {
+        Some(crate::task::Exit::Faulted(m)) => m,
+        Some(crate::task::Exit::Panicked(m)) => alloc::format!("kernel panic: {m}"),
+        _ => "ended without a status".to_string(),
+    };
+    let line = why.lines().next().unwrap_or("").to_string();
+    log::error!("process task died without unwinding: {line}");
+    ExitStatus {
+        code: TRAP_EXIT,
+        trap: Some(alloc::format!("trap: CPU fault: {line}")),
+    }
 }
 
 /// The status of `pid` if it has ended (then removed from the table), else `None`.
 pub fn try_wait(pid: Pid) -> Option<ExitStatus> {
-    let mut t = TABLE.lock();
-    match t.get(&pid) {
-        Some(e) if e.status.is_some() => t.remove(&pid).and_then(|e| e.status),
-        Some(_) => None,
-        None => Some(ExitStatus {
-            code: 127,
-            trap: Some("no such process".to_string()),
-        }),
+    let (task, done) = {
+        let t = TABLE.lock();
+        let Some(e) = t.get(&pid) else {
+            return Some(no_such_process());
+        };
+        (e.task, e.status.is_some())
+    };
+    let dead = task != 0 && crate::task::is_dead(task);
+    if done || dead {
+        Some(wait(pid))
+    } else {
+        None
     }
 }
 
