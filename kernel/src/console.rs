@@ -40,10 +40,19 @@ pub fn is_framed() -> bool {
 /// Writes encoded frames to COM1, unmodified. QEMU's emulated UART passes every byte to
 /// its character device without loss, so the bytes go out with `rep outsb` and no status
 /// polling (see `hal::serial`): this is what makes `clew run`'s output fast.
+/// Frames are written whole under a blocking lock (no interleaving between writers), in
+/// chunks with interrupts enabled between them so the timer keeps ticking during a long
+/// frame (QEMU emulates each `out` separately: about 2 µs per byte under TCG).
 pub fn write_frame_bytes(bytes: &[u8]) {
-    let _g = OUT.lock();
-    COM1.write_bulk_emulated(bytes);
+    let _frame = FRAME_OUT.lock();
+    for chunk in bytes.chunks(256) {
+        let _g = OUT.lock();
+        COM1.write_bulk_emulated(chunk);
+    }
 }
+
+/// Serializes whole frames on COM1 (a sleeping lock: frames can be long).
+static FRAME_OUT: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
 
 /// Wakes tasks blocked in [`read_byte_until`] so they re-check their condition (a kill).
 pub fn wake_readers() {

@@ -55,8 +55,8 @@ fn send_chunked(data: &[u8], make: impl Fn(Vec<u8>) -> Frame) {
 fn run_program() -> Result<u32, String> {
     let spec_bytes = crate::fs::read_file(&format!("/{RUN_SPEC_PATH}"))
         .map_err(|e| format!("clew: no run spec in the boot archive ({e})\n"))?;
-    let spec = RunSpec::decode(&spec_bytes)
-        .map_err(|e| format!("clew: malformed run spec: {}\n", e.0))?;
+    let spec =
+        RunSpec::decode(&spec_bytes).map_err(|e| format!("clew: malformed run spec: {}\n", e.0))?;
     let module_path = if spec.module.starts_with('/') {
         spec.module.clone()
     } else {
@@ -234,6 +234,14 @@ impl Stream for FrameStdin {
     }
 
     fn read_ready(&mut self) -> bool {
+        let mut chunk = Vec::new();
+        while chunk.len() < 4096 {
+            match crate::console::try_read_byte() {
+                Some(b) => chunk.push(b),
+                None => break,
+            }
+        }
+        self.decoder.push(&chunk);
         self.drain_frames();
         !self.data.is_empty() || self.eof || self.broken
     }

@@ -3,8 +3,8 @@
 //! `bench` lines (spawn-to-exit time, the cost of fuel metering).
 
 use super::TestResult;
-use crate::process::{self, OpenMode, RunOptions, Spawn, Stdio};
 use crate::println;
+use crate::process::{self, OpenMode, RunOptions, Spawn, Stdio};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -47,7 +47,9 @@ fn install() -> Result<(), String> {
         ("throw", THROW),
         ("notwasm", b"#!/bin/sh\necho hi\n".as_slice()),
     ] {
-        let (ino, _) = fs.create_file(dir, name, false).map_err(|e| e.to_string())?;
+        let (ino, _) = fs
+            .create_file(dir, name, false)
+            .map_err(|e| e.to_string())?;
         fs.set_len(ino, 0).map_err(|e| e.to_string())?;
         fs.write_at(ino, 0, bytes).map_err(|e| e.to_string())?;
     }
@@ -81,11 +83,14 @@ pub(super) fn pipe_semantics() -> TestResult {
     let (mut r, mut w) = process::pipe();
     check!(w.write(b"abc") == Ok(3), "write to an open pipe");
     let mut buf = [0u8; 8];
-    check!(r.read(&mut buf) == Ok(3) && &buf[..3] == b"abc", "read back");
+    check!(
+        r.read(&mut buf) == Ok(3) && &buf[..3] == b"abc",
+        "read back"
+    );
     // A second writer keeps the pipe open; EOF only when both are gone.
     let w2 = w.clone();
     drop(w);
-    check!(r.read_ready() == false, "no data, a writer left: not ready");
+    check!(!r.read_ready(), "no data, a writer left: not ready");
     drop(w2);
     check!(r.read(&mut buf) == Ok(0), "EOF after every writer dropped");
     // EPIPE once the reader is gone.
@@ -122,7 +127,10 @@ pub(super) fn spawn_to_exit() -> TestResult {
     for _ in 0..runs {
         let pid = process::spawn(spec("exit42", [Stdio::Null, Stdio::Null, Stdio::Null]))
             .map_err(|e| e.to_string())?;
-        check!(process::wait(pid).code == 42, "exit code in the timing loop");
+        check!(
+            process::wait(pid).code == 42,
+            "exit code in the timing loop"
+        );
     }
     let per = (crate::time::monotonic_ns() - t0) / runs;
     println!(
@@ -146,7 +154,11 @@ pub(super) fn redirect_to_file() -> TestResult {
         .map_err(|e| e.to_string())?;
     check!(process::wait(pid).code == 42, "exit code");
     let text = crate::fs::read_file("/tmp/ktest/out.txt").map_err(|e| e.to_string())?;
-    check!(text == b"hi\nhi\n", "file holds {:?}", String::from_utf8_lossy(&text));
+    check!(
+        text == b"hi\nhi\n",
+        "file holds {:?}",
+        String::from_utf8_lossy(&text)
+    );
     check!(
         process::open_file("missing", "/tmp", OpenMode::Read).err() == Some(Errno::Noent),
         "< of a missing file is ENOENT"
@@ -168,7 +180,9 @@ pub(super) fn trap_dies_alone() -> TestResult {
         "diagnosis {line:?}"
     );
     check!(
-        st.trap.as_deref().is_some_and(|t| t.contains("divide by zero")),
+        st.trap
+            .as_deref()
+            .is_some_and(|t| t.contains("divide by zero")),
         "status trap {:?}",
         st.trap
     );
@@ -186,7 +200,9 @@ pub(super) fn kill_compute_loop() -> TestResult {
     crate::task::sleep_ms(50);
     check!(process::try_wait(pid).is_none(), "spin ended by itself");
     check!(
-        process::list().iter().any(|p| p.pid == pid && p.name == "spin"),
+        process::list()
+            .iter()
+            .any(|p| p.pid == pid && p.name == "spin"),
         "spin not listed"
     );
     let t0 = crate::time::monotonic_ns();
@@ -203,7 +219,11 @@ pub(super) fn kill_compute_loop() -> TestResult {
     crate::task::sleep_ms(20);
     check!(process::interrupt_foreground(), "no foreground process");
     let st = process::wait(pid);
-    check!(st.code == process::INTERRUPTED_EXIT, "Ctrl-C exit code {}", st.code);
+    check!(
+        st.code == process::INTERRUPTED_EXIT,
+        "Ctrl-C exit code {}",
+        st.code
+    );
     check!(process::foreground().is_none(), "foreground cleared");
     Ok(())
 }
@@ -238,7 +258,10 @@ pub(super) fn host_panic_becomes_trap() -> TestResult {
         st.trap
     );
     let line = String::from_utf8_lossy(&err).to_string();
-    check!(line.contains("panic in a WASI host function"), "diagnosis {line:?}");
+    check!(
+        line.contains("panic in a WASI host function"),
+        "diagnosis {line:?}"
+    );
     Ok(())
 }
 
@@ -284,8 +307,8 @@ pub(super) fn fuel_cost() -> TestResult {
             ..RunOptions::default()
         };
         let t0 = crate::time::monotonic_ns();
-        let pid = process::start("count".to_string(), module, ctx, opts)
-            .map_err(|e| e.to_string())?;
+        let pid =
+            process::start("count".to_string(), module, ctx, opts).map_err(|e| e.to_string())?;
         let st = process::wait(pid);
         let ns = crate::time::monotonic_ns() - t0;
         if st.code != 0 {
