@@ -106,6 +106,7 @@ pub fn rdrand64() -> Option<u64> {
 ///
 /// Executes a raw `div` (no Rust zero check): a zero divisor raises #DE, which the kernel
 /// delivers to the task as an ArithmeticError. For tests of exception delivery.
+#[inline(never)]
 pub fn raw_divide(dividend: u64, divisor: u64) -> u64 {
     let q: u64;
     // SAFETY: DIV only reads and writes the named registers; #DE is handled by the kernel.
@@ -117,6 +118,7 @@ pub fn raw_divide(dividend: u64, divisor: u64) -> u64 {
 }
 
 /// Executes `ud2` (#UD, an IllegalInstruction for the task). For tests.
+#[inline(never)]
 pub fn illegal_instruction() {
     // SAFETY: UD2 raises #UD, which the kernel delivers to the running task; if a handler
     // resumes after it, execution continues past this asm block's end only by the handler's
@@ -127,6 +129,7 @@ pub fn illegal_instruction() {
 /// Reads 8 bytes at an arbitrary address with a single `mov`, for tests of fault isolation:
 /// an unmapped or non-canonical address faults (#PF/#GP) and the kernel kills the task.
 /// Reading mapped memory this way has no effect on Rust objects (a volatile read).
+#[inline(never)]
 pub fn probe_read(addr: u64) -> u64 {
     let v: u64;
     // SAFETY: a volatile 8-byte load creates no reference; faults are handled by the kernel.
@@ -138,6 +141,7 @@ pub fn probe_read(addr: u64) -> u64 {
 
 /// Calls the code at `addr` (for tests of NX/W^X: a data page must not execute). The code
 /// must be a bare `ret` or fault; all caller-saved registers are treated as clobbered.
+#[inline(never)]
 pub fn probe_execute(addr: u64) {
     // SAFETY: the callee is test code (`ret`) or faults at its first fetch; the kernel is
     // built without a red zone, so the pushed return address clobbers nothing live.
