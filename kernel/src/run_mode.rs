@@ -67,15 +67,21 @@ fn run_program() -> Result<u32, String> {
         .next()
         .unwrap_or(&module_path)
         .to_string();
+    // Messages name the module as the user typed it on the host, as `wasmtime run` does.
+    let display = if spec.display_name.is_empty() {
+        module_name.clone()
+    } else {
+        spec.display_name.clone()
+    };
     if spec.engine == "native" {
         return Err(format!(
-            "Error: failed to run main module `{module_name}`\n\nCaused by:\n    0: needs the native tier, which this kernel does not have yet (use --engine interp)\n"
+            "Error: failed to run main module `{display}`\n\nCaused by:\n    0: needs the native tier, which this kernel does not have yet (use --engine interp)\n"
         ));
     }
     let bytes = crate::fs::read_file(&module_path)
-        .map_err(|e| format!("Error: failed to read input file `{module_name}`: {e}\n"))?;
+        .map_err(|e| format!("Error: failed to read input file `{display}`: {e}\n"))?;
     let module = process::compile(&bytes).map_err(|e| {
-        format!("Error: failed to run main module `{module_name}`\n\nCaused by:\n    0: {e}\n")
+        format!("Error: failed to run main module `{display}`\n\nCaused by:\n    0: {e}\n")
     })?;
     drop(bytes);
 
@@ -131,7 +137,7 @@ fn run_program() -> Result<u32, String> {
             run_protocol::UnknownImports::DefaultValues => wasi::UnknownImports::DefaultValues,
             run_protocol::UnknownImports::Trap => wasi::UnknownImports::Trap,
         },
-        wasmtime_style: Some(module_name.clone()),
+        wasmtime_style: Some(display.clone()),
         no_fuel: false,
     };
     let pid = process::start(module_name, module, ctx, opts)

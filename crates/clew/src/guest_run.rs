@@ -167,6 +167,7 @@ fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec)> {
 
     let spec = RunSpec {
         module: format!("/{GUEST_MODULE_DIR}/{file_name}"),
+        display_name: args.module.to_string_lossy().into_owned(),
         argv: args.argv(),
         env: args
             .environment()

@@ -187,6 +187,9 @@ pub enum UnknownImports {
 pub struct RunSpec {
     /// Path of the module inside the guest filesystem.
     pub module: String,
+    /// The module's path as the user typed it on the host, for messages (e.g. "failed to
+    /// run main module `./prog.wasm`", as `wasmtime run` words them).
+    pub display_name: String,
     /// The program's argv, argv[0] included.
     pub argv: Vec<String>,
     /// Environment variables, `NAME=VALUE` each.
@@ -222,8 +225,9 @@ impl RunSpec {
                 put(out, s);
             }
         };
-        out.extend_from_slice(b"CLEWRUN1");
+        out.extend_from_slice(b"CLEWRUN2");
         put(&mut out, &self.module);
+        put(&mut out, &self.display_name);
         put_list(&mut out, &self.argv);
         put_list(&mut out, &self.env);
         put_list(&mut out, &self.dirs);
@@ -241,7 +245,7 @@ impl RunSpec {
     /// Decodes what [`RunSpec::encode`] wrote; malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<RunSpec, SpecError> {
         let mut rest = bytes
-            .strip_prefix(b"CLEWRUN1")
+            .strip_prefix(b"CLEWRUN2")
             .ok_or(SpecError("not a run spec"))?;
         fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], SpecError> {
             if rest.len() < n {
@@ -269,6 +273,7 @@ impl RunSpec {
             (0..n).map(|_| string(rest)).collect()
         }
         let module = string(&mut rest)?;
+        let display_name = string(&mut rest)?;
         let argv = list(&mut rest)?;
         let env = list(&mut rest)?;
         let dirs = list(&mut rest)?;
@@ -286,6 +291,7 @@ impl RunSpec {
         }
         Ok(RunSpec {
             module,
+            display_name,
             argv,
             env,
             dirs,
@@ -365,6 +371,7 @@ mod tests {
     fn run_spec_round_trips_and_rejects_garbage() {
         let spec = RunSpec {
             module: "/run/prog.wasm".into(),
+            display_name: "./prog.wasm".into(),
             argv: vec!["prog.wasm".into(), "a b\nc".into(), "".into()],
             env: vec!["K=V".into()],
             dirs: vec!["/data".into(), ".".into()],
@@ -378,7 +385,7 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(RunSpec::decode(&bytes[..cut]).is_err());
         }
-        let mut huge = b"CLEWRUN1".to_vec();
+        let mut huge = b"CLEWRUN2".to_vec();
         huge.extend_from_slice(&0u32.to_le_bytes());
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(RunSpec::decode(&huge).is_err());

@@ -1,0 +1,161 @@
+//! End-to-end tests of `clew run`, which boots Clew headless and runs one program inside
+//! the kernel: for the same program, arguments, environment, stdin and `--dir` tree, the
+//! guest must give exactly what `clew run --host` gives (itself checked against the
+//! reference wasmtime by `wasi_host.rs`): stdout and stderr byte for byte and apart, the
+//! exit code, and the host directory afterwards. Also traps, and a program that is not
+//! WebAssembly.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("clew-run-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Compiles `tests/run/NAME.c` with clang for wasm32-wasi into `dir`.
+fn compile(name: &str, dir: &Path) -> PathBuf {
+    let src = repo_root().join("tests/run").join(format!("{name}.c"));
+    let out = dir.join(format!("{name}.wasm"));
+    let status = Command::new("clang")
+        .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("cannot run clang (install clang, lld, wasi-libc, libclang-rt-14-dev-wasm32)");
+    assert!(status.success(), "compiling {} failed", src.display());
+    out
+}
+
+fn clew(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting clew");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("waiting for clew");
+    writer.join().unwrap();
+    out
+}
+
+/// Files of `dir` (relative path → contents; directories as "<dir>").
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            if path.is_dir() {
+                out.insert(rel, b"<dir>".to_vec());
+                walk(root, &path, out);
+            } else {
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn fixture(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("delete-me.txt"), "bye\n").unwrap();
+    std::fs::write(dir.join("append.txt"), "one\n").unwrap();
+    std::fs::write(dir.join("old-name.txt"), "moved\n").unwrap();
+}
+
+#[test]
+fn guest_matches_host_for_io_dirs_and_exit_code() {
+    let work = scratch("io");
+    let wasm = compile("io", &work);
+    let wasm = wasm.to_str().unwrap();
+    // Binary stdin with the bytes a terminal would interpret (^C, ^D, CR, DEL, NUL).
+    let stdin: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 256) as u8).collect();
+
+    let mut results = Vec::new();
+    for mode in ["host", "guest"] {
+        let data = work.join(format!("data-{mode}"));
+        fixture(&data);
+        let dir_arg = format!("{}::/data", data.display());
+        let mut args = vec!["run"];
+        if mode == "host" {
+            args.extend(["--host", "--engine", "interp"]);
+        } else {
+            args.extend(["--engine", "interp"]);
+        }
+        args.extend([
+            "--dir",
+            &dir_arg,
+            "--env",
+            "GREETING=hello world",
+            wasm,
+            "7",
+            "two words",
+            "--not-an-option",
+        ]);
+        let out = clew(&args, &stdin);
+        results.push((mode, out, tree(&data)));
+    }
+    let (_, host, host_tree) = &results[0];
+    let (_, guest, guest_tree) = &results[1];
+    assert_eq!(host.status.code(), Some(7), "host run: {host:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&guest.stderr),
+        String::from_utf8_lossy(&host.stderr),
+        "stderr differs"
+    );
+    assert!(
+        guest.stdout == host.stdout,
+        "stdout differs:\nguest: {:?}\nhost:  {:?}",
+        String::from_utf8_lossy(&guest.stdout),
+        String::from_utf8_lossy(&host.stdout)
+    );
+    assert_eq!(guest.status.code(), host.status.code(), "exit code differs");
+    assert_eq!(guest_tree, host_tree, "--dir contents differ after the run");
+    assert!(host_tree.contains_key("newdir/new-name.txt"));
+    assert!(!host_tree.contains_key("delete-me.txt"));
+}
+
+#[test]
+fn trap_reports_and_exits_134() {
+    let work = scratch("trap");
+    let wasm = compile("trap", &work);
+    let out = clew(&["run", wasm.to_str().unwrap()], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "before the trap\n");
+    assert_eq!(out.status.code(), Some(134), "stderr: {stderr}");
+    assert!(
+        stderr.contains("divide by zero"),
+        "no trap diagnosis: {stderr}"
+    );
+}
+
+#[test]
+fn not_webassembly_is_an_error_not_a_crash() {
+    let work = scratch("bad");
+    let bad = work.join("bad.wasm");
+    std::fs::write(&bad, b"\0asm\x01\0\0\0\x05garbage").unwrap();
+    let out = clew(&["run", bad.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.wasm"),
+        "message should name the module: {stderr}"
+    );
+}
