@@ -1,9 +1,52 @@
-//! Deliberate power-off. The host tool cannot tell QEMU's exit after an ACPI power-off
-//! from its exit after a guest reset (both are status 0 with `-no-reboot`), so the kernel
-//! logs a marker line on COM2 first (`crates/clew`'s `qemu::POWEROFF_MARKER`).
+//! Deliberate power-off. Before the machine goes off, the `--dir` trees of `clew boot` are
+//! sent back to the host tool on COM3 (listed in `/.clew-boot`, see `run_protocol`), and a
+//! marker line is logged on COM2: the host tool cannot tell QEMU's exit after an ACPI
+//! power-off from its exit after a guest reset (both are status 0 with `-no-reboot`), so it
+//! looks for `clew: power off` in the log (`crates/clew`'s `qemu::POWEROFF_MARKER`).
 
-/// Logs the power-off marker and turns the machine off.
+use alloc::format;
+use alloc::vec::Vec;
+use run_protocol::{encode_chunked, Frame, RunSpec, BOOT_SPEC_PATH};
+
+/// Sends the boot `--dir` trees home, logs the power-off marker and turns the machine off.
 pub fn off() -> ! {
+    write_back_boot_dirs();
     log::info!("clew: power off");
     hal::cpu::power_off()
+}
+
+/// Dumps every directory named in `/.clew-boot` as frames on COM3, then an `Exit` frame
+/// that tells the host the list is complete. Nothing happens without that file (no
+/// `--dir`, or not booted by `clew boot`).
+fn write_back_boot_dirs() {
+    let Ok(spec_bytes) = crate::fs::read_file(&format!("/{BOOT_SPEC_PATH}")) else {
+        return;
+    };
+    let Ok(spec) = RunSpec::decode(&spec_bytes) else {
+        log::error!("power: malformed {BOOT_SPEC_PATH}; --dir trees not written back");
+        return;
+    };
+    let shared = crate::fs::shared();
+    for (index, path) in spec.dirs.iter().enumerate() {
+        let dump = {
+            let fs = shared.lock();
+            fs.resolve(fs.root(), path, true, false)
+                .and_then(|ino| fs.dump_tar(ino))
+        };
+        match dump {
+            Ok(tar) => {
+                let mut wire = Vec::new();
+                encode_chunked(&tar, &mut wire, |data| Frame::DirChunk {
+                    index: index as u32,
+                    data,
+                });
+                hal::serial::COM3.write_bulk_emulated(&wire);
+                log::info!("power: sent {path} back ({} KiB)", tar.len() / 1024);
+            }
+            Err(e) => log::error!("power: cannot read back {path}: {e}"),
+        }
+    }
+    let mut wire = Vec::new();
+    Frame::Exit(0).encode_into(&mut wire);
+    hal::serial::COM3.write_bulk_emulated(&wire);
 }

@@ -1,12 +1,15 @@
 //! `clew boot`: boots an interactive Clew with its serial console on this terminal. QEMU's
 //! stdio chardev puts a terminal in raw mode itself (and `signal=off` lets Ctrl-C reach the
 //! guest); with pipes it simply forwards bytes, so scripted sessions work too. The boot
-//! archive carries the userland as `/bin` and each `--dir` tree at its guest path.
+//! archive carries the userland as `/bin` and each `--dir` tree at its guest path; when
+//! the guest powers off, the kernel sends those trees back on COM3 and they are written
+//! into the host directories.
 
 use crate::archive::Archive;
 use crate::cli::BootArgs;
 use crate::qemu::{Launch, RunDir};
 use anyhow::{bail, Context};
+use run_protocol::{Decoder, Frame, RunSpec, BOOT_SPEC_PATH};
 use std::process::ExitCode;
 
 /// Boots Clew and returns the guest's exit status.
@@ -18,6 +21,7 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     }
     archive.add_userland()?;
     archive.mkdir_all("/tmp")?;
+    let mut guests = Vec::new();
     for mapping in &args.dirs {
         let guest = mapping.guest.trim_start_matches("./");
         if !guest.starts_with('/') || guest == "/" {
@@ -27,6 +31,14 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
             );
         }
         archive.add_host_dir(guest, &mapping.host)?;
+        guests.push(guest.to_string());
+    }
+    if !guests.is_empty() {
+        let spec = RunSpec {
+            dirs: guests,
+            ..RunSpec::default()
+        };
+        archive.add_file(&format!("/{BOOT_SPEC_PATH}"), &spec.encode())?;
     }
     let archive_path = dir.path().join("boot.tar");
     let bytes = archive.finish()?;
@@ -47,5 +59,39 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     if let Some(log) = &args.log {
         let _ = std::fs::copy(launch.log_path(), log);
     }
-    Ok(ExitCode::from(launch.guest_exit_code(status)?))
+    let code = launch.guest_exit_code(status)?;
+    if !args.dirs.is_empty() {
+        write_back(args, &launch.bulk_path())?;
+    }
+    Ok(ExitCode::from(code))
+}
+
+/// Applies the `--dir` trees the kernel sent on COM3 at power-off to the host directories.
+fn write_back(args: &BootArgs, bulk: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(bulk).unwrap_or_default();
+    let mut decoder = Decoder::new();
+    decoder.push(&bytes);
+    let mut trees = vec![Vec::new(); args.dirs.len()];
+    let mut complete = false;
+    while let Some(frame) = decoder.next_frame().map_err(|e| anyhow::anyhow!("{e}"))? {
+        match frame {
+            Frame::DirChunk { index, data } => trees
+                .get_mut(index as usize)
+                .context("the guest sent back a directory that was not shared")?
+                .extend_from_slice(&data),
+            Frame::Exit(_) => complete = true,
+            _ => bail!("unexpected frame on the bulk-data port"),
+        }
+    }
+    if !complete {
+        eprintln!(
+            "clew: the guest did not power off cleanly; changes under --dir were not written back"
+        );
+        return Ok(());
+    }
+    for (mapping, tree) in args.dirs.iter().zip(&trees) {
+        crate::dirsync::apply(tree, &mapping.host)
+            .with_context(|| format!("writing back {}", mapping.host.display()))?;
+    }
+    Ok(())
 }

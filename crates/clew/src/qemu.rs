@@ -1,6 +1,6 @@
 //! QEMU launcher shared by `clew boot` and `clew run`: writes out the kernel image this
 //! binary carries, finds `qemu-system-x86_64`, builds its command line (console on COM1,
-//! kernel log on COM2, the kernel ELF as a `symbols` module for backtraces) and maps
+//! kernel log on COM2, bulk data on COM3, the kernel ELF as a `symbols` module for backtraces) and maps
 //! QEMU's exit status back to the guest's.
 
 use anyhow::{bail, Context};
@@ -70,6 +70,12 @@ impl Launch<'_> {
         self.dir.path().join("kernel.log")
     }
 
+    /// Path of the bulk-data port's output (COM3): `clew boot`'s `--dir` trees at
+    /// power-off.
+    pub fn bulk_path(&self) -> PathBuf {
+        self.dir.path().join("bulk.bin")
+    }
+
     /// Builds the QEMU command.
     pub fn command(&self) -> anyhow::Result<Command> {
         if KERNEL_ELF.is_empty() {
@@ -103,6 +109,8 @@ impl Launch<'_> {
             .args(["-serial", "chardev:con"])
             .arg("-serial")
             .arg(format!("file:{}", self.log_path().display()))
+            .arg("-serial")
+            .arg(format!("file:{}", self.bulk_path().display()))
             .arg("-initrd")
             .arg(initrd)
             .args(["-append", self.cmdline]);

@@ -3,6 +3,7 @@
 //! (`ps`, `mem`, `uptime` twice two seconds apart, `poweroff`).
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +23,8 @@ impl Guest {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            // Its own process group, so that a failing test can kill QEMU with it.
+            .process_group(0)
             .spawn()
             .expect("starting clew boot");
         let stdin = child.stdin.take();
@@ -81,7 +84,6 @@ impl Guest {
                 return status.code().unwrap_or(-1);
             }
             if start.elapsed() > timeout {
-                let _ = self.child.kill();
                 panic!("guest did not exit; console:\n{}", self.output());
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -91,7 +93,11 @@ impl Guest {
 
 impl Drop for Guest {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Kill the whole group (clew and its QEMU), not just clew.
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
     }
 }
 
@@ -155,4 +161,37 @@ fn shell_session_over_a_pipe() {
     stdin.write_all(b"poweroff\n").unwrap();
     let code = guest.wait_exit(Duration::from_secs(60));
     assert_eq!(code, 0, "poweroff did not exit 0:\n{}", guest.output());
+}
+
+#[test]
+fn boot_dir_changes_reach_the_host() {
+    let host = std::env::temp_dir().join(format!("clew-boot-dir-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&host);
+    std::fs::create_dir_all(host.join("sub")).unwrap();
+    std::fs::write(host.join("keep.txt"), "kept\n").unwrap();
+    std::fs::write(host.join("sub/gone.txt"), "bye\n").unwrap();
+    let dir_arg = format!("{}::/data", host.display());
+    let mut guest = Guest::boot(&["--dir", &dir_arg]);
+    guest.wait_for("clew> ", 1, Duration::from_secs(60));
+    let listing = guest.command("ls /data/sub");
+    assert!(
+        listing.contains("gone.txt"),
+        "--dir not visible:\n{listing}"
+    );
+    guest.command("echo made in clew > /data/new.txt");
+    guest.command("rm /data/sub/gone.txt");
+    guest.command("mkdir /data/made");
+    let stdin = guest.stdin.as_mut().unwrap();
+    stdin.write_all(b"poweroff\n").unwrap();
+    assert_eq!(guest.wait_exit(Duration::from_secs(60)), 0);
+    assert_eq!(
+        std::fs::read_to_string(host.join("new.txt")).unwrap(),
+        "made in clew\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(host.join("keep.txt")).unwrap(),
+        "kept\n"
+    );
+    assert!(!host.join("sub/gone.txt").exists());
+    assert!(host.join("made").is_dir());
 }

@@ -21,6 +21,11 @@ use alloc::vec::Vec;
 /// Where the host puts the encoded [`RunSpec`] in the boot archive.
 pub const RUN_SPEC_PATH: &str = ".clew-run";
 
+/// Where `clew boot` puts a [`RunSpec`] whose `dirs` lists the guest paths of its `--dir`
+/// trees (the other fields are unused): at power-off the kernel sends each tree back as
+/// [`Frame::DirChunk`]s followed by [`Frame::Exit`] on the bulk-data port (COM3).
+pub const BOOT_SPEC_PATH: &str = ".clew-boot";
+
 /// Largest payload a frame may carry; larger data is sent as several frames. Bounds the
 /// memory a malformed or hostile stream can make a decoder reserve.
 pub const MAX_PAYLOAD: usize = 1 << 20;

@@ -1,5 +1,5 @@
 //! 16550 UART driver by port I/O: COM1 (0x3F8) is the user console, COM2 (0x2F8) the kernel
-//! log. Output polls the transmitter-empty bit; input is read by the kernel's IRQ 4 handler
+//! log, COM3 (0x3E8) bulk data for the host tool. Output polls the transmitter-empty bit; input is read by the kernel's IRQ 4 handler
 //! while the line-status "data ready" bit is set. Locking is the caller's job (the kernel's
 //! `console` and `logger` modules wrap ports in spin locks).
 
@@ -15,6 +15,9 @@ pub struct SerialPort {
 pub const COM1: SerialPort = SerialPort { base: 0x3f8 };
 /// The log UART.
 pub const COM2: SerialPort = SerialPort { base: 0x2f8 };
+/// The bulk-data UART: `clew boot` sends the final state of its `--dir` trees here at
+/// power-off (QEMU writes it to a file the host tool reads).
+pub const COM3: SerialPort = SerialPort { base: 0x3e8 };
 
 impl SerialPort {
     fn out(self, reg: u16, v: u8) {
