@@ -10,11 +10,15 @@ static volatile int zero;
 static volatile int depth;
 static volatile uintptr_t bad_function = 0x7fff;
 
+/* Called through a volatile pointer so that clang cannot turn the recursion into a loop. */
+static int recurse(int n);
+static int (*volatile next)(int) = recurse;
+
 static int recurse(int n) {
     depth++;
     if (n < 0)
         return 0;
-    return recurse(n + 1) + n;
+    return next(n + 1) + n;
 }
 
 int main(int argc, char **argv) {

@@ -322,6 +322,9 @@ fn spinning_job_killed_and_traps_leave_the_shell_alive() {
     }
     let out = g.command("./nonexistent.wasm");
     assert!(out.contains("nonexistent.wasm"), "{out}");
+    assert_eq!(lines(&g.command("echo $?")), ["127"]);
+    let out = g.command("/t");
+    assert!(out.contains("is a directory"), "{out}");
     assert_eq!(lines(&g.command("echo $?")), ["126"]);
     g.poweroff();
     let _ = std::fs::remove_dir_all(&dir);

@@ -327,6 +327,10 @@ impl Shell {
                 println!("clew: {name}: command not found");
                 return Err(STATUS_NOT_FOUND);
             }
+            Err(LookupError::NoSuchFile) => {
+                println!("clew: {name}: no such file or directory");
+                return Err(STATUS_NOT_FOUND);
+            }
             Err(LookupError::NotRunnable(why)) => {
                 println!("clew: {name}: {why}");
                 return Err(STATUS_NOT_RUNNABLE);

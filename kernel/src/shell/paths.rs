@@ -72,9 +72,11 @@ fn canonical(vfs: &Vfs, mut dir: Ino) -> Result<String, vfs::Error> {
 
 /// Why a command name did not lead to a program.
 pub enum LookupError {
-    /// No such program (status 127).
+    /// No such program in `/bin` or `$PATH` (status 127, `command not found`).
     NotFound,
-    /// It exists but cannot be run: a directory, say (status 126).
+    /// A path that does not exist (status 127, as in sh).
+    NoSuchFile,
+    /// It exists but cannot be run: a directory (status 126).
     NotRunnable(&'static str),
 }
 
@@ -90,7 +92,7 @@ pub fn program(cwd: &str, name: &str, path_var: Option<&str>) -> Result<String, 
         return match kind(&abs) {
             Some(FileKind::Directory) => Err(LookupError::NotRunnable("is a directory")),
             Some(_) => Ok(abs),
-            None => Err(LookupError::NotRunnable("no such file or directory")),
+            None => Err(LookupError::NoSuchFile),
         };
     }
     let mut dirs: Vec<&str> = Vec::from(["/bin"]);
