@@ -28,7 +28,10 @@ const ENGINE_STACK_BYTES: usize = 256 << 20;
 // ---------------------------------------------------------------------------------------
 
 /// Clocks from std: realtime is `SystemTime`, monotonic counts from process start. The
-/// CPU-time clocks are not provided (EBADF, as wasmtime).
+/// CPU-time clocks (witx `process_cputime_id`, `thread_cputime_id`) are the host's
+/// `CLOCK_PROCESS_CPUTIME_ID` and `CLOCK_THREAD_CPUTIME_ID` through rustix's safe
+/// `clock_gettime`/`clock_getres`; WASI calls run on the guest's one engine thread, so the
+/// thread clock is the guest's. (DEVIATION from wasmtime, which answers EBADF for both.)
 struct HostClocks {
     start: Instant,
 }
@@ -40,6 +43,21 @@ fn wall_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// The host CPU-time clock behind a WASI CPU-time clock id.
+fn cpu_clock(clock: ClockId) -> rustix::time::ClockId {
+    match clock {
+        ClockId::ThreadCputime => rustix::time::ClockId::ThreadCPUTime,
+        _ => rustix::time::ClockId::ProcessCPUTime,
+    }
+}
+
+/// Nanoseconds of a host `timespec` (`None` if negative or out of range).
+fn timespec_ns(t: rustix::time::Timespec) -> Option<u64> {
+    let s = u64::try_from(t.tv_sec).ok()?;
+    let ns = u64::try_from(t.tv_nsec).ok()?;
+    s.checked_mul(1_000_000_000)?.checked_add(ns)
+}
+
 impl wasi::Clocks for HostClocks {
     fn now_ns(&self, clock: ClockId) -> Option<u64> {
         match clock {
@@ -47,13 +65,18 @@ impl wasi::Clocks for HostClocks {
             ClockId::Monotonic => {
                 Some(u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX))
             }
-            ClockId::ProcessCputime | ClockId::ThreadCputime => None,
+            ClockId::ProcessCputime | ClockId::ThreadCputime => {
+                timespec_ns(rustix::time::clock_gettime(cpu_clock(clock)))
+            }
         }
     }
     fn resolution_ns(&self, clock: ClockId) -> Option<u64> {
         match clock {
             ClockId::Realtime | ClockId::Monotonic => Some(1),
-            ClockId::ProcessCputime | ClockId::ThreadCputime => None,
+            // witx: the resolution is positive; a host answering 0 gets 1 ns.
+            ClockId::ProcessCputime | ClockId::ThreadCputime => {
+                timespec_ns(rustix::time::clock_getres(cpu_clock(clock))).map(|ns| ns.max(1))
+            }
         }
     }
     fn sleep_until(&self, deadline_ns: u64) {
