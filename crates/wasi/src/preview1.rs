@@ -943,6 +943,28 @@ pub fn path_open(
     if of & oflags::CREAT != 0 {
         need(d, rights::PATH_CREATE_FILE)?;
     }
+    let parent_inheriting = d.rights_inheriting;
+    // The witx capability model: a descriptor opened through `fd` holds at most `fd`'s
+    // inheriting rights. It may lack requested rights only if they do not apply to the
+    // type of file opened, so asking for an applicable right `fd` cannot pass on is
+    // ENOTCAPABLE (as uvwasi and the CloudABI-derived implementations check), while rights
+    // that do not apply are dropped: wasi-libc asks for broad rights (its maximum for the
+    // access mode, masked by the directory's inheriting rights) and must not fail.
+    // DEVIATION: wasmtime's preview1 ignores rights.
+    let grantable = |kind: vfs::FileKind| -> Result<()> {
+        let (base_applies, inheriting_applies) = match kind {
+            vfs::FileKind::Directory => (
+                rights::DIRECTORY,
+                rights::DIRECTORY | rights::REGULAR_FILE,
+            ),
+            _ => (rights::REGULAR_FILE, 0),
+        };
+        let wanted = (rights_base & base_applies) | (rights_inheriting & inheriting_applies);
+        if wanted & !parent_inheriting != 0 {
+            return Err(Errno::Notcapable.into());
+        }
+        Ok(())
+    };
     let create = of & oflags::CREAT != 0;
     let excl = of & oflags::EXCL != 0;
     let directory = of & oflags::DIRECTORY != 0;
@@ -957,6 +979,9 @@ pub fn path_open(
 
     let mut vfs = ctx.vfs.lock();
     let ino = if create {
+        // Checked before anything is created; what `create` opens is a regular file (an
+        // existing directory is refused below).
+        grantable(vfs::FileKind::RegularFile)?;
         // POSIX `open(O_CREAT)`: follows a final symlink (creating a dangling one's target)
         // unless `excl`, confined to the base directory throughout.
         vfs.create_file_at(base, &path, follow, excl, true)?.0
@@ -972,12 +997,14 @@ pub fn path_open(
             if writable || trunc {
                 return Err(Errno::Isdir.into());
             }
+            grantable(meta.kind)?;
             Handle::Dir { ino, preopen: None }
         }
         vfs::FileKind::RegularFile => {
             if directory {
                 return Err(Errno::Notdir.into());
             }
+            grantable(meta.kind)?;
             if trunc {
                 vfs.set_len(ino, 0)?;
             }
@@ -993,9 +1020,10 @@ pub fn path_open(
     };
     vfs.retain(ino)?;
     drop(vfs);
-    // Rights reported as wasmtime does: everything the descriptor kind and its access mode
-    // allow.
-    let mut r = rights::ALL;
+    // Base rights reported as wasmtime does, everything the descriptor kind and its access
+    // mode allow, within what `fd` may pass on; the inheriting rights are those asked for,
+    // within the same bound (so rights dropped from a directory stay dropped below it).
+    let mut r = rights::ALL & parent_inheriting;
     if let Handle::Dir { .. } = handle {
         r &= !(rights::FD_SEEK | rights::FD_FILESTAT_SET_SIZE);
     }
@@ -1008,7 +1036,7 @@ pub fn path_open(
     let new_fd = ctx.push(Descriptor {
         handle,
         rights_base: r,
-        rights_inheriting: r,
+        rights_inheriting: rights_inheriting & parent_inheriting,
     });
     if let Err(e) = mem.write_u32(opened, new_fd) {
         // The guest cannot learn the number: do not leak the descriptor.

@@ -276,7 +276,7 @@ fn open_flags_and_rights() {
         Errno::Badf
     );
     // Rights can be dropped, never added; a dropped right is ENOTCAPABLE.
-    let all = rights::ALL & !rights::FD_WRITE;
+    let all = rights::PREOPEN_INHERITING & !rights::FD_WRITE;
     let r = p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, all | rights::FD_WRITE, 0);
     assert_eq!(errno(r), Errno::Notcapable);
     p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, all & !rights::FD_READ, 0).unwrap();
@@ -291,6 +291,59 @@ fn open_flags_and_rights() {
     // Closed numbers are reused.
     p::fd_close(&mut s.ctx, &mut s.mem, fd).unwrap();
     assert_eq!(open(&mut s, b"file", 0, rights::FD_READ).unwrap(), fd);
+}
+
+/// `path_open` through a directory fd grants at most its inheriting rights: asking for an
+/// applicable right it lacks is ENOTCAPABLE, rights that do not apply are dropped (what
+/// wasi-libc relies on), and dropped rights stay dropped below an opened directory.
+#[test]
+fn path_open_bounded_by_inheriting_rights() {
+    let mut s = setup();
+    let fdstat = |s: &mut Setup, fd: u32| {
+        p::fd_fdstat_get(&mut s.ctx, &mut s.mem, fd, 3000).unwrap();
+        let r = |at: usize| u64::from_le_bytes(s.mem[at..at + 8].try_into().unwrap());
+        (r(3008), r(3016))
+    };
+    // Every bit asked for (sockets, rights of the other file type): granted what applies.
+    let fd = open(&mut s, b"file", 0, rights::ALL).unwrap();
+    let (base, _) = fdstat(&mut s, fd);
+    assert_eq!(base & rights::REGULAR_FILE, rights::REGULAR_FILE);
+    assert_eq!(base & !rights::PREOPEN_INHERITING, 0);
+    // A directory opened with broad inheriting rights passes them on to what it opens.
+    let (pp, pl) = put(&mut s.mem, 1000, b"sub");
+    p::path_open(
+        &mut s.ctx, &mut s.mem, 3, 1, pp, pl, 2, rights::DIRECTORY, u64::MAX >> 34, 0, 2000,
+    )
+    .unwrap();
+    let dfd = u32_at(&s.mem, 2000);
+    assert_eq!(fdstat(&mut s, dfd).1, rights::PREOPEN_INHERITING);
+    let open_in = |s: &mut Setup, dir: u32, path: &[u8], oflags: u32, base: u64| {
+        let (pp, pl) = put(&mut s.mem, 1000, path);
+        p::path_open(&mut s.ctx, &mut s.mem, dir, 1, pp, pl, oflags, base, 0, 0, 2000)
+            .map(|()| u32_at(&s.mem, 2000))
+    };
+    let f = open_in(&mut s, dfd, b"new", 1, rights::FD_READ | rights::FD_WRITE).unwrap();
+    assert_ne!(fdstat(&mut s, f).0 & rights::FD_WRITE, 0);
+    // Drop FD_WRITE from the directory's inheriting rights: asking for it is refused
+    // (before anything is created), and what is opened lacks it.
+    let dbase = fdstat(&mut s, dfd).0;
+    let inh = rights::PREOPEN_INHERITING & !rights::FD_WRITE;
+    p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, dfd, dbase, inh).unwrap();
+    let r = open_in(&mut s, dfd, b"new", 0, rights::FD_WRITE).map(drop);
+    assert_eq!(errno(r), Errno::Notcapable);
+    let r = open_in(&mut s, dfd, b"other", 1, rights::FD_WRITE).map(drop);
+    assert_eq!(errno(r), Errno::Notcapable);
+    assert_eq!(errno(open_in(&mut s, dfd, b"other", 0, 0).map(drop)), Errno::Noent);
+    let f = open_in(&mut s, dfd, b"new", 0, rights::FD_READ).unwrap();
+    assert_eq!(fdstat(&mut s, f).0 & rights::FD_WRITE, 0);
+    // A directory right (PATH_OPEN) asked for a regular file does not apply: dropped.
+    open_in(&mut s, dfd, b"new", 0, rights::FD_READ | rights::PATH_OPEN).unwrap();
+    // Without PATH_OPEN in the inheriting rights, a subdirectory cannot be opened with it.
+    let inh = inh & !rights::PATH_OPEN;
+    p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, dfd, dbase, inh).unwrap();
+    let r = open_in(&mut s, 3, b"sub", 2, rights::PATH_OPEN).map(drop);
+    assert_eq!(r, Ok(()));
+    assert_eq!(errno(open_in(&mut s, dfd, b".", 2, rights::PATH_OPEN).map(drop)), Errno::Notcapable);
 }
 
 #[test]

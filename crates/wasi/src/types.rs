@@ -139,6 +139,24 @@ pub mod rights {
         | PATH_FILESTAT_SET_TIMES
         | FD_FILESTAT_GET
         | FD_FILESTAT_SET_TIMES;
+    /// Rights that apply to a regular file. witx `path_open`: the new descriptor may lack
+    /// requested rights "if and only if those rights do not apply to the type of file being
+    /// opened".
+    pub const REGULAR_FILE: u64 = FD_DATASYNC
+        | FD_READ
+        | FD_SEEK
+        | FD_FDSTAT_SET_FLAGS
+        | FD_SYNC
+        | FD_TELL
+        | FD_WRITE
+        | FD_ADVISE
+        | FD_ALLOCATE
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_SIZE
+        | FD_FILESTAT_SET_TIMES
+        | POLL_FD_READWRITE;
+    /// Rights that apply to a directory (those a preopen holds).
+    pub const DIRECTORY: u64 = PREOPEN_BASE;
     /// Inheriting rights of a preopened directory.
     pub const PREOPEN_INHERITING: u64 = PREOPEN_BASE
         | FD_DATASYNC
