@@ -316,10 +316,37 @@ pub fn fd_advise(
     Ok(())
 }
 
-/// `fd_allocate(fd, offset, len)`: `ENOTSUP` on files, as wasmtime.
-pub fn fd_allocate(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, _off: u64, _len: u64) -> Result<()> {
-    file_ino(ctx, fd, rights::FD_ALLOCATE)?;
-    Err(Errno::Notsup.into())
+/// `fd_allocate(fd, offset, len)`: witx "force the allocation of space in a file", which
+/// is `posix_fallocate`: afterwards the file is at least `offset + len` bytes long (the new
+/// bytes read as zeros); it never shrinks. Errors as POSIX and Linux `fallocate`: `len` of
+/// zero, or `offset`/`len` negative as an `off_t`, is `EINVAL`; a descriptor not open for
+/// writing is `EBADF` (so is a directory or stdio; the right missing is `ENOTCAPABLE`);
+/// `offset + len` past the largest file is `EFBIG`; the VFS's memory limit `ENOSPC`.
+/// DEVIATION: wasmtime's preview1 answers `ENOTSUP`.
+pub fn fd_allocate(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, off: u64, len: u64) -> Result<()> {
+    let ino = file_ino(ctx, fd, rights::FD_ALLOCATE)?;
+    let max = i64::MAX as u64;
+    if len == 0 || len > max || off > max {
+        return Err(Errno::Inval.into());
+    }
+    if let Some(Descriptor {
+        handle: Handle::File {
+            writable: false, ..
+        },
+        ..
+    }) = ctx.fds.get(&fd)
+    {
+        return Err(Errno::Badf.into());
+    }
+    let end = off.checked_add(len).ok_or(Errno::Fbig)?;
+    if end > vfs::MAX_FILE_SIZE {
+        return Err(Errno::Fbig.into());
+    }
+    let mut vfs = ctx.vfs.lock();
+    if end > vfs.metadata(ino)?.size {
+        vfs.set_len(ino, end)?;
+    }
+    Ok(())
 }
 
 /// `fd_close(fd)`: any descriptor, preopens and stdio included.

@@ -346,6 +346,44 @@ fn path_open_bounded_by_inheriting_rights() {
     assert_eq!(errno(open_in(&mut s, dfd, b".", 2, rights::PATH_OPEN).map(drop)), Errno::Notcapable);
 }
 
+/// `fd_allocate` is `posix_fallocate`: grows to offset+len with zeros, never shrinks.
+#[test]
+fn fd_allocate_grows_files() {
+    let mut s = setup();
+    let fd = open(&mut s, b"file", 0, rights::FD_READ | rights::FD_WRITE).unwrap();
+    let size = |s: &mut Setup| {
+        p::fd_filestat_get(&mut s.ctx, &mut s.mem, fd, 3000).unwrap();
+        u64::from_le_bytes(s.mem[3032..3040].try_into().unwrap())
+    };
+    assert_eq!(size(&mut s), 8);
+    p::fd_allocate(&mut s.ctx, &mut s.mem, fd, 4, 12).unwrap();
+    assert_eq!(size(&mut s), 16);
+    p::fd_allocate(&mut s.ctx, &mut s.mem, fd, 0, 3).unwrap();
+    assert_eq!(size(&mut s), 16);
+    let al = |s: &mut Setup, fd: u32, off: u64, len: u64| {
+        errno(p::fd_allocate(&mut s.ctx, &mut s.mem, fd, off, len))
+    };
+    assert_eq!(al(&mut s, fd, 0, 0), Errno::Inval);
+    assert_eq!(al(&mut s, fd, 0, 1 << 63), Errno::Inval);
+    assert_eq!(al(&mut s, fd, 1 << 63, 1), Errno::Inval);
+    assert_eq!(al(&mut s, fd, i64::MAX as u64, 1), Errno::Fbig);
+    assert_eq!(al(&mut s, fd, 0, 1 << 40), Errno::Nospc);
+    assert_eq!(al(&mut s, 3, 0, 1), Errno::Badf);
+    assert_eq!(al(&mut s, 1, 0, 1), Errno::Badf);
+    assert_eq!(al(&mut s, 99, 0, 1), Errno::Badf);
+    let ro = open(&mut s, b"file", 0, rights::FD_READ).unwrap();
+    assert_eq!(al(&mut s, ro, 0, 100), Errno::Badf);
+    assert_eq!(size(&mut s), 16);
+    let keep = rights::REGULAR_FILE & !rights::FD_ALLOCATE;
+    p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, keep, 0).unwrap();
+    assert_eq!(al(&mut s, fd, 0, 100), Errno::Notcapable);
+    let data = s.ctx.vfs().lock();
+    let sandbox = data.resolve(data.root(), "sandbox/file", true, false).unwrap();
+    let mut buf = [0xffu8; 16];
+    assert_eq!(data.read_at(sandbox, 0, &mut buf).unwrap(), 16);
+    assert_eq!(&buf, b"contents\0\0\0\0\0\0\0\0");
+}
+
 #[test]
 fn set_times_both_time_and_now_is_inval() {
     let mut s = setup();
