@@ -7,11 +7,14 @@
 //!    `iretq`, [`task_fault_entry`] runs on the task's alternate stack, in task context;
 //! 3. there a handler registered for the exception's [`ExceptionKind`] may fix things and
 //!    resume ([`Handled::Resume`]), or the task is reported and unwound (destructors run) up
-//!    to `task_entry`'s `catch_unwind`, then reaped; every other task keeps running.
+//!    to the nearest `catch_unwind` (at worst `task_entry`'s), then reaped; every other task
+//!    keeps running. Where the unwind may start is planned first (`unwind_from_fault`).
 //!
 //! An exception in an interrupt handler, in the idle task, or before tasking is fatal: the
 //! diagnosis goes to both serial ports and QEMU exits with status 3. A fault while the task
-//! is already handling one kills it without unwinding.
+//! is already handling one, or while one of its unwinds is in flight, kills it without
+//! unwinding: the unwinder is never re-entered, and a failure of the unwinder ends only the
+//! task (see also the panic handler and `resume_failed`).
 
 use crate::diag;
 use crate::symbols::Addr;
@@ -250,12 +253,17 @@ pub(crate) fn on_exception(frame: &mut InterruptFrame) {
         drop(guard);
         fatal(frame, cr2, "no current task");
     };
-    if t.in_fault || t.alt.is_none() {
+    if t.in_fault || t.unwinding > 0 || t.alt.is_none() {
         let name = t.name.clone();
+        let why = if t.in_fault {
+            "fault while handling a fault"
+        } else if t.unwinding > 0 {
+            "fault while unwinding"
+        } else {
+            "no alternate stack"
+        };
         let line = describe(frame, cr2);
-        diag!(
-            "task {cur} '{name}' killed without unwinding (fault while handling a fault): {line}"
-        );
+        diag!("task {cur} '{name}' killed without unwinding ({why}): {line}");
         drop(guard);
         task::kill_current_in_handler(frame, Exit::Faulted(line));
         return;
@@ -373,6 +381,8 @@ extern "C-unwind" fn task_fault_entry(ctx: &mut FaultContext) {
                 // The handler panicked: continue that unwind from the faulting frame.
                 Err(payload) => {
                     drop(h);
+                    // That panic's unwind ends here; `unwind_from_fault` starts the next.
+                    task::end_unwinding();
                     unwind_from_fault(ctx, payload, || Exit::Panicked("fault handler".into()))
                 }
             };
@@ -408,43 +418,106 @@ extern "C-unwind" fn task_fault_entry(ctx: &mut FaultContext) {
     unwind_from_fault(ctx, Box::new(TaskFault(line)), || exit)
 }
 
-/// Unwinds the faulted task from the faulting instruction, running destructors.
+/// Most frames a fault unwind is planned over (deeper stacks are treated as corrupted).
+const MAX_UNWIND_FRAMES: usize = 4096;
+
+/// Unwinds the faulted task with `payload`, running the destructors of its frames, up to the
+/// nearest `catch_unwind` (at worst `task_entry`'s); never returns.
 ///
-/// A CPU exception is not a call site in Rust's unwind tables (no asynchronous unwind info),
-/// so the personality routine refuses to unwind from most faulting instructions; the search
-/// phase then fails without touching the stack. In that case the context is rewritten to
-/// "the faulting function returned to its caller" (`hal::unwind::caller_of`) and the unwind
-/// starts at that call site: every caller's destructors run, the faulting function's own
-/// locals are skipped. Faults inside `may_unwind` asm (the hal's probes) unwind exactly.
+/// The unwinder is not let loose on the stack as it is. First the stack is walked
+/// ([`hal::unwind::fault_frames`]: stack pointers inside the task's stack and growing, at most
+/// [`MAX_UNWIND_FRAMES`]) and every frame's landing-pad verdict is read from its LSDA, exactly
+/// as the personality routine will. Then the unwind starts at the innermost frame from which
+/// it is both sound and certain to reach a catch:
+/// - the faulting frame itself only if the fault is at a `call` instruction (the frame is then
+///   exactly as at that call site, e.g. a stack overflow pushing the return address) or the
+///   frame has no landing pad there. At any other instruction the frame may be mid-update
+///   (LLVM merges call-site ranges, so a landing pad may cover non-call instructions) or not
+///   even set up (a shrink-wrapped prologue runs in the landing pad, which then executes on a
+///   stack 8 bytes off, clobbers a callee-saved register of its caller, and makes the
+///   unwinder crash: the old `unhandled_illegal_instruction` hang). Rust has no asynchronous
+///   unwind tables, so such a frame's own locals are skipped (leaked);
+/// - otherwise a caller's call site (the state "the callee returned", from the CFI);
+/// - past any frame whose call site the personality refuses (a call compiled `nounwind`, e.g.
+///   into `memset` or a function LLVM proved cannot unwind): those frames are skipped too.
+///
+/// If no catch is reachable, or the walk finds a corrupted stack, nothing is unwound: the
+/// task ends without cleanup (its stacks and record are still reclaimed by the scheduler).
 fn unwind_from_fault(
     ctx: &mut FaultContext,
     payload: Box<dyn Any + Send>,
     exit: impl FnOnce() -> Exit,
 ) -> ! {
-    let (code, payload) = hal::unwind::begin_unwind(payload);
+    match plan_unwind(ctx) {
+        Ok(skipped) => {
+            if skipped > 0 {
+                diag!("  unwinding from frame {skipped} (inner frames have no unwind point here; their locals leak)");
+            }
+            task::begin_unwinding();
+            // The trampoline is a signal frame: the unwinder takes the context's RIP as is.
+            let (code, _) = hal::unwind::begin_unwind(payload);
+            task::end_unwinding();
+            diag!("  unwinding failed (code {code}); task ends without cleanup");
+        }
+        Err(why) => diag!("  not unwinding ({why}); task ends without cleanup"),
+    }
+    task::exit_current(exit())
+}
+
+/// Chooses where the fault unwind starts (see [`unwind_from_fault`]) and rewrites `ctx` to
+/// that frame's state; returns the number of inner frames skipped.
+fn plan_unwind(ctx: &mut FaultContext) -> Result<usize, String> {
+    let (lo, hi) = task::current_stack_range().ok_or("the task has no stack of its own")?;
+    let walk = |_: &FaultContext| {
+        hal::unwind::fault_frames(lo, hi, MAX_UNWIND_FRAMES)
+            .map_err(|e| alloc::format!("stack walk: {e:?}"))
+    };
+    let mut frames = walk(ctx)?;
+    let mut at_call_site = false;
     let f = &ctx.frame;
     // A fetch fault at an address without unwind info (a call to a bad or NX address): the
-    // return address is still on top of the stack.
-    let called_bad_address = f.vector == 14
+    // return address is still on top of the stack, the caller is exactly at its call site.
+    let no_fde = frames.len() == 1 && frames[0].verdict == hal::unwind::Verdict::Terminate;
+    if no_fde
+        && f.vector == 14
         && f.error_code & 16 != 0
-        && (hal::paging::DYNAMIC_START..hal::paging::DYNAMIC_END).contains(&f.rsp)
-        && f.rsp.is_multiple_of(8);
-    let caller = hal::unwind::caller_of(f.rip).or_else(|| {
-        called_bad_address.then(|| hal::unwind::CallerRegs {
-            rip: hal::paging::peek_u64(f.rsp),
-            rsp: f.rsp + 8,
-            rbx: f.rbx,
-            rbp: f.rbp,
-            r12: f.r12,
-            r13: f.r13,
-            r14: f.r14,
-            r15: f.r15,
-        })
-    });
-    if let Some(c) = caller {
+        && f.rsp.is_multiple_of(8)
+        && (lo..hi).contains(&f.rsp)
+    {
+        let ret = hal::paging::peek_u64(f.rsp);
         let f = &mut ctx.frame;
-        // RIP - 1 lies inside the call instruction: the right FDE row and call-site entry
-        // (the trampoline is a signal frame, so the unwinder uses this RIP as is).
+        f.rip = ret - 1;
+        f.rsp += 8;
+        frames = walk(ctx)?;
+        at_call_site = true;
+    }
+    let first = frames.first().ok_or("no frames")?;
+    use hal::unwind::Verdict;
+    let exact = at_call_site
+        || first.verdict == Verdict::Continue
+        || hal::unwind::is_call_instruction(first.ip);
+    let mut start = if exact { 0 } else { 1 };
+    let mut catch = None;
+    for (k, fr) in frames.iter().enumerate().skip(start) {
+        match fr.verdict {
+            Verdict::Catch => {
+                catch = Some(k);
+                break;
+            }
+            Verdict::Terminate => start = k + 1,
+            Verdict::Continue | Verdict::Cleanup => {}
+        }
+    }
+    if catch.is_none() {
+        return Err(alloc::format!(
+            "no catch_unwind reachable over {} frames",
+            frames.len()
+        ));
+    }
+    if start > 0 {
+        let c = frames[start].regs;
+        let f = &mut ctx.frame;
+        // RIP - 1 lies inside the call instruction: the right FDE row and call-site entry.
         f.rip = c.rip - 1;
         f.rsp = c.rsp;
         f.rbx = c.rbx;
@@ -453,12 +526,19 @@ fn unwind_from_fault(
         f.r13 = c.r13;
         f.r14 = c.r14;
         f.r15 = c.r15;
-        let (code2, _) = hal::unwind::begin_unwind(payload);
-        diag!("  unwinding failed (codes {code}, {code2}); task ends without cleanup");
-    } else {
-        diag!("  unwinding failed (code {code}), no caller frame; task ends without cleanup");
     }
-    task::exit_current(exit())
+    Ok(start)
+}
+
+/// The unwinder could not continue after a landing pad (hal's `_Unwind_Resume`): the frames
+/// below are already gone, so the task ends here with what the payload says.
+pub(crate) fn resume_failed(code: i32, payload: Box<dyn Any + Send>) -> ! {
+    diag!(
+        "task {} '{}': unwinding failed after a landing pad (code {code}); task ends without further cleanup",
+        task::current(),
+        task::current_name()
+    );
+    task::exit_current(exit_from_payload(payload))
 }
 
 /// True while the current task is running its own panic (nested panics are fatal).
@@ -475,9 +555,8 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
         g.as_ref()
             .and_then(|s| s.tasks.get(&s.current).map(|t| (s.current, t.name.clone())))
     });
-    let in_task = hal::interrupts::nesting() == 0
-        && info.can_unwind()
-        && matches!(current, Some((id, _)) if id != task::IDLE);
+    let in_task =
+        hal::interrupts::nesting() == 0 && matches!(current, Some((id, _)) if id != task::IDLE);
     let depth = PANIC_DEPTH.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     if !in_task || depth > 8 {
         diag!("");
@@ -489,12 +568,29 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     diag!("task {id} '{name}' panicked at {loc}: {msg}");
     print_backtrace(None);
     PANIC_DEPTH.fetch_sub(1, core::sync::atomic::Ordering::Relaxed);
+    // A panic that may not unwind (in a destructor during an unwind, or through a `nounwind`
+    // boundary) or inside the unwinder itself (its own assertions, e.g. `_Unwind_Resume`
+    // finding no frame to resume into) must not start another unwind: only the task ends.
+    let in_unwinder = loc.contains("/unwinding-") || loc.contains("/gimli-");
+    if !info.can_unwind() || in_unwinder {
+        diag!("  cannot unwind from here; task ends without cleanup");
+        task::exit_current(Exit::Panicked(msg))
+    }
+    task::begin_unwinding();
     let (code, _) = hal::unwind::begin_unwind(Box::new(PanicMessage(msg.clone())));
+    task::end_unwinding();
     diag!("  unwinding failed (code {code}); task ends without cleanup");
     task::exit_current(Exit::Panicked(msg))
 }
 
 /// Runs `f`, catching a panic or a fault-driven unwind inside it.
+///
+/// Catching ends the unwind that the panic or fault started (the task's unwind count drops),
+/// so a later fault of the task is delivered normally again.
 pub fn catch_unwind<R>(f: impl FnOnce() -> R) -> Result<R, Box<dyn Any + Send>> {
-    hal::unwind::catch_unwind(f)
+    let r = hal::unwind::catch_unwind(f);
+    if r.is_err() {
+        task::end_unwinding();
+    }
+    r
 }

@@ -1,6 +1,11 @@
 //! In-kernel tests (kernel command line `test`): each prints `test NAME ... ok|FAILED`, then
 //! a final `N passed, M failed` line on COM1; QEMU then powers off (status 0) if all passed,
 //! else exits through isa-debug-exit with 1 (status 3). Process tests live in `process`.
+//!
+//! Each test runs in a task of its own under a watchdog: a test still running
+//! [`TEST_DEADLINE_MS`] after it started is killed ([`task::kill`]) and reported FAILED, and
+//! the suite goes on, so it always ends with its summary line (unless a test stops the whole
+//! CPU, e.g. spinning with interrupts disabled).
 
 use crate::fault::{self, ExceptionKind, Handled};
 use crate::sync::Mutex;
@@ -41,6 +46,15 @@ const TESTS: &[Test] = &[
     ("page_fault_task_dies_alone", page_fault_task_dies_alone),
     ("gp_fault_task_dies_alone", gp_fault_task_dies_alone),
     ("stack_overflow_guard", stack_overflow_guard),
+    (
+        "fault_during_unwind_kills_task",
+        fault_during_unwind_kills_task,
+    ),
+    (
+        "corrupt_stack_fault_contained",
+        corrupt_stack_fault_contained,
+    ),
+    ("watchdog_kills_hung_test", watchdog_kills_hung_test),
     ("handler_resume_after_fix", handler_resume_after_fix),
     ("handler_unwinds_into_catch", handler_unwinds_into_catch),
     (
@@ -57,16 +71,15 @@ const TESTS: &[Test] = &[
     ("fuel_cost", process::fuel_cost),
 ];
 
+/// How long (uptime) a test may run before the watchdog fails it.
+pub const TEST_DEADLINE_MS: u64 = 20_000;
+
 /// Runs every test and ends the machine.
 pub fn run() {
     let mut passed = 0;
     let mut failed = 0;
     for (name, test) in TESTS {
-        let result = match fault::catch_unwind(test) {
-            Ok(r) => r,
-            Err(p) => Err(format!("panicked: {}", fault::payload_message(&*p))),
-        };
-        match result {
+        match run_one(name, *test, TEST_DEADLINE_MS) {
             Ok(()) => {
                 passed += 1;
                 println!("test {name} ... ok");
@@ -83,6 +96,37 @@ pub fn run() {
     } else {
         hal::cpu::exit_qemu(1);
     }
+}
+
+/// Runs `test` in a task of its own and waits for it at most `deadline_ms`; past that the
+/// task is killed and the test fails. A panic or fault of the test task fails it too.
+fn run_one(name: &str, test: fn() -> TestResult, deadline_ms: u64) -> TestResult {
+    let slot: Arc<spin::Mutex<Option<TestResult>>> = Arc::new(spin::Mutex::new(None));
+    let s2 = slot.clone();
+    let id = task::spawn(&format!("test:{name}"), move || {
+        let r = match fault::catch_unwind(test) {
+            Ok(r) => r,
+            Err(p) => Err(format!("panicked: {}", fault::payload_message(&*p))),
+        };
+        *s2.lock() = Some(r);
+    })
+    .map_err(|e| format!("spawning the test task: {e:?}"))?;
+    let deadline = time::uptime_ms() + deadline_ms;
+    while !task::is_dead(id) {
+        if time::uptime_ms() >= deadline {
+            task::kill(id, "test watchdog");
+            let _ = task::join(id);
+            return Err(format!(
+                "timed out after {} ms (watchdog killed the test task)",
+                deadline_ms
+            ));
+        }
+        task::sleep_ms(10);
+    }
+    let exit = task::join(id);
+    // try_lock: a test task killed while holding the slot must not hang the runner.
+    let result = slot.try_lock().and_then(|mut r| r.take());
+    result.unwrap_or_else(|| Err(format!("the test task ended without a result: {exit:?}")))
 }
 
 fn heap() -> TestResult {
@@ -409,23 +453,143 @@ fn gp_fault_task_dies_alone() -> TestResult {
     )
 }
 
-#[inline(never)]
-fn recurse(depth: u64) -> u64 {
-    let frame = core::hint::black_box([depth as u8; 512]);
-    if depth == u64::MAX {
-        return 0;
+/// Counts frame guards created and dropped by [`recurse`].
+#[derive(Default)]
+struct FrameCount {
+    created: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// A local with a destructor in every frame of [`recurse`].
+struct FrameGuard<'a>(&'a FrameCount);
+
+impl<'a> FrameGuard<'a> {
+    fn new(c: &'a FrameCount) -> Self {
+        c.created.fetch_add(1, Ordering::SeqCst);
+        Self(c)
     }
-    recurse(depth + 1) + frame[7] as u64
+}
+
+impl Drop for FrameGuard<'_> {
+    fn drop(&mut self) {
+        self.0.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Recurses until the stack overflows. Each frame holds a [`FrameGuard`] and calls the next
+/// through an opaque function pointer, so the call may unwind and keeps its landing pad (a
+/// call LLVM proves `nounwind` gets none, and no unwinder can run destructors there).
+#[inline(never)]
+fn recurse(depth: u64, count: &FrameCount) -> u64 {
+    let frame = core::hint::black_box([depth as u8; 512]);
+    let _guard = FrameGuard::new(count);
+    let next: fn(u64, &FrameCount) -> u64 = core::hint::black_box(recurse);
+    next(depth + 1, count) + frame[7] as u64
 }
 
 fn stack_overflow_guard() -> TestResult {
+    let count = Arc::new(FrameCount::default());
+    let c2 = count.clone();
     dies_alone(
-        || {
-            core::hint::black_box(recurse(0));
+        move || {
+            let first: fn(u64, &FrameCount) -> u64 = core::hint::black_box(recurse);
+            core::hint::black_box(first(0, &c2));
         },
         |e| matches!(e, Exit::Faulted(m) if m.contains("stack overflow")),
         64 * 1024,
-    )
+    )?;
+    let created = count.created.load(Ordering::SeqCst);
+    let dropped = count.dropped.load(Ordering::SeqCst);
+    // Every caller frame's guard ran; the faulting frame's own guard only if the fault hit a
+    // call instruction (see fault::unwind_from_fault).
+    check!(created > 50, "recursed {created} frames deep");
+    check!(
+        dropped + 1 >= created && dropped <= created,
+        "frame destructors: {dropped} of {created} ran"
+    );
+    Ok(())
+}
+
+/// Faults from its destructor, i.e. while the task is unwinding.
+struct FaultOnDrop;
+impl Drop for FaultOnDrop {
+    fn drop(&mut self) {
+        let v = hal::cpu::probe_read(0x0000_5eed_dead_0000);
+        crate::diag!("read {v}");
+    }
+}
+
+fn fault_during_unwind_kills_task() -> TestResult {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
+    let id = task::spawn("victim", move || {
+        let _outer = DropFlag(d);
+        let _inner = FaultOnDrop;
+        if time::ticks() < u64::MAX {
+            panic!("deliberate panic; the cleanup faults");
+        }
+    })
+    .map_err(|e| format!("{e:?}"))?;
+    let exit = task::join(id).ok_or("victim vanished")?;
+    check!(
+        matches!(&exit, Exit::Faulted(m) if m.contains("page fault")),
+        "unexpected exit {exit:?}"
+    );
+    // The unwind stopped at the fault: frames above it are not cleaned up (documented).
+    let _ = dropped.load(Ordering::SeqCst);
+    check!(task::spawn("after", || {}).is_ok(), "kernel still spawns");
+    Ok(())
+}
+
+fn corrupt_stack_fault_contained() -> TestResult {
+    let free0 = memory::stats().free_frames;
+    // A fake stack of garbage "return addresses": the unwinder must not be let loose on it.
+    let fake: Vec<u64> = (0..512).map(|i| 0x4141_4141_0000_0000 | i).collect();
+    let top = fake.as_ptr() as u64 + 256 * 8;
+    let r = dies_alone_no_cleanup(
+        move || hal::cpu::fault_on_stack(top),
+        |e| matches!(e, Exit::Faulted(m) if m.contains("invalid opcode")),
+    );
+    drop(fake);
+    r?;
+    let leaked = free0 as i64 - memory::stats().free_frames as i64;
+    check!(
+        leaked <= 8,
+        "task stacks reclaimed ({leaked} frames missing)"
+    );
+    Ok(())
+}
+
+/// Like [`dies_alone`] without requiring the victim's destructors to run.
+fn dies_alone_no_cleanup(
+    victim: impl FnOnce() + Send + 'static,
+    expect: fn(&Exit) -> bool,
+) -> TestResult {
+    let id = task::spawn("victim", victim).map_err(|e| format!("{e:?}"))?;
+    let exit = task::join(id).ok_or("victim vanished")?;
+    check!(expect(&exit), "unexpected exit {exit:?}");
+    Ok(())
+}
+
+fn watchdog_kills_hung_test() -> TestResult {
+    fn hangs() -> TestResult {
+        loop {
+            core::hint::spin_loop();
+        }
+    }
+    let t0 = time::uptime_ms();
+    let r = run_one("hangs", hangs, 300);
+    let waited = time::uptime_ms() - t0;
+    check!(
+        matches!(&r, Err(m) if m.contains("timed out")),
+        "watchdog verdict {r:?}"
+    );
+    check!((300..5000).contains(&waited), "waited {waited} ms");
+    check!(
+        !task::list().iter().any(|t| t.name == "test:hangs"),
+        "hung task gone"
+    );
+    Ok(())
 }
 
 fn handler_resume_after_fix() -> TestResult {

@@ -67,6 +67,8 @@ pub enum Exit {
     Panicked(String),
     /// A CPU exception killed it; the one-line diagnosis.
     Faulted(String),
+    /// Another task killed it with [`kill`]; the reason.
+    Killed(String),
 }
 
 type Entry = Box<dyn FnOnce() + Send>;
@@ -83,6 +85,9 @@ pub(crate) struct Task {
     tls: [usize; TLS_SLOTS],
     pub(crate) handlers: [Option<Handler>; 4],
     pub(crate) in_fault: bool,
+    /// Unwinds in flight on this task (started by a panic or a fault, not yet caught): a CPU
+    /// exception while this is non-zero kills the task without unwinding again.
+    pub(crate) unwinding: u32,
     exit: Option<Exit>,
 }
 
@@ -101,6 +106,7 @@ static EXITED: WaitQueue = WaitQueue::new();
 
 /// Turns the boot context into the idle task. Call once, before enabling interrupts.
 pub fn init() {
+    hal::unwind::set_resume_failed_hook(crate::fault::resume_failed);
     let idle = Task {
         name: "idle".into(),
         state: State::Running,
@@ -112,6 +118,7 @@ pub fn init() {
         tls: [0; TLS_SLOTS],
         handlers: Default::default(),
         in_fault: false,
+        unwinding: 0,
         exit: None,
     };
     let mut tasks = BTreeMap::new();
@@ -180,6 +187,7 @@ pub fn spawn_with_stack(
             tls: [0; TLS_SLOTS],
             handlers: Default::default(),
             in_fault: false,
+            unwinding: 0,
             exit: None,
         },
     );
@@ -190,7 +198,7 @@ pub fn spawn_with_stack(
 extern "C" fn task_entry(id: TaskId) -> ! {
     let entry = with(|s| s.tasks.get_mut(&id).and_then(|t| t.entry.take())).flatten();
     let exit = match entry {
-        Some(f) => match hal::unwind::catch_unwind(f) {
+        Some(f) => match crate::fault::catch_unwind(f) {
             Ok(()) => Exit::Returned,
             Err(payload) => crate::fault::exit_from_payload(payload),
         },
@@ -443,6 +451,7 @@ pub(crate) fn switch(s: &mut Scheduler, frame: &mut InterruptFrame) -> bool {
         if next != cur {
             frame.clone_from(&t.frame);
         }
+        hal::unwind::set_resume_stack(t.alt.as_ref().map(|a| a.range()));
     }
     s.current = next;
     // The dead task's stack is no longer in use: free it (its pages are unmapped).
@@ -465,6 +474,67 @@ pub(crate) fn kill_current_in_handler(frame: &mut InterruptFrame, exit: Exit) {
     }
     drop(guard);
     EXITED.wake_all();
+}
+
+/// Notes that an unwind starts on the current task (see [`Task::unwinding`]).
+pub(crate) fn begin_unwinding() {
+    with(|s| {
+        let cur = s.current;
+        if let Some(t) = s.tasks.get_mut(&cur) {
+            t.unwinding += 1;
+        }
+    });
+}
+
+/// Notes that an unwind of the current task was caught.
+pub(crate) fn end_unwinding() {
+    with(|s| {
+        let cur = s.current;
+        if let Some(t) = s.tasks.get_mut(&cur) {
+            t.unwinding = t.unwinding.saturating_sub(1);
+        }
+    });
+}
+
+/// The current task's stack (its usable range), if it has one of its own.
+pub(crate) fn current_stack_range() -> Option<(u64, u64)> {
+    with(|s| {
+        s.tasks
+            .get(&s.current)
+            .and_then(|t| t.stack.as_ref().map(|st| st.range()))
+    })
+    .flatten()
+}
+
+/// Kills task `id` (not the calling task, not idle) without unwinding it: it never runs
+/// again, its stacks are freed now and `join` reports [`Exit::Killed`]. Whatever its frames
+/// owned leaks, and a lock it holds stays held: this is the last resort of a watchdog.
+/// Returns false if there is no such live task.
+pub fn kill(id: TaskId, why: &str) -> bool {
+    let freed = {
+        let _irq = crate::sync::IrqGuard::new();
+        with(|s| {
+            if id == IDLE || id == s.current {
+                return None;
+            }
+            let t = s.tasks.get_mut(&id)?;
+            if t.state == State::Dead {
+                return None;
+            }
+            t.state = State::Dead;
+            t.exit = Some(Exit::Killed(why.into()));
+            let handlers = core::mem::take(&mut t.handlers);
+            Some((t.stack.take(), t.alt.take(), t.entry.take(), handlers))
+        })
+        .flatten()
+    };
+    let killed = freed.is_some();
+    // Not running (single CPU, not current): its stack is no longer in use.
+    drop(freed);
+    if killed {
+        EXITED.wake_all();
+    }
+    killed
 }
 
 /// Name of the current task.

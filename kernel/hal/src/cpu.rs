@@ -100,9 +100,11 @@ pub fn rdrand64() -> Option<u64> {
     None
 }
 
-/// The test helpers below use `may_unwind`: the faulting instruction is then a call site in
-/// the caller's unwind tables, so a fault unwinds from exactly there (destructors of the
-/// calling frame run too).
+/// The test helpers below are `#[inline(never)]` functions whose asm is `may_unwind`: a call
+/// to them may unwind, so the calling frame keeps its landing pad (its destructors run when
+/// the kernel unwinds the task from the fault). Their asm is never `nostack`: with `nostack`
+/// LLVM may run the asm before the function's (shrink-wrapped) prologue while its landing pad
+/// assumes the prologue ran, so an unwind into that pad would run on a stack 8 bytes off.
 ///
 /// Executes a raw `div` (no Rust zero check): a zero divisor raises #DE, which the kernel
 /// delivers to the task as an ArithmeticError. For tests of exception delivery.
@@ -112,7 +114,7 @@ pub fn raw_divide(dividend: u64, divisor: u64) -> u64 {
     // SAFETY: DIV only reads and writes the named registers; #DE is handled by the kernel.
     unsafe {
         asm!("div {d}", d = in(reg) divisor, inout("rax") dividend => q, inout("rdx") 0u64 => _,
-             options(nomem, nostack, may_unwind));
+             options(nomem, may_unwind));
     }
     q
 }
@@ -123,7 +125,7 @@ pub fn illegal_instruction() {
     // SAFETY: UD2 raises #UD, which the kernel delivers to the running task; if a handler
     // resumes after it, execution continues past this asm block's end only by the handler's
     // choice of RIP.
-    unsafe { asm!("ud2", options(nomem, nostack, may_unwind)) };
+    unsafe { asm!("ud2", options(nomem, may_unwind)) };
 }
 
 /// Reads 8 bytes at an arbitrary address with a single `mov`, for tests of fault isolation:
@@ -134,7 +136,7 @@ pub fn probe_read(addr: u64) -> u64 {
     let v: u64;
     // SAFETY: a volatile 8-byte load creates no reference; faults are handled by the kernel.
     unsafe {
-        asm!("mov {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(nostack, readonly, may_unwind))
+        asm!("mov {v}, [{a}]", a = in(reg) addr, v = out(reg) v, options(readonly, may_unwind))
     };
     v
 }
@@ -146,4 +148,15 @@ pub fn probe_execute(addr: u64) {
     // SAFETY: the callee is test code (`ret`) or faults at its first fetch; the kernel is
     // built without a red zone, so the pushed return address clobbers nothing live.
     unsafe { asm!("call {f}", f = in(reg) addr, clobber_abi("C"), options(may_unwind)) };
+}
+
+/// Switches to the stack at `sp` and executes `ud2`; never returns. For tests of fault
+/// handling on a corrupted stack: the kernel must notice that the frames it would unwind are
+/// garbage and end the task without unwinding.
+#[inline(never)]
+pub fn fault_on_stack(sp: u64) -> ! {
+    // SAFETY: control never comes back to Rust code after the stack switch (UD2 faults and the
+    // kernel ends the task; a handler resuming here faults again); the memory at `sp` is only
+    // read by the unwinder, which the kernel bounds to the task's own stack.
+    unsafe { asm!("mov rsp, {sp}", "xor ebp, ebp", "ud2", sp = in(reg) sp, options(noreturn)) }
 }

@@ -9,7 +9,8 @@
 //!   [`interrupts::InterruptFrame`]), the 8259 PIC and the 8254 PIT.
 //! - [`paging`]: physical-memory window, page-table access for `kernel_logic::paging`, CR3.
 //! - [`heap`]: the `#[global_allocator]` (linked_list_allocator, grown on demand).
-//! - [`unwind`]: `catch_unwind`, starting an unwind, backtraces (the `unwinding` crate).
+//! - [`unwind`]: `catch_unwind`, starting an unwind, backtraces, fault-unwind planning and
+//!   `_Unwind_Resume` on the alternate stack (over the `unwinding` crate).
 //! - [`trap`]: delivering a CPU exception to the faulting task's own context (signal style).
 //! - [`mem`]: `memcpy` and friends, which `core` expects the platform to provide.
 //!
