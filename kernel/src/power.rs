@@ -31,7 +31,7 @@ fn write_back_boot_dirs() {
         let dump = {
             let fs = shared.lock();
             fs.resolve(fs.root(), path, true, false)
-                .and_then(|ino| fs.dump_tar(ino))
+                .and_then(|ino| fs.dump_tar_changes(ino))
         };
         match dump {
             Ok(tar) => {

@@ -3,7 +3,8 @@
 //! one implementation of the format), and [`apply`] makes a host directory equal to an
 //! archive the guest sends back (`vfs::Vfs::dump_tar` of the same tree after the program
 //! ran). Used by `clew run --host` (`host_run`) and by the in-guest `clew run` (`guest_run`):
-//! host dir → `pack_dir` → `Vfs::load_tar` → program → `Vfs::dump_tar` → `apply`.
+//! host dir → `pack_dir` → `Vfs::load_tar` → program → `Vfs::dump_tar_changes` → `apply`
+//! (files the program did not touch come back as markers and are left alone).
 //!
 //! `apply` changes as little as it can: files whose content is unchanged are not rewritten
 //! (only their mtime is set, if it differs), new entries are created, entries the archive
@@ -268,6 +269,16 @@ fn sync_file(
                 .with_context(|| format!("linking {}", path.display()));
         }
         written.insert(ino, path.to_path_buf());
+    }
+    if vfs.is_unchanged_marker(ino) {
+        // The guest left this file as it loaded it (`Vfs::dump_tar_changes`): keep ours.
+        return match existing {
+            Some(m) if m.file_type().is_file() => Ok(()),
+            _ => bail!(
+                "{}: reported unchanged by the guest but no longer a file on the host",
+                path.display()
+            ),
+        };
     }
     let size = vfs.metadata(ino)?.size;
     let mut data = vec![0; usize::try_from(size)?];
@@ -618,5 +629,38 @@ mod tests {
         // A valid empty archive empties the directory.
         apply(&empty_archive, host.path()).unwrap();
         assert!(fs::read_dir(host.path()).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn unchanged_files_come_back_as_markers_and_stay_untouched() {
+        let host = TempDir::new();
+        let root = host.path();
+        fs::create_dir(root.join("data")).unwrap();
+        fs::write(root.join("data/big.bin"), vec![3u8; 256 * 1024]).unwrap();
+        fs::write(root.join("edit.bin"), vec![1u8; 8192]).unwrap();
+        let big_ino = fs::metadata(root.join("data/big.bin")).unwrap().ino();
+        let big_mtime = fs::metadata(root.join("data/big.bin"))
+            .unwrap()
+            .modified()
+            .unwrap();
+
+        // As in the guest: the tree is loaded below the root, then dumped from there.
+        let mut vfs = scratch_vfs();
+        let vroot = vfs.root();
+        let under = vfs.mkdir(vroot, "dirs").unwrap();
+        vfs.load_tar(under, &pack_dir(root).unwrap()).unwrap();
+        let edit = vfs.resolve(under, "edit.bin", true, true).unwrap();
+        vfs.write_at(edit, 0, b"changed").unwrap();
+        let changes = vfs.dump_tar_changes(under).unwrap();
+        assert!(changes.len() < 64 * 1024, "the big file was resent");
+
+        apply(&changes, root).unwrap();
+        let meta = fs::metadata(root.join("data/big.bin")).unwrap();
+        assert_eq!((meta.ino(), meta.modified().unwrap()), (big_ino, big_mtime));
+        assert_eq!(
+            fs::read(root.join("data/big.bin")).unwrap(),
+            vec![3u8; 256 * 1024]
+        );
+        assert_eq!(&fs::read(root.join("edit.bin")).unwrap()[..7], b"changed");
     }
 }

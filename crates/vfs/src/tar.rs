@@ -82,7 +82,13 @@ struct Overrides {
     link: Option<String>,
     mtime_ns: Option<u64>,
     size: Option<u64>,
+    unchanged: bool,
 }
+
+/// The pax key of Clew's "this file is unchanged since it was loaded" marker (pax reserves
+/// upper-case vendor prefixes for such extensions; other readers ignore the record and see
+/// an empty file).
+const UNCHANGED_KEY: &str = "CLEW.unchanged";
 
 /// Parses pax `mtime` ("seconds[.fraction]", possibly negative: clamped to 0).
 fn parse_pax_time(value: &str) -> Option<u64> {
@@ -130,6 +136,7 @@ fn parse_pax(data: &[u8], into: &mut Overrides, offset: usize) -> Result<(), Arc
             b"linkpath" => into.link = Some(String::from(value)),
             b"mtime" => into.mtime_ns = Some(parse_pax_time(value).ok_or_else(bad)?),
             b"size" => into.size = Some(value.parse().map_err(|_| bad())?),
+            k if k == UNCHANGED_KEY.as_bytes() => into.unchanged = value == "1",
             _ => {}
         }
     }
@@ -191,6 +198,7 @@ impl Vfs {
     /// error, possibly after some entries were created.
     pub fn load_tar(&mut self, dir: Ino, bytes: &[u8]) -> Result<(), ArchiveError> {
         self.entries(dir)?;
+        let base_prefix = self.dir_prefix(dir)?;
         let mut pos = 0usize;
         let mut overrides = Overrides::default();
         // Directory mtimes are applied last: creating their entries would change them.
@@ -278,8 +286,9 @@ impl Vfs {
                         data,
                         mtime_ns,
                         offset: header_at,
+                        unchanged: taken.unchanged,
                     };
-                    self.load_entry(dir, &entry, &mut dir_times)
+                    self.load_entry(dir, &base_prefix, &entry, &mut dir_times)
                         .map_err(|e| match e {
                             ArchiveError::Fs { error, .. } => ArchiveError::Fs {
                                 path: path.clone(),
@@ -300,6 +309,7 @@ impl Vfs {
     fn load_entry(
         &mut self,
         root: Ino,
+        base_prefix: &str,
         entry: &Entry<'_>,
         dir_times: &mut Vec<(Ino, u64)>,
     ) -> Result<(), ArchiveError> {
@@ -330,6 +340,9 @@ impl Vfs {
                 let (ino, _) = self.create_file(parent, name, true)?;
                 self.write_at(ino, 0, entry.data)?;
                 self.set_times(ino, mtime, mtime)?;
+                let node = self.node_mut(ino)?;
+                node.unchanged_marker = entry.unchanged;
+                node.origin = Some(format!("{base_prefix}{}", components.join("/")).into());
             }
             b'2' => {
                 let parent = self.archive_dirs(root, parents)?;
@@ -364,7 +377,27 @@ impl Vfs {
     /// the end). A file with several names inside the subtree is written once as a regular
     /// file and then as hard links (`1`) to that first path.
     pub fn dump_tar(&self, dir: Ino) -> Result<Vec<u8>, Error> {
+        self.dump(dir, false)
+    }
+
+    /// As [`Vfs::dump_tar`], but a regular file that was loaded by [`Vfs::load_tar`] at the
+    /// same path and whose content has not changed since is written without its content,
+    /// with a `CLEW.unchanged=1` pax record instead: the receiver already has it (files of
+    /// two blocks or less are always sent whole, which costs no more than the marker). This is
+    /// how the kernel sends a `--dir` tree back to the host through a slow serial port
+    /// without resending large inputs; `crates/clew`'s `dirsync::apply` understands it
+    /// ([`Vfs::is_unchanged_marker`]).
+    pub fn dump_tar_changes(&self, dir: Ino) -> Result<Vec<u8>, Error> {
+        self.dump(dir, true)
+    }
+
+    fn dump(&self, dir: Ino, mark_unchanged: bool) -> Result<Vec<u8>, Error> {
         self.entries(dir)?;
+        let base_prefix = if mark_unchanged {
+            self.dir_prefix(dir)?
+        } else {
+            String::new()
+        };
         let mut out = Vec::new();
         let mut first_path: BTreeMap<Ino, String> = BTreeMap::new();
         // An explicit work list instead of recursion: a guest can nest directories deeply.
@@ -388,7 +421,17 @@ impl Vfs {
                             }
                             first_path.insert(ino, path.clone());
                         }
-                        write_entry(&mut out, b'0', &path, "", data, meta.mtime_ns)?;
+                        // A marker costs a pax header block and its data block: only
+                        // worth it for files larger than that.
+                        let unchanged = mark_unchanged
+                            && data.len() > 2 * BLOCK
+                            && self.node(ino)?.origin.as_deref()
+                                == Some(format!("{base_prefix}{path}").as_str());
+                        if unchanged {
+                            write_marker(&mut out, &path, meta.mtime_ns)?;
+                        } else {
+                            write_entry(&mut out, b'0', &path, "", data, meta.mtime_ns)?;
+                        }
                     }
                     Body::Symlink(target) => {
                         write_entry(&mut out, b'2', &path, target, &[], meta.mtime_ns)?;
@@ -405,6 +448,7 @@ impl Vfs {
 }
 
 struct Entry<'a> {
+    unchanged: bool,
     typeflag: u8,
     path: &'a str,
     link: &'a str,
@@ -488,10 +532,22 @@ fn write_entry(
     data: &[u8],
     mtime_ns: u64,
 ) -> Result<(), Error> {
+    write_entry_with(out, typeflag, path, link, data, mtime_ns, String::new())
+}
+
+/// [`write_entry`] with extra pax records (already encoded) for the entry.
+fn write_entry_with(
+    out: &mut Vec<u8>,
+    typeflag: u8,
+    path: &str,
+    link: &str,
+    data: &[u8],
+    mtime_ns: u64,
+    mut pax: String,
+) -> Result<(), Error> {
     let size = data.len() as u64;
     let mtime_s = mtime_ns / NS_PER_S;
     let nanos = mtime_ns % NS_PER_S;
-    let mut pax = String::new();
     if path.len() > 100 {
         pax_record(&mut pax, "path", path);
     }
@@ -511,4 +567,11 @@ fn write_entry(
     }
     push_data(out, &header_block(typeflag, path, link, size, mtime_s))?;
     push_data(out, data)
+}
+
+/// Writes an empty regular-file entry with the `CLEW.unchanged=1` pax record.
+fn write_marker(out: &mut Vec<u8>, path: &str, mtime_ns: u64) -> Result<(), Error> {
+    let mut pax = String::new();
+    pax_record(&mut pax, UNCHANGED_KEY, "1");
+    write_entry_with(out, b'0', path, "", &[], mtime_ns, pax)
 }

@@ -1250,3 +1250,51 @@ fn create_file_at_is_open_with_o_creat() {
         Err(Error::Loop)
     );
 }
+
+#[test]
+fn dump_tar_changes_marks_only_untouched_files_at_their_load_path() {
+    // The guest's view: an archive loaded under /run/dirs/0 (not at the root).
+    let mut src = vfs();
+    let sroot = src.root();
+    let large = vec![7u8; 64 * 1024];
+    for (name, data) in [("big", &large[..]), ("edit", b"v1"), ("move", b"m")] {
+        file(&mut src, sroot, name, data);
+    }
+    let archive = src.dump_tar(sroot).unwrap();
+    let mut v = vfs();
+    let root = v.root();
+    let run = v.mkdir(root, "run").unwrap();
+    let dirs = v.mkdir(run, "dirs").unwrap();
+    let d = v.mkdir(dirs, "0").unwrap();
+    v.load_tar(d, &archive).unwrap();
+    let edit = v.lookup(d, "edit").unwrap();
+    v.write_at(edit, 0, b"v2").unwrap();
+    v.rename(d, "move", d, "moved").unwrap();
+    file(&mut v, d, "new", b"fresh");
+
+    let changes = v.dump_tar_changes(d).unwrap();
+    assert!(changes.len() < v.dump_tar(d).unwrap().len());
+    // The receiver sees markers for untouched files and content for everything else.
+    let mut back = vfs();
+    let broot = back.root();
+    back.load_tar(broot, &changes).unwrap();
+    let big = back.lookup(broot, "big").unwrap();
+    assert!(back.is_unchanged_marker(big));
+    assert_eq!(back.metadata(big).unwrap().size, 0);
+    for (name, data) in [("edit", &b"v2"[..]), ("moved", b"m"), ("new", b"fresh")] {
+        let ino = back.lookup(broot, name).unwrap();
+        assert!(!back.is_unchanged_marker(ino), "{name}");
+        let mut buf = [0u8; 16];
+        let n = back.read_at(ino, 0, &mut buf).unwrap();
+        assert_eq!(&buf[..n], data, "{name}");
+    }
+    // A plain dump never marks, and truncation also counts as a change.
+    let big_here = v.lookup(d, "big").unwrap();
+    v.set_len(big_here, 32 * 1024).unwrap();
+    let mut again = vfs();
+    let aroot = again.root();
+    again.load_tar(aroot, &v.dump_tar_changes(d).unwrap()).unwrap();
+    let big = again.lookup(aroot, "big").unwrap();
+    assert!(!again.is_unchanged_marker(big));
+    assert_eq!(again.metadata(big).unwrap().size, 32 * 1024);
+}

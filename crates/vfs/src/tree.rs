@@ -98,6 +98,11 @@ pub(crate) struct Node {
     atime: u64,
     mtime: u64,
     ctime: u64,
+    /// For a regular file loaded from an archive and not written since: its path from the
+    /// root at load time (see [`Vfs::dump_tar_changes`]). Cleared by any content change.
+    pub(crate) origin: Option<Box<str>>,
+    /// The file came from an archive entry marked unchanged (no content was sent).
+    pub(crate) unchanged_marker: bool,
 }
 
 impl Node {
@@ -202,6 +207,8 @@ impl Vfs {
                 atime: now,
                 mtime: now,
                 ctime: now,
+                origin: None,
+                unchanged_marker: false,
             },
         );
         Vfs {
@@ -252,11 +259,46 @@ impl Vfs {
 
     // ----- internal helpers -------------------------------------------------------------
 
+    /// Whether regular file `ino` came from an archive entry that said "unchanged" instead
+    /// of carrying its content (written by [`Vfs::dump_tar_changes`]): the receiver keeps
+    /// its own copy of the file.
+    pub fn is_unchanged_marker(&self, ino: Ino) -> bool {
+        self.nodes.get(&ino).is_some_and(|n| n.unchanged_marker)
+    }
+
+    /// The path of directory `dir` from the root as a prefix: `""` for the root, else
+    /// `"a/b/"`. Found by walking up the parents (each directory has exactly one).
+    pub(crate) fn dir_prefix(&self, dir: Ino) -> Result<String> {
+        let mut names = Vec::new();
+        let mut current = dir;
+        while current != self.root {
+            let parent = self.parent(current)?;
+            if parent == current {
+                // A removed directory: it has no path.
+                return Err(Error::NotFound);
+            }
+            let name = self
+                .entries(parent)?
+                .iter()
+                .find(|(_, &ino)| ino == current)
+                .map(|(name, _)| name.clone())
+                .ok_or(Error::NotFound)?;
+            names.push(name);
+            current = parent;
+        }
+        let mut prefix = String::new();
+        for name in names.iter().rev() {
+            prefix.push_str(name);
+            prefix.push('/');
+        }
+        Ok(prefix)
+    }
+
     pub(crate) fn node(&self, ino: Ino) -> Result<&Node> {
         self.nodes.get(&ino).ok_or(Error::NotFound)
     }
 
-    fn node_mut(&mut self, ino: Ino) -> Result<&mut Node> {
+    pub(crate) fn node_mut(&mut self, ino: Ino) -> Result<&mut Node> {
         self.nodes.get_mut(&ino).ok_or(Error::NotFound)
     }
 
@@ -335,6 +377,8 @@ impl Vfs {
             atime: now,
             mtime: now,
             ctime: now,
+            origin: None,
+            unchanged_marker: false,
         };
         self.charge(node.cost() + entry_cost(name))?;
         let ino = self.next_ino;
@@ -806,6 +850,8 @@ impl Vfs {
         let node = self.node_mut(ino)?;
         node.mtime = now;
         node.ctime = now;
+        node.origin = None;
+        node.unchanged_marker = false;
         Ok(data.len())
     }
 
@@ -818,6 +864,8 @@ impl Vfs {
         let node = self.node_mut(ino)?;
         node.mtime = now;
         node.ctime = now;
+        node.origin = None;
+        node.unchanged_marker = false;
         Ok(())
     }
 
