@@ -31,6 +31,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 pub mod tty;
+pub mod wasmtime_platform;
 
 use hal::boot::BootInfo;
 

@@ -2,8 +2,11 @@
 //! under `/run/`, each `--dir` tree under `/run/dirs/<i>/` and an encoded
 //! [`run_protocol::RunSpec`] at `/.clew-run` into the boot archive; this task runs that
 //! one program with its stdio on the framed COM1 channel ([`FrameStdin`], [`FrameOut`]),
-//! then sends each `--dir` tree back (`Vfs::dump_tar` as `Frame::DirChunk`s), then
+//! then sends each `--dir` tree back (`Vfs::dump_tar_changes` as `Frame::DirChunk`s), then
 //! `Frame::Exit(code)`, and powers off. Nothing else reaches COM1 (`console::set_framed`).
+//!
+//! The module is a `.wasm` (interpreted) or a `.cwasm` (native; the host compiled it for
+//! `--engine native` or for a module the interpreter cannot run): its content decides.
 //!
 //! Preopens are exactly the spec's dirs (`/run/dirs/<i>` under the guest name
 //! `spec.dirs[i]`, fds 3, 4, ...), with no `/` or `.`, as `wasmtime run` does.
@@ -73,16 +76,21 @@ fn run_program() -> Result<u32, String> {
     } else {
         spec.display_name.clone()
     };
-    if spec.engine == "native" {
-        return Err(format!(
-            "Error: failed to run main module `{display}`\n\nCaused by:\n    0: needs the native tier, which this kernel does not have yet (use --engine interp)\n"
-        ));
-    }
+    // The host chose the tier: it ships a `.cwasm` for native runs, a `.wasm` otherwise;
+    // the content decides here.
     let bytes = crate::fs::read_file(&module_path)
         .map_err(|e| format!("Error: failed to read input file `{display}`: {e}\n"))?;
-    let module = process::compile(&bytes).map_err(|e| {
+    let t_load = crate::time::monotonic_ns();
+    let module = process::load_program(&bytes).map_err(|e| {
         format!("Error: failed to run main module `{display}`\n\nCaused by:\n    0: {e}\n")
     })?;
+    log::info!(
+        "run: {} ({} bytes) loaded for the {} tier in {} us",
+        module_path,
+        bytes.len(),
+        module.tier(),
+        (crate::time::monotonic_ns() - t_load) / 1000
+    );
     drop(bytes);
 
     let vfs = crate::fs::shared();
@@ -145,7 +153,7 @@ fn run_program() -> Result<u32, String> {
     let status = process::wait(pid);
 
     for (i, ino) in dir_inos.iter().enumerate() {
-        let tar = vfs.lock().dump_tar(*ino);
+        let tar = vfs.lock().dump_tar_changes(*ino);
         match tar {
             Ok(tar) => {
                 let index = i as u32;

@@ -25,10 +25,17 @@ impl Archive {
         Archive { fs }
     }
 
-    /// Adds `/bin/<name>` for every program of the userland.
+    /// Adds `/bin/<name>` for every program of the userland, and its precompiled form at
+    /// `/lib/cwasm/bin/<name>.cwasm` (compiled into the host cache at first use).
     pub fn add_userland(&mut self) -> anyhow::Result<()> {
         for (name, wasm) in apps::APPS {
             self.add_file(&format!("/bin/{name}"), wasm)?;
+        }
+        for (name, cwasm) in crate::compile::precompile_userland(apps::APPS) {
+            self.add_file(
+                &format!("{}/bin/{name}.cwasm", crate::compile::GUEST_CWASM_DIR),
+                &cwasm,
+            )?;
         }
         Ok(())
     }

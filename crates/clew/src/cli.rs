@@ -26,6 +26,21 @@ pub enum Command {
     Boot(BootArgs),
     /// Run one WebAssembly program, like `wasmtime run`.
     Run(RunArgs),
+    /// Precompile a WebAssembly module to native code for Clew (`.cwasm`).
+    Compile(CompileArgs),
+}
+
+/// Options of `clew compile`.
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// Output file (default: the input with the extension `.cwasm`).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// CPU profile: `baseline` (QEMU's default CPU) or `avx2` (needs `-cpu max`).
+    #[arg(long, value_name = "PROFILE", default_value = "baseline")]
+    pub cpu: String,
+    /// The WebAssembly module (.wasm).
+    pub module: PathBuf,
 }
 
 /// A `--dir HOST[::GUEST]` mapping: the host directory `host` appears to the guest as

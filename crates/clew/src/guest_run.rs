@@ -150,8 +150,9 @@ fn forward_stdin(to_guest: &mut impl Write) {
 /// Builds the boot archive: the module under `/run`, each `--dir` tree under
 /// `/run/dirs/<index>`, and the encoded run spec at `RUN_SPEC_PATH`.
 fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec)> {
-    let module = std::fs::read(&args.module)
-        .with_context(|| format!("reading {}", args.module.display()))?;
+    let chosen =
+        crate::compile::choose(&args.module, args.engine, aot_config::CpuProfile::Baseline)?;
+    let module = chosen.bytes;
     let file_name = args
         .module
         .file_name()
@@ -159,6 +160,12 @@ fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec)> {
         .filter(|n| !n.is_empty())
         .unwrap_or("module.wasm")
         .to_string();
+    // The guest decides the engine by content; the name only has to be unique.
+    let file_name = if chosen.native && !file_name.ends_with(".cwasm") {
+        format!("{file_name}.cwasm")
+    } else {
+        file_name
+    };
     let mut archive = Archive::new();
     archive.add_file(&format!("/{GUEST_MODULE_DIR}/{file_name}"), &module)?;
     for (i, mapping) in args.dirs.iter().enumerate() {
@@ -175,7 +182,7 @@ fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec)> {
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
         dirs: args.dirs.iter().map(|d| d.guest.clone()).collect(),
-        engine: format!("{:?}", args.engine).to_lowercase(),
+        engine: if chosen.native { "native" } else { "interp" }.to_string(),
         invoke: args.invoke.clone(),
         memory_mib: args.memory_mib,
         unknown_imports: if args.trap_unknown_imports {

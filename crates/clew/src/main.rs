@@ -5,6 +5,7 @@
 mod archive;
 mod boot;
 mod cli;
+mod compile;
 mod dirsync;
 mod guest_run;
 mod host_run;
@@ -19,6 +20,7 @@ fn main() -> ExitCode {
         cli::Command::Boot(args) => boot::boot(&args),
         cli::Command::Run(args) if args.host => host_run::run(&args),
         cli::Command::Run(args) => guest_run::run(&args),
+        cli::Command::Compile(args) => compile::run(&args),
     };
     match result {
         Ok(code) => code,

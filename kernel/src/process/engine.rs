@@ -122,16 +122,18 @@ impl WasiView for ProcData {
 
 /// The kernel's panic catcher for the WASI adapter: a panic (or a CPU fault, which the
 /// fault layer turns into an unwind) in a host function becomes a trap of the process.
-fn catch_panic(f: &mut dyn FnMut()) -> bool {
+pub(super) fn catch_panic(f: &mut dyn FnMut()) -> bool {
     crate::fault::catch_unwind(f).is_ok()
 }
 
 /// How a run ended, before formatting.
-enum End {
+pub(super) enum End {
     /// `_start` returned (0) or `proc_exit(code)`.
     Exit(i32),
     /// A wasm trap: its message (e.g. "integer divide by zero").
     Trap(String),
+    /// A wasm trap and the function it happened in (native tier: name section).
+    TrapIn(String, String),
     /// Any other failure (instantiation, WASI-raised trap, missing export): exit 1, as
     /// `wasmtime run` does for errors that are not wasm traps.
     Error(String),
@@ -174,11 +176,25 @@ pub(crate) fn run(
 ) -> ExitStatus {
     let mut wasi_back: Option<WasiCtx> = None;
     let caught = crate::fault::catch_unwind(|| execute(module, ctx, opts, kill, &mut wasi_back));
+    report(name, caught, wasi_back, opts, kill, "the interpreter")
+}
+
+/// Turns how a run ended (either engine) into the exit status, writing `--invoke` results
+/// to stdout and the diagnosis to the process's stderr. `where_` names the engine for a
+/// CPU fault that unwound out of it.
+pub(super) fn report(
+    name: &str,
+    caught: Result<(End, Vec<String>), alloc::boxed::Box<dyn core::any::Any + Send>>,
+    wasi_back: Option<WasiCtx>,
+    opts: &RunOptions,
+    kill: &KillFlag,
+    where_: &str,
+) -> ExitStatus {
     let (end, stdout_lines) = match caught {
         Ok(r) => r,
         Err(payload) => (
             End::Trap(format!(
-                "CPU fault in the interpreter: {}",
+                "CPU fault in {where_}: {}",
                 crate::fault::payload_message(&*payload)
             )),
             Vec::new(),
@@ -190,11 +206,16 @@ pub(crate) fn run(
             write_fd(ctx, 1, line.as_bytes());
         }
     }
-    let (code, diag) = match end {
-        End::Exit(code) => (code, None),
-        End::Killed => (kill.exit_code(), None),
-        End::Trap(msg) => (TRAP_EXIT, Some(msg)),
-        End::Error(msg) => (1, Some(msg)),
+    let (code, diag, place) = match end {
+        End::Exit(code) => (code, None, None),
+        End::Killed => (kill.exit_code(), None, None),
+        End::Trap(msg) => (TRAP_EXIT, Some(msg), None),
+        End::TrapIn(msg, func) => (TRAP_EXIT, Some(msg), Some(func)),
+        End::Error(msg) => (1, Some(msg), None),
+    };
+    let line_of = |msg: &str| match &place {
+        Some(func) => format!("{} (in function `{func}`)", shell_line(msg)),
+        None => shell_line(msg),
     };
     if let Some(msg) = &diag {
         let text = match &opts.wasmtime_style {
@@ -212,7 +233,7 @@ pub(crate) fn run(
                     "Error: failed to run main module `{module_name}`\n\nCaused by:\n    0: {body}\n"
                 )
             }
-            None => format!("clew: {name}: {}\n", shell_line(msg)),
+            None => format!("clew: {name}: {}\n", line_of(msg)),
         };
         match ctx.as_mut() {
             Some(ctx) => write_fd(ctx, 2, text.as_bytes()),
@@ -223,12 +244,12 @@ pub(crate) fn run(
     drop(ctx);
     ExitStatus {
         code,
-        trap: diag.map(|m| shell_line(&m)),
+        trap: diag.map(|m| line_of(&m)),
     }
 }
 
 /// `wasm trap: integer divide by zero` → `trap: integer divide by zero`, one line.
-fn shell_line(msg: &str) -> String {
+pub(super) fn shell_line(msg: &str) -> String {
     let first = msg.lines().last().unwrap_or(msg).trim();
     let first = first.trim_start_matches("1: ");
     match first.strip_prefix("wasm trap: ") {

@@ -1,5 +1,6 @@
-//! Processes: a process is a kernel task running one WASI preview1 module under the wasmi
-//! interpreter, with its own `wasi::WasiCtx` (fd table, preopens, argv, environment) over
+//! Processes: a process is a kernel task running one WASI preview1 module, either under the
+//! wasmi interpreter (`.wasm`) or as native code under wasmtime (a `.cwasm` precompiled by
+//! `clew compile`), with its own `wasi::WasiCtx` (fd table, preopens, argv, environment) over
 //! the shared VFS (`crate::fs`).
 //!
 //! Public API (used by the shell, run mode and the in-kernel tests):
@@ -9,12 +10,17 @@
 //! [`set_foreground`] (Ctrl-C on the console kills that process). Standard streams are
 //! [`Stdio`] values: the console, nothing, a [`pipe`] end or a file from [`open_file`].
 //!
+//! Tier choice ([`load_program`], [`spawn`]): a `.cwasm` (by content) runs natively; a
+//! `.wasm` runs natively when a `.cwasm` of the same name lies beside it or under
+//! [`NATIVE_CACHE`] (`/bin` ships precompiled there), else in the interpreter.
+//!
 //! Submodules: `stdio` (streams), `host` (clocks, random), `engine` (wasmi: compile,
-//! instantiate, run, trap diagnoses). Neighbours: `crate::task` (each process is a task),
+//! instantiate, run, trap diagnoses), `native` (wasmtime: load, run, epochs). Neighbours: `crate::task` (each process is a task),
 //! `crate::tty` (console line discipline), `crate::run_mode` (`clew run`).
 
 mod engine;
 mod host;
+pub mod native;
 mod stdio;
 
 pub use engine::{compile, compile_no_fuel, RunOptions, FUEL_SLICE};
@@ -89,6 +95,8 @@ pub enum SpawnError {
     NeedsNative(String),
     /// Invalid module, or instantiation problem: wasmi's message.
     Invalid(String),
+    /// A precompiled module that cannot be loaded (corrupt, other version or CPU profile).
+    BadNative(String),
     /// The working directory does not exist.
     BadCwd,
     /// No memory for the task.
@@ -104,6 +112,7 @@ impl fmt::Display for SpawnError {
             SpawnError::NotWasm => f.write_str("not a WebAssembly module"),
             SpawnError::NeedsNative(why) => write!(f, "needs the native tier ({why})"),
             SpawnError::Invalid(why) => write!(f, "invalid module: {why}"),
+            SpawnError::BadNative(why) => f.write_str(why),
             SpawnError::BadCwd => f.write_str("working directory not found"),
             SpawnError::OutOfMemory => f.write_str("out of memory"),
         }
@@ -163,7 +172,7 @@ impl KillFlag {
     pub(crate) fn is_set(&self) -> bool {
         self.killed.load(Ordering::Relaxed) || self.interrupted.load(Ordering::Relaxed)
     }
-    fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         if self.interrupted.load(Ordering::Relaxed) {
             INTERRUPTED_EXIT
         } else {
@@ -185,7 +194,7 @@ pub fn spawn(spec: Spawn) -> Result<Pid, SpawnError> {
         vfs::Error::IsDir => SpawnError::IsDirectory,
         other => SpawnError::Io(wasi::preview1::fs_errno(other)),
     })?;
-    let module = engine::compile(&bytes)?;
+    let module = choose_tier(&spec.program, &bytes)?;
     drop(bytes);
     let name = program_name(&spec.argv, &spec.program);
     let vfs = crate::fs::shared();
@@ -213,13 +222,93 @@ pub fn spawn(spec: Spawn) -> Result<Pid, SpawnError> {
     start(name, module, ctx, RunOptions::default())
 }
 
-/// Starts a process from an already compiled module and a prepared context (run mode).
+/// A loaded program, ready to run in one of the two tiers.
+pub enum Program {
+    /// Interpreted by wasmi.
+    Interp(wasmi::Module),
+    /// Native code under wasmtime.
+    Native(wasmtime::Module),
+}
+
+impl Program {
+    /// The tier's name (`interp` or `native`).
+    pub fn tier(&self) -> &'static str {
+        match self {
+            Program::Interp(_) => "interp",
+            Program::Native(_) => "native",
+        }
+    }
+}
+
+impl From<wasmi::Module> for Program {
+    fn from(m: wasmi::Module) -> Self {
+        Program::Interp(m)
+    }
+}
+
+impl From<wasmtime::Module> for Program {
+    fn from(m: wasmtime::Module) -> Self {
+        Program::Native(m)
+    }
+}
+
+/// Loads `bytes` by content: a Clew `.cwasm` for the native tier, else a `.wasm` for the
+/// interpreter.
+pub fn load_program(bytes: &[u8]) -> Result<Program, SpawnError> {
+    if aot_config::header::is_artifact(bytes) {
+        native::load(bytes).map(Program::Native)
+    } else {
+        engine::compile(bytes).map(Program::Interp)
+    }
+}
+
+/// Where precompiled forms of programs live in the guest: `/bin/ls` → `/lib/cwasm/bin/ls.cwasm`
+/// (`clew boot` fills it from its host cache).
+pub const NATIVE_CACHE: &str = "/lib/cwasm";
+
+/// The engine choice of [`spawn`] (`--engine auto`): the content decides for a `.cwasm`;
+/// a `.wasm` with a loadable `.cwasm` of the same name beside it runs natively; otherwise
+/// the interpreter runs it. A sibling `.cwasm` that cannot be loaded (other CPU profile,
+/// corrupt) is logged and ignored unless the interpreter cannot run the module either.
+fn choose_tier(path: &str, bytes: &[u8]) -> Result<Program, SpawnError> {
+    if aot_config::header::is_artifact(bytes) {
+        return native::load(bytes).map(Program::Native);
+    }
+    let cwasm_name = path
+        .strip_suffix(".wasm")
+        .map(|stem| alloc::format!("{stem}.cwasm"))
+        .unwrap_or_else(|| alloc::format!("{path}.cwasm"));
+    let beside = cwasm_name.clone();
+    let cached = alloc::format!("{NATIVE_CACHE}{cwasm_name}");
+    let mut native_err = None;
+    for candidate in [beside, cached] {
+        if let Ok(cwasm) = crate::fs::read_file(&candidate) {
+            match native::load(&cwasm) {
+                Ok(m) => return Ok(Program::Native(m)),
+                Err(e) => {
+                    log::warn!("{candidate}: {e}; interpreting {path}");
+                    native_err = Some(e);
+                }
+            }
+        }
+    }
+    match engine::compile(bytes) {
+        Ok(m) => Ok(Program::Interp(m)),
+        Err(SpawnError::NeedsNative(why)) => Err(native_err.unwrap_or(SpawnError::NeedsNative(
+            alloc::format!("{why}; precompile it with `clew compile`"),
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+/// Starts a process from an already loaded program and a prepared context (run mode).
 pub(crate) fn start(
     name: String,
-    module: wasmi::Module,
+    module: impl Into<Program>,
     ctx: wasi::WasiCtx,
     opts: RunOptions,
 ) -> Result<Pid, SpawnError> {
+    let module: Program = module.into();
     let pid = NEXT_PID.fetch_add(1, Ordering::Relaxed);
     let kill = Arc::new(KillFlag::default());
     TABLE.lock().insert(
@@ -233,7 +322,11 @@ pub(crate) fn start(
     );
     let task_name = name.clone();
     let body = move || {
-        let status = engine::run(&name, &module, ctx, &opts, &kill);
+        let status = match &module {
+            Program::Interp(m) => engine::run(&name, m, ctx, &opts, &kill),
+            Program::Native(m) => native::run(&name, m, ctx, &opts, &kill),
+        };
+        drop(module);
         finish(pid, status);
     };
     match crate::task::spawn_with_stack(&task_name, PROCESS_STACK, body) {
@@ -358,6 +451,8 @@ fn signal(pid: Pid, interrupt: bool) -> Result<(), KillError> {
     if task != 0 {
         crate::task::wake(task);
     }
+    // A native process in a pure loop notices at its next epoch check.
+    native::interrupt_all();
     crate::tty::wake_readers();
     Ok(())
 }

@@ -1,0 +1,179 @@
+//! The header Clew puts in front of wasmtime's serialized module (`.cwasm` files).
+//!
+//! Layout (little endian, 48 bytes):
+//!
+//! ```text
+//! 0   8  magic "\0clewaot"
+//! 8   4  format version (1)
+//! 12  1  CPU profile (0 baseline, 1 avx2)
+//! 13  3  zero
+//! 16  16 wasmtime version, NUL padded ("48.0.8")
+//! 32  8  payload length
+//! 40  8  FNV-1a 64 of the payload
+//! 48     payload: wasmtime's ELF artifact
+//! ```
+//!
+//! The checksum guards against accidents (truncation, corruption, the wrong file), not
+//! against attacks: a `.cwasm` is native code and must come from a trusted `clew compile`.
+
+use crate::{CpuProfile, WASMTIME_VERSION};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// The magic bytes at the start of every Clew `.cwasm`.
+pub const MAGIC: &[u8; 8] = b"\0clewaot";
+/// The header format version.
+pub const FORMAT_VERSION: u32 = 1;
+/// Header size in bytes.
+pub const HEADER_LEN: usize = 48;
+
+/// Why an artifact was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeaderError {
+    /// Does not start with [`MAGIC`] (not a Clew `.cwasm`).
+    NotArtifact,
+    /// Made by another header format.
+    Format(u32),
+    /// Made by another wasmtime version.
+    Version(alloc::string::String),
+    /// Unknown CPU profile byte.
+    Profile(u8),
+    /// Shorter than the header says.
+    Truncated,
+    /// The checksum does not match.
+    Corrupt,
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderError::NotArtifact => f.write_str("not a Clew precompiled module (.cwasm)"),
+            HeaderError::Format(v) => write!(
+                f,
+                "precompiled module has header format {v}, this Clew reads {FORMAT_VERSION}: recompile it with `clew compile`"
+            ),
+            HeaderError::Version(v) => write!(
+                f,
+                "precompiled module was made by wasmtime {v}, this Clew runs {WASMTIME_VERSION}: recompile it with `clew compile`"
+            ),
+            HeaderError::Profile(p) => write!(f, "precompiled module has unknown CPU profile {p}"),
+            HeaderError::Truncated => f.write_str("precompiled module is truncated"),
+            HeaderError::Corrupt => f.write_str("precompiled module is corrupt (checksum mismatch)"),
+        }
+    }
+}
+
+/// What a valid header says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The profile the code was compiled for.
+    pub profile: CpuProfile,
+}
+
+/// FNV-1a, 64 bits.
+pub fn fnv1a64(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in data {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Whether `bytes` start like a Clew `.cwasm` (for engine selection by content).
+pub fn is_artifact(bytes: &[u8]) -> bool {
+    bytes.len() >= MAGIC.len() && &bytes[..MAGIC.len()] == MAGIC
+}
+
+/// Prefixes `payload` (wasmtime's serialized module) with a header.
+pub fn wrap(profile: CpuProfile, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&[profile.code(), 0, 0, 0]);
+    let mut version = [0u8; 16];
+    let v = WASMTIME_VERSION.as_bytes();
+    version[..v.len()].copy_from_slice(v);
+    out.extend_from_slice(&version);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&fnv1a64(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Checks the header of `bytes` and returns it with the payload.
+pub fn unwrap(bytes: &[u8]) -> Result<(Header, &[u8]), HeaderError> {
+    if !is_artifact(bytes) {
+        return Err(HeaderError::NotArtifact);
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(HeaderError::Truncated);
+    }
+    let format = u32_at(bytes, 8);
+    if format != FORMAT_VERSION {
+        return Err(HeaderError::Format(format));
+    }
+    let version = &bytes[16..32];
+    let end = version.iter().position(|&b| b == 0).unwrap_or(16);
+    if &version[..end] != WASMTIME_VERSION.as_bytes() {
+        return Err(HeaderError::Version(
+            alloc::string::String::from_utf8_lossy(&version[..end]).into_owned(),
+        ));
+    }
+    let profile = CpuProfile::from_code(bytes[12]).ok_or(HeaderError::Profile(bytes[12]))?;
+    let len = u64_at(bytes, 32);
+    let payload = &bytes[HEADER_LEN..];
+    if (payload.len() as u64) < len {
+        return Err(HeaderError::Truncated);
+    }
+    if payload.len() as u64 != len || fnv1a64(payload) != u64_at(bytes, 40) {
+        return Err(HeaderError::Corrupt);
+    }
+    Ok((Header { profile }, payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let a = wrap(CpuProfile::Avx2, b"payload");
+        let (h, p) = unwrap(&a).expect("valid");
+        assert_eq!(h.profile, CpuProfile::Avx2);
+        assert_eq!(p, b"payload");
+    }
+
+    #[test]
+    fn refusals() {
+        let a = wrap(CpuProfile::Baseline, b"payload bytes");
+        assert_eq!(unwrap(b"\0asm\x01\0\0\0"), Err(HeaderError::NotArtifact));
+        assert_eq!(unwrap(&a[..20]), Err(HeaderError::Truncated));
+        assert_eq!(unwrap(&a[..a.len() - 1]), Err(HeaderError::Truncated));
+        let mut c = a.clone();
+        let last = c.len() - 1;
+        c[last] ^= 1;
+        assert_eq!(unwrap(&c), Err(HeaderError::Corrupt));
+        let mut v = a.clone();
+        v[16] = b'9';
+        assert!(matches!(unwrap(&v), Err(HeaderError::Version(_))));
+        let mut p = a.clone();
+        p[12] = 7;
+        assert_eq!(unwrap(&p), Err(HeaderError::Profile(7)));
+        let mut f = a;
+        f[8] = 9;
+        assert_eq!(unwrap(&f), Err(HeaderError::Format(9)));
+    }
+}

@@ -1,0 +1,227 @@
+//! `clew compile prog.wasm [-o prog.cwasm] [--cpu baseline|avx2]`, the host cache of
+//! precompiled modules, and the engine choice of `clew run` / `clew boot`.
+//!
+//! Compilation goes through `aot_config::compile` (the one `wasmtime::Config` shared with
+//! the kernel, explicit target, the profile's Cranelift flags, Clew's `.cwasm` header).
+//! The cache lives under `$XDG_CACHE_HOME/clew/cwasm` (else `~/.cache/clew/cwasm`), one
+//! file per SHA-256 of (wasm bytes, profile, wasmtime version), written atomically.
+//!
+//! Tier choice for a module ([`choose`]): `--engine interp` ships the `.wasm`;
+//! `--engine native` a `.cwasm` (the input itself, or compiled through the cache);
+//! `--engine auto` a `.cwasm` when one lies beside the `.wasm` or is cached, or when the
+//! interpreter cannot run the module (exceptions, atomics, GC, ...), else the `.wasm`.
+//! `/bin` ships precompiled: `clew boot` puts each app's `.cwasm` at
+//! `/lib/cwasm/bin/<name>.cwasm` (compiled lazily into the cache at the first boot, in
+//! parallel; later boots only read the cache), where the kernel's process layer looks.
+
+use crate::cli::{CompileArgs, Engine};
+use anyhow::{bail, Context};
+use aot_config::CpuProfile;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Where the kernel looks for the precompiled form of `/bin/<name>` (see `process`).
+pub const GUEST_CWASM_DIR: &str = "/lib/cwasm";
+
+/// `clew compile`.
+pub fn run(args: &CompileArgs) -> anyhow::Result<ExitCode> {
+    let profile = CpuProfile::from_name(&args.cpu)
+        .with_context(|| format!("unknown CPU profile `{}` (baseline or avx2)", args.cpu))?;
+    let wasm = read_wasm(&args.module)?;
+    let out = match &args.output {
+        Some(o) => o.clone(),
+        None => args.module.with_extension("cwasm"),
+    };
+    let cwasm = aot_config::compile(&wasm, profile)
+        .with_context(|| format!("failed to compile `{}`", args.module.display()))?;
+    std::fs::write(&out, &cwasm).with_context(|| format!("writing `{}`", out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a module, accepting the text format too (as `wasmtime compile` does).
+fn read_wasm(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    if aot_config::header::is_artifact(&bytes) {
+        bail!("`{}` is already precompiled", path.display());
+    }
+    bail!("`{}` is not a WebAssembly binary module", path.display())
+}
+
+/// The host cache directory of precompiled modules.
+pub fn cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("clew").join("cwasm"))
+}
+
+/// The cache key of `wasm` compiled for `profile`.
+fn cache_key(wasm: &[u8], profile: CpuProfile) -> String {
+    let mut h = Sha256::new();
+    h.update(aot_config::WASMTIME_VERSION.as_bytes());
+    h.update([0, profile.code()]);
+    h.update(wasm);
+    let digest = h.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.cwasm")
+}
+
+/// The cached `.cwasm` of `wasm`, if present and valid.
+pub fn cached(wasm: &[u8], profile: CpuProfile) -> Option<Vec<u8>> {
+    let path = cache_dir()?.join(cache_key(wasm, profile));
+    let bytes = std::fs::read(path).ok()?;
+    aot_config::header::unwrap(&bytes).ok()?;
+    Some(bytes)
+}
+
+/// Compiles `wasm` through the cache.
+pub fn compile_cached(wasm: &[u8], profile: CpuProfile) -> anyhow::Result<Vec<u8>> {
+    if let Some(c) = cached(wasm, profile) {
+        return Ok(c);
+    }
+    let cwasm = aot_config::compile(wasm, profile)?;
+    if let Some(dir) = cache_dir() {
+        if std::fs::create_dir_all(&dir).is_ok() {
+            let path = dir.join(cache_key(wasm, profile));
+            let tmp = dir.join(format!(
+                ".{}.{}.tmp",
+                cache_key(wasm, profile),
+                std::process::id()
+            ));
+            if std::fs::write(&tmp, &cwasm).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+        }
+    }
+    Ok(cwasm)
+}
+
+/// Whether the interpreter (wasmi, configured as in the kernel) refuses `wasm` for a
+/// proposal it lacks, so only the native tier can run it.
+pub fn needs_native(wasm: &[u8]) -> bool {
+    let mut c = wasmi::Config::default();
+    c.wasm_tail_call(true)
+        .wasm_extended_const(true)
+        .wasm_simd(true)
+        .wasm_multi_memory(true);
+    let engine = wasmi::Engine::new(&c);
+    match wasmi::Module::new(&engine, wasm) {
+        Ok(_) => false,
+        Err(e) => {
+            let lower = e.to_string().to_ascii_lowercase();
+            [
+                "not enabled",
+                "exception",
+                "shared memor",
+                "atomic",
+                "threads",
+                "gc proposal",
+            ]
+            .iter()
+            .any(|n| lower.contains(n))
+        }
+    }
+}
+
+/// The module to ship to the guest for `clew run`: its bytes and whether it is native.
+pub struct Chosen {
+    /// `.wasm` or `.cwasm` bytes.
+    pub bytes: Vec<u8>,
+    /// True for a `.cwasm`.
+    pub native: bool,
+}
+
+/// Picks the tier for `module` (see the module documentation).
+pub fn choose(module: &Path, engine: Engine, profile: CpuProfile) -> anyhow::Result<Chosen> {
+    let bytes = std::fs::read(module)
+        .with_context(|| format!("failed to read input file `{}`", module.display()))?;
+    if aot_config::header::is_artifact(&bytes) {
+        if engine == Engine::Interp {
+            bail!(
+                "`{}` is precompiled native code; the interpreter needs the .wasm",
+                module.display()
+            );
+        }
+        return Ok(Chosen {
+            bytes,
+            native: true,
+        });
+    }
+    let native = |wasm: &[u8]| -> anyhow::Result<Chosen> {
+        Ok(Chosen {
+            bytes: compile_cached(wasm, profile)
+                .with_context(|| format!("failed to compile `{}`", module.display()))?,
+            native: true,
+        })
+    };
+    match engine {
+        Engine::Interp => Ok(Chosen {
+            bytes,
+            native: false,
+        }),
+        Engine::Native => native(&bytes),
+        Engine::Auto => {
+            let beside = module.with_extension("cwasm");
+            if let Ok(c) = std::fs::read(&beside) {
+                if aot_config::header::unwrap(&c).is_ok() {
+                    return Ok(Chosen {
+                        bytes: c,
+                        native: true,
+                    });
+                }
+            }
+            if let Some(c) = cached(&bytes, profile) {
+                return Ok(Chosen {
+                    bytes: c,
+                    native: true,
+                });
+            }
+            if bytes.starts_with(b"\0asm") && needs_native(&bytes) {
+                return native(&bytes);
+            }
+            Ok(Chosen {
+                bytes,
+                native: false,
+            })
+        }
+    }
+}
+
+/// Precompiles every app of the userland (through the cache, several at a time) and
+/// returns `(name, cwasm)` pairs. Failures are reported and skipped: the interpreter runs
+/// those apps.
+pub fn precompile_userland(apps: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(8);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((name, wasm)) = apps.get(i) else {
+                    return;
+                };
+                match compile_cached(wasm, CpuProfile::Baseline) {
+                    Ok(c) => {
+                        if let Ok(mut r) = results.lock() {
+                            r.push((name.to_string(), c));
+                        }
+                    }
+                    Err(e) => eprintln!("clew: warning: precompiling /bin/{name}: {e:#}"),
+                }
+            });
+        }
+    });
+    let mut out = results.into_inner().unwrap_or_default();
+    out.sort();
+    out
+}

@@ -1,0 +1,290 @@
+//! The native tier: wasmtime 48 (no compiler in the kernel) running host-precompiled
+//! `.cwasm` modules under the same WASI table as the interpreter
+//! (`wasi::wasmtime_adapter`, every host call under [`crate::fault::catch_unwind`]).
+//!
+//! - [`load`]: `.cwasm` bytes → `wasmtime::Module`, through
+//!   `crate::wasmtime_platform::load_module` (header, CPU profile and wasmtime checks; a
+//!   bad artifact is a one-line error, never a crash).
+//! - [`run`]: instantiate and call `_start` (or `--invoke`'s export). CPU exceptions in wasm
+//!   code become wasmtime traps in the task itself (`wasmtime_platform::NativeTraps`); the
+//!   timer preempts native code like any other; `kill` bumps the engine's epoch
+//!   ([`interrupt_all`]) and the store's epoch callback ends the killed process (the others
+//!   just renew their deadline). Epoch checks cost a load and a compare at each loop header
+//!   and function entry; the epoch only moves on `kill`, so the callback never runs
+//!   otherwise.
+//!
+//! Neighbours: `super::engine` (the interpreter, shared end-of-run reporting), `super`
+//! (process table, kill flags).
+
+use super::engine::{catch_panic, report, write_fd, End, RunOptions};
+use super::{ExitStatus, KillFlag, SpawnError};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use wasi::{UnknownImports, WasiCtx, WasiView};
+use wasmtime::{Engine, Linker, Module, Store, UpdateDeadline, Val, ValType};
+
+static ENGINE: spin::Once<Result<Engine, String>> = spin::Once::new();
+
+/// The kernel's one wasmtime engine.
+pub fn engine() -> Result<&'static Engine, SpawnError> {
+    ENGINE
+        .call_once(crate::wasmtime_platform::new_engine)
+        .as_ref()
+        .map_err(|e| SpawnError::Invalid(format!("native engine: {e}")))
+}
+
+/// Loads a precompiled module (`.cwasm` bytes).
+pub fn load(bytes: &[u8]) -> Result<Module, SpawnError> {
+    let engine = engine()?;
+    crate::wasmtime_platform::load_module(engine, bytes).map_err(SpawnError::BadNative)
+}
+
+/// Makes every running native process check its kill flag soon (epoch bump).
+pub fn interrupt_all() {
+    if let Some(Ok(e)) = ENGINE.get() {
+        e.increment_epoch();
+    }
+}
+
+/// The error the epoch callback returns for a killed process.
+#[derive(Debug)]
+struct Killed;
+
+impl fmt::Display for Killed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("killed")
+    }
+}
+
+impl core::error::Error for Killed {}
+
+/// Store data: the WASI context and the memory limiter.
+struct NativeData {
+    wasi: WasiCtx,
+    limits: wasmtime::StoreLimits,
+}
+
+impl WasiView for NativeData {
+    fn wasi_ctx(&mut self) -> &mut WasiCtx {
+        &mut self.wasi
+    }
+}
+
+/// Runs the module to its end and returns the status. Never panics or unwinds out.
+pub(crate) fn run(
+    name: &str,
+    module: &Module,
+    ctx: WasiCtx,
+    opts: &RunOptions,
+    kill: &Arc<KillFlag>,
+) -> ExitStatus {
+    let traps = crate::wasmtime_platform::NativeTraps::install();
+    let mut wasi_back: Option<WasiCtx> = None;
+    let caught = crate::fault::catch_unwind(|| execute(module, ctx, opts, kill, &mut wasi_back));
+    drop(traps);
+    report(name, caught, wasi_back, opts, kill, "native code")
+}
+
+fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
+    if let Some(exit) = e.downcast_ref::<wasi::wasmtime_adapter::I32Exit>() {
+        return End::Exit(exit.0);
+    }
+    if e.downcast_ref::<Killed>().is_some()
+        || (kill.is_set() && e.downcast_ref::<wasmtime::Trap>().is_some())
+    {
+        return End::Killed;
+    }
+    if let Some(t) = e.downcast_ref::<wasi::wasmtime_adapter::WasiTrap>() {
+        return End::Error(t.to_string());
+    }
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        let msg = format!("{trap}");
+        let msg = if msg.starts_with("wasm trap") {
+            msg
+        } else {
+            format!("wasm trap: {msg}")
+        };
+        let func = e.downcast_ref::<wasmtime::WasmBacktrace>().and_then(|bt| {
+            bt.frames().first().map(|f| match f.func_name() {
+                Some(n) => n.to_string(),
+                None => format!("wasm-function[{}]", f.func_index()),
+            })
+        });
+        return match func {
+            Some(f) => End::TrapIn(msg, f),
+            None => End::Trap(msg),
+        };
+    }
+    End::Error(format!("{}", e.root_cause()))
+}
+
+fn execute(
+    module: &Module,
+    ctx: WasiCtx,
+    opts: &RunOptions,
+    kill: &Arc<KillFlag>,
+    wasi_back: &mut Option<WasiCtx>,
+) -> (End, Vec<String>) {
+    let engine = module.engine().clone();
+    let mut limits = wasmtime::StoreLimitsBuilder::new();
+    if let Some(mib) = opts.memory_mib {
+        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
+    }
+    let mut store = Store::new(
+        &engine,
+        NativeData {
+            wasi: ctx,
+            limits: limits.build(),
+        },
+    );
+    store.limiter(|d| &mut d.limits);
+    store.set_epoch_deadline(1);
+    let flag = kill.clone();
+    store.epoch_deadline_callback(move |_| {
+        if flag.is_set() {
+            Err(wasmtime::Error::new(Killed))
+        } else {
+            Ok(UpdateDeadline::Continue(1))
+        }
+    });
+    let result = instantiate_and_call(&mut store, module, opts, kill);
+    *wasi_back = Some(store.into_data().wasi);
+    result
+}
+
+fn instantiate_and_call(
+    store: &mut Store<NativeData>,
+    module: &Module,
+    opts: &RunOptions,
+    kill: &KillFlag,
+) -> (End, Vec<String>) {
+    let mut linker: Linker<NativeData> = Linker::new(module.engine());
+    if let Err(e) = wasi::wasmtime_adapter::add_to_linker(&mut linker, catch_panic) {
+        return (End::Error(format!("linking WASI: {e}")), Vec::new());
+    }
+    let module_label = opts.wasmtime_style.clone().unwrap_or_default();
+    if opts.unknown_imports != UnknownImports::Reject {
+        if let Err(e) = wasi::wasmtime_adapter::define_unknown_imports(
+            &mut linker,
+            &mut *store,
+            module,
+            opts.unknown_imports,
+        ) {
+            return (End::Error(format!("{e}")), Vec::new());
+        }
+    }
+    let instance = match linker.instantiate(&mut *store, module) {
+        Ok(i) => i,
+        Err(e) => {
+            if e.downcast_ref::<wasmtime::Trap>().is_some()
+                || e.downcast_ref::<wasi::wasmtime_adapter::I32Exit>()
+                    .is_some()
+            {
+                return (classify(e, kill), Vec::new());
+            }
+            return (
+                End::Error(format!(
+                    "failed to instantiate {module_label:?}\n    1: {}",
+                    e.root_cause()
+                )),
+                Vec::new(),
+            );
+        }
+    };
+    if opts.invoke.is_some() {
+        if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+            if let Err(e) = init.call(&mut *store, &[], &mut []) {
+                return (
+                    match classify(e, kill) {
+                        End::Trap(m) | End::TrapIn(m, _) => {
+                            End::Trap(format!("failed to invoke `_initialize`\n    1: {m}"))
+                        }
+                        other => other,
+                    },
+                    Vec::new(),
+                );
+            }
+        }
+    }
+    let name = opts.invoke.clone().unwrap_or_else(|| "_start".to_string());
+    let Some(func) = instance.get_func(&mut *store, &name) else {
+        return (
+            End::Error(format!("no func export named `{name}` found")),
+            Vec::new(),
+        );
+    };
+    let ty = func.ty(&*store);
+    let mut params = Vec::new();
+    if opts.invoke.is_some() {
+        if ty.params().len() > 0 {
+            write_fd(
+                &mut store.data_mut().wasi,
+                2,
+                b"warning: using `--invoke` with a function that takes arguments is experimental and may break in the future\n",
+            );
+        }
+        let mut cli = opts.invoke_args.iter();
+        for p in ty.params() {
+            let Some(s) = cli.next() else {
+                return (
+                    End::Error(format!("not enough arguments for `{name}`")),
+                    Vec::new(),
+                );
+            };
+            match parse_val(&p, s) {
+                Some(v) => params.push(v),
+                None => {
+                    return (
+                        End::Error(format!("invalid argument `{s}` for `{name}`")),
+                        Vec::new(),
+                    )
+                }
+            }
+        }
+    }
+    let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
+    let end = match func.call(&mut *store, &params, &mut results) {
+        Ok(()) => End::Exit(0),
+        Err(e) => classify(e, kill),
+    };
+    let mut lines = Vec::new();
+    if matches!(end, End::Exit(0)) && !results.is_empty() {
+        write_fd(
+            &mut store.data_mut().wasi,
+            2,
+            b"warning: using `--invoke` with a function that returns values is experimental and may break in the future\n",
+        );
+        for r in &results {
+            lines.push(match r {
+                Val::I32(v) => format!("{v}\n"),
+                Val::I64(v) => format!("{v}\n"),
+                Val::F32(v) => format!("{}\n", f32::from_bits(*v)),
+                Val::F64(v) => format!("{}\n", f64::from_bits(*v)),
+                Val::V128(v) => format!("{}\n", v.as_u128()),
+                other => format!("{other:?}\n"),
+            });
+        }
+    }
+    (end, lines)
+}
+
+/// Parses an `--invoke` argument as wasmtime does (decimal or `0x` hex integers, floats).
+fn parse_val(ty: &ValType, s: &str) -> Option<Val> {
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
+    Some(match ty {
+        ValType::I32 => Val::I32(match hex {
+            Some(h) => i32::from_str_radix(h, 16).ok()?,
+            None => s.parse().ok()?,
+        }),
+        ValType::I64 => Val::I64(match hex {
+            Some(h) => i64::from_str_radix(h, 16).ok()?,
+            None => s.parse().ok()?,
+        }),
+        ValType::F32 => Val::F32(s.parse::<f32>().ok()?.to_bits()),
+        ValType::F64 => Val::F64(s.parse::<f64>().ok()?.to_bits()),
+        _ => return None,
+    })
+}

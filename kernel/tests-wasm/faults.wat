@@ -1,0 +1,20 @@
+;; One export per fault class (issue 5 "Done when"); each traps. Run with `--invoke NAME`
+;; (RunOptions::invoke) under both tiers.
+(module
+  (memory (export "memory") 1)
+  (type $i2i (func (param i32) (result i32)))
+  (type $v2v (func))
+  (table 2 funcref)
+  (elem (i32.const 1) func $id)
+  (func $id (type $i2i) (local.get 0))
+  (func (export "oob_load") (result i32) (i32.load (i32.const 65536)))
+  (func (export "oob_store") (i32.store (i32.const 0x7ffffff0) (i32.const 1)))
+  (func (export "div_zero") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+  (func (export "int_overflow") (param i32) (result i32)
+    (i32.div_s (i32.const 0x80000000) (local.get 0)))
+  (func (export "unreachable") (unreachable))
+  (func $recurse (export "stack_overflow") (param i32) (result i32)
+    (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+  (func (export "null_call") (call_indirect (type $v2v) (i32.const 0)))
+  (func (export "mistyped_call") (call_indirect (type $v2v) (i32.const 1)))
+  (func (export "_start")))
