@@ -980,10 +980,9 @@ pub fn path_open(
     // DEVIATION: wasmtime's preview1 ignores rights.
     let grantable = |kind: vfs::FileKind| -> Result<()> {
         let (base_applies, inheriting_applies) = match kind {
-            vfs::FileKind::Directory => (
-                rights::DIRECTORY,
-                rights::DIRECTORY | rights::REGULAR_FILE,
-            ),
+            vfs::FileKind::Directory => {
+                (rights::DIRECTORY, rights::DIRECTORY | rights::REGULAR_FILE)
+            }
             _ => (rights::REGULAR_FILE, 0),
         };
         let wanted = (rights_base & base_applies) | (rights_inheriting & inheriting_applies);

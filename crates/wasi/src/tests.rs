@@ -312,15 +312,27 @@ fn path_open_bounded_by_inheriting_rights() {
     // A directory opened with broad inheriting rights passes them on to what it opens.
     let (pp, pl) = put(&mut s.mem, 1000, b"sub");
     p::path_open(
-        &mut s.ctx, &mut s.mem, 3, 1, pp, pl, 2, rights::DIRECTORY, u64::MAX >> 34, 0, 2000,
+        &mut s.ctx,
+        &mut s.mem,
+        3,
+        1,
+        pp,
+        pl,
+        2,
+        rights::DIRECTORY,
+        u64::MAX >> 34,
+        0,
+        2000,
     )
     .unwrap();
     let dfd = u32_at(&s.mem, 2000);
     assert_eq!(fdstat(&mut s, dfd).1, rights::PREOPEN_INHERITING);
     let open_in = |s: &mut Setup, dir: u32, path: &[u8], oflags: u32, base: u64| {
         let (pp, pl) = put(&mut s.mem, 1000, path);
-        p::path_open(&mut s.ctx, &mut s.mem, dir, 1, pp, pl, oflags, base, 0, 0, 2000)
-            .map(|()| u32_at(&s.mem, 2000))
+        p::path_open(
+            &mut s.ctx, &mut s.mem, dir, 1, pp, pl, oflags, base, 0, 0, 2000,
+        )
+        .map(|()| u32_at(&s.mem, 2000))
     };
     let f = open_in(&mut s, dfd, b"new", 1, rights::FD_READ | rights::FD_WRITE).unwrap();
     assert_ne!(fdstat(&mut s, f).0 & rights::FD_WRITE, 0);
@@ -333,7 +345,10 @@ fn path_open_bounded_by_inheriting_rights() {
     assert_eq!(errno(r), Errno::Notcapable);
     let r = open_in(&mut s, dfd, b"other", 1, rights::FD_WRITE).map(drop);
     assert_eq!(errno(r), Errno::Notcapable);
-    assert_eq!(errno(open_in(&mut s, dfd, b"other", 0, 0).map(drop)), Errno::Noent);
+    assert_eq!(
+        errno(open_in(&mut s, dfd, b"other", 0, 0).map(drop)),
+        Errno::Noent
+    );
     let f = open_in(&mut s, dfd, b"new", 0, rights::FD_READ).unwrap();
     assert_eq!(fdstat(&mut s, f).0 & rights::FD_WRITE, 0);
     // A directory right (PATH_OPEN) asked for a regular file does not apply: dropped.
@@ -343,7 +358,10 @@ fn path_open_bounded_by_inheriting_rights() {
     p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, dfd, dbase, inh).unwrap();
     let r = open_in(&mut s, 3, b"sub", 2, rights::PATH_OPEN).map(drop);
     assert_eq!(r, Ok(()));
-    assert_eq!(errno(open_in(&mut s, dfd, b".", 2, rights::PATH_OPEN).map(drop)), Errno::Notcapable);
+    assert_eq!(
+        errno(open_in(&mut s, dfd, b".", 2, rights::PATH_OPEN).map(drop)),
+        Errno::Notcapable
+    );
 }
 
 /// `fd_allocate` is `posix_fallocate`: grows to offset+len with zeros, never shrinks.
@@ -378,7 +396,9 @@ fn fd_allocate_grows_files() {
     p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, keep, 0).unwrap();
     assert_eq!(al(&mut s, fd, 0, 100), Errno::Notcapable);
     let data = s.ctx.vfs().lock();
-    let sandbox = data.resolve(data.root(), "sandbox/file", true, false).unwrap();
+    let sandbox = data
+        .resolve(data.root(), "sandbox/file", true, false)
+        .unwrap();
     let mut buf = [0xffu8; 16];
     assert_eq!(data.read_at(sandbox, 0, &mut buf).unwrap(), 16);
     assert_eq!(&buf, b"contents\0\0\0\0\0\0\0\0");
