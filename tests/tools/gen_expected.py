@@ -36,16 +36,18 @@ def fnv1a64(data: bytes) -> int:
 
 
 def wasm_path(name: str) -> str:
-    """Compiles tests/wasi/NAME.c unless cached; the key hashes flags, source and common.h."""
+    """Compiles tests/wasi/NAME.c unless cached; the key hashes flags, source and common.h.
+    A reactor_* program is compiled as a reactor (-mexec-model=reactor), as wasi_host.rs does."""
     src = open(os.path.join(WASI, name + ".c"), "rb").read()
     common = open(os.path.join(WASI, "common.h"), "rb").read()
-    key = fnv1a64(" ".join(CLANG_FLAGS[:2]).encode() + b"\0" + src + b"\0" + common)
+    flags = CLANG_FLAGS[:2] + (["-mexec-model=reactor"] if name.startswith("reactor_") else [])
+    key = fnv1a64(" ".join(flags).encode() + b"\0" + src + b"\0" + common)
     out_dir = os.path.join(ROOT, "target", "tmp", "wasi-tests", "wasm", f"{key:016x}")
     out = os.path.join(out_dir, name + ".wasm")
     if not os.path.exists(out):
         os.makedirs(out_dir, exist_ok=True)
         tmp = out + ".tmp"
-        subprocess.run(["clang", *CLANG_FLAGS, os.path.join(WASI, name + ".c"), "-o", tmp], check=True)
+        subprocess.run(["clang", *flags, *CLANG_FLAGS[2:], os.path.join(WASI, name + ".c"), "-o", tmp], check=True)
         os.rename(tmp, out)
     return out
 
@@ -111,6 +113,7 @@ def run_case(case: dict) -> dict:
             cmd += ["--env", e]
         if "argv0" in case:
             cmd += ["--argv0", case["argv0"]]
+        cmd += case.get("flags", [])
         cmd += [wasm, *case.get("args", [])]
         stdin = open(os.path.join(WASI, "stdin", case["stdin"]), "rb") if "stdin" in case else subprocess.DEVNULL
         p = subprocess.run(cmd, stdin=stdin, capture_output=True, timeout=120)

@@ -2,7 +2,9 @@
 """Reference WASI runner: runs a wasm32-wasi (preview1) command like `wasmtime run`,
 through the wasmtime Python API (PyPI `wasmtime`, which bundles libwasmtime).
 
-    refrun.py [--dir HOST[::GUEST]]... [--env NAME=VAL]... [--argv0 NAME] prog.wasm [ARGS]...
+    refrun.py [--dir HOST[::GUEST]]... [--env NAME=VAL]... [--argv0 NAME] [--invoke NAME]
+              [--memory MiB] [--default-values-unknown-imports] [--trap-unknown-imports]
+              prog.wasm [ARGS]...
 
 stdin, stdout and stderr are this process's; the exit code is the program's
 (`proc_exit` code, 0 when `_start` returns). As with `wasmtime run` on Unix: a wasm trap
@@ -10,6 +12,10 @@ prints `Error: <trap>` on stderr and exits with 134 (128 + SIGABRT: the CLI abor
 other error while running (e.g. a WASI function failing on an out-of-bounds pointer, which
 wasmtime's preview1 raises as a host error, not a `Trap`) prints `Error: ...` and exits
 with 1, as the CLI's `main` returning that error does.
+`--invoke NAME` calls `_initialize` (if exported) and then NAME with ARGS parsed by its
+parameter types, printing each result on a line of stdout (with the CLI's warnings on
+stderr); `--memory MiB` caps linear memory (`wasmtime run -W max-memory-size`); the two
+unknown-import flags are the CLI's, through the same Linker methods.
 Used to generate the expected outputs of tests/wasi (see tests/tools/gen_expected.py).
 """
 
@@ -20,8 +26,12 @@ import tempfile
 import wasmtime
 
 
+BOOLEAN = ("--default-values-unknown-imports", "--trap-unknown-imports")
+
+
 def parse(argv):
     dirs, envs, argv0 = [], [], None
+    opts = {"invoke": None, "memory": None, "unknown": None}
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -30,6 +40,10 @@ def parse(argv):
             break
         if not a.startswith("--"):
             break
+        if a in BOOLEAN:
+            opts["unknown"] = a
+            i += 1
+            continue
         if "=" in a:
             key, val = a.split("=", 1)
             i += 1
@@ -47,20 +61,74 @@ def parse(argv):
             envs.append((name, value if eq else os.environ.get(name, "")))
         elif key == "--argv0":
             argv0 = val
+        elif key == "--invoke":
+            opts["invoke"] = val
+        elif key == "--memory":
+            opts["memory"] = int(val)
         else:
             sys.exit(f"refrun: unknown option {key}")
     if i >= len(argv):
         sys.exit(__doc__)
-    return dirs, envs, argv0, argv[i], argv[i + 1 :]
+    return dirs, envs, argv0, opts, argv[i], argv[i + 1 :]
+
+
+def parse_value(ty, text):
+    """An --invoke argument as wasmtime run parses it: integers decimal or 0x hex."""
+    if ty in (wasmtime.ValType.i32(), wasmtime.ValType.i64()):
+        t = text.lower()
+        value = int(t[2:], 16) if t.startswith("0x") else int(text, 10)
+        return wasmtime.Val.i32(value) if ty == wasmtime.ValType.i32() else wasmtime.Val.i64(value)
+    if ty == wasmtime.ValType.f32():
+        return wasmtime.Val.f32(float(text))
+    if ty == wasmtime.ValType.f64():
+        return wasmtime.Val.f64(float(text))
+    raise SystemExit(f"refrun: unsupported argument type {ty}")
+
+
+def show(value):
+    """A result as wasmtime run prints it (Rust's Display: 50.0 prints as 50)."""
+    if isinstance(value, float):
+        return repr(value)[:-2] if value.is_integer() else repr(value)
+    return str(value)
+
+
+def invoke(store, instance, name, args, out):
+    """Calls `_initialize`, then export `name` with `args`; returns the result lines."""
+    exports = instance.exports(store)
+    init = exports.get("_initialize")
+    if init is not None:
+        init(store)
+    func = exports.get(name)
+    if not isinstance(func, wasmtime.Func):
+        raise wasmtime.WasmtimeError(f"no func export named `{name}` found")
+    ty = func.type(store)
+    if ty.params:
+        sys.stderr.write("warning: using `--invoke` with a function that takes arguments is "
+                         "experimental and may break in the future\n")
+    if len(args) < len(ty.params):
+        raise wasmtime.WasmtimeError(f"not enough arguments for `{name}`")
+    vals = [parse_value(t, a) for t, a in zip(ty.params, args)]
+    result = func(store, *vals)
+    results = [] if result is None else list(result) if isinstance(result, (list, tuple)) else [result]
+    if results:
+        sys.stderr.write("warning: using `--invoke` with a function that returns values is "
+                         "experimental and may break in the future\n")
+    out.extend(show(r) for r in results)
 
 
 def main():
-    dirs, envs, argv0, module_path, args = parse(sys.argv[1:])
+    dirs, envs, argv0, opts, module_path, args = parse(sys.argv[1:])
     engine = wasmtime.Engine()
     module = wasmtime.Module.from_file(engine, module_path)
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
     store = wasmtime.Store(engine)
+    if opts["memory"] is not None:
+        store.set_limits(memory_size=opts["memory"] << 20)
+    if opts["unknown"] == "--default-values-unknown-imports":
+        linker.define_unknown_imports_as_default_values(store, module)
+    elif opts["unknown"] == "--trap-unknown-imports":
+        linker.define_unknown_imports_as_traps(module)
 
     cfg = wasmtime.WasiConfig()
     cfg.argv = [argv0 if argv0 is not None else module_path] + args
@@ -75,10 +143,13 @@ def main():
         cfg.stdout_file = out_path
         cfg.stderr_file = err_path
         store.set_wasi(cfg)
-        code, trap = 0, None
+        code, trap, results = 0, None, []
         try:
             instance = linker.instantiate(store, module)
-            instance.exports(store)["_start"](store)
+            if opts["invoke"] is not None:
+                invoke(store, instance, opts["invoke"], args, results)
+            else:
+                instance.exports(store)["_start"](store)
         except wasmtime.ExitTrap as e:
             code = e.code
         except wasmtime.Trap as e:
@@ -89,6 +160,9 @@ def main():
             with open(path, "rb") as f:
                 stream.buffer.write(f.read())
             stream.flush()
+    for line in results:
+        sys.stdout.write(line + "\n")
+    sys.stdout.flush()
     if trap is not None:
         first = " ".join(str(trap).split()) or "trap"
         sys.stderr.write(f"Error: {first}\n")

@@ -51,6 +51,7 @@ struct Case {
     dirs: Vec<String>,
     stdin: Option<String>,
     argv0: Option<String>,
+    flags: Vec<String>,
     stderr_any: bool,
 }
 
@@ -115,10 +116,11 @@ fn parse_cases(text: &str) -> Result<Vec<Case>, String> {
             "reference_differs" | "note" => {
                 one()?;
             }
-            "args" | "env" | "dirs" if is_array => {
+            "args" | "env" | "dirs" | "flags" if is_array => {
                 let v = match key {
                     "args" => &mut case.args,
                     "env" => &mut case.env,
+                    "flags" => &mut case.flags,
                     _ => &mut case.dirs,
                 };
                 *v = strings;
@@ -163,13 +165,24 @@ fn fnv1a64(data: &[u8]) -> u64 {
     h
 }
 
+/// The clang flags for program `name`: a `reactor_*` program is a reactor (`_initialize`
+/// instead of `_start`), as `tests/tools/gen_expected.py` compiles it.
+fn clang_flags(name: &str) -> Vec<&'static str> {
+    let mut flags = CLANG_FLAGS.to_vec();
+    if name.starts_with("reactor_") {
+        flags.push("-mexec-model=reactor");
+    }
+    flags
+}
+
 /// Compiles `tests/wasi/NAME.c` unless a module for the same flags, source and `common.h` is
 /// cached (the key is the same as `tests/tools/gen_expected.py`'s).
 fn compile(name: &str) -> Result<PathBuf, String> {
     let src_path = wasi_dir().join(format!("{name}.c"));
     let src = std::fs::read(&src_path).map_err(|e| format!("{}: {e}", src_path.display()))?;
     let common = std::fs::read(wasi_dir().join("common.h")).map_err(|e| e.to_string())?;
-    let mut keyed = CLANG_FLAGS.join(" ").into_bytes();
+    let flags = clang_flags(name);
+    let mut keyed = flags.join(" ").into_bytes();
     keyed.push(0);
     keyed.extend_from_slice(&src);
     keyed.push(0);
@@ -184,7 +197,7 @@ fn compile(name: &str) -> Result<PathBuf, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let tmp = dir.join(format!("{name}.wasm.{}.tmp", std::process::id()));
     let result = Command::new("clang")
-        .args(CLANG_FLAGS)
+        .args(&flags)
         .arg("-I")
         .arg(wasi_dir())
         .arg(&src_path)
@@ -324,6 +337,7 @@ fn run_case(case: &Case, engine: &str, wasm: &Path) -> Result<Outcome, String> {
     if let Some(a) = &case.argv0 {
         cmd.arg("--argv0").arg(a);
     }
+    cmd.args(&case.flags);
     cmd.arg(wasm).args(&case.args);
     cmd.stdin(match &case.stdin {
         Some(f) => {
