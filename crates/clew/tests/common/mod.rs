@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,6 +28,8 @@ impl Guest {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            // Its own process group, so that a failing test can kill QEMU with it.
+            .process_group(0)
             .spawn()
             .expect("starting clew boot");
         let stdin = child.stdin.take();
@@ -116,7 +119,6 @@ impl Guest {
                 return status.code().unwrap_or(-1);
             }
             if start.elapsed() > timeout {
-                let _ = self.child.kill();
                 panic!("guest did not exit; console:\n{}", self.output());
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -133,6 +135,10 @@ impl Guest {
 
 impl Drop for Guest {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Kill the whole group (clew and its QEMU), not just clew.
+        let _ = Command::new("kill")
+            .args(["-KILL", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
     }
 }
