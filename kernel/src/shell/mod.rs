@@ -14,7 +14,7 @@
 //! # Modules
 //! - `exec`: running an expanded pipeline: program lookup, stdio wiring, waiting.
 //! - `builtins`: `cd`, `pwd`, `export`, `unset`, `jobs`, `kill`, `ps`, `mem`, `uptime`,
-//!   `help`, `poweroff`, `exit`.
+//!   `help`, `poweroff`, `exit` (= `poweroff`).
 //! - `jobs`: the background job table.
 //! - `paths`: the working directory and path resolution over the global VFS (`crate::fs`).
 //!
