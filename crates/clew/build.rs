@@ -21,6 +21,7 @@ fn main() {
     let embedded = out_dir.join("clew-kernel.elf");
 
     build_apps(&root, &out_dir);
+    build_bench(&root, &out_dir);
     println!("cargo:rerun-if-env-changed=CLEW_KERNEL");
     let built = match env::var_os("CLEW_KERNEL") {
         Some(path) => Ok(PathBuf::from(path)),
@@ -182,4 +183,51 @@ fn build_apps(root: &Path, out_dir: &Path) {
     }
     table.push_str("];\n");
     std::fs::write(out_dir.join("apps.rs"), table).expect("writing apps.rs");
+}
+
+/// Compiles every `bench/*.c` (the `clew bench` programs) like the apps, into OUT_DIR, and
+/// writes `bench.rs`, the table (name, wasm bytes). Without clang the table is empty.
+fn build_bench(root: &Path, out_dir: &Path) {
+    let dir = root.join("bench");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let clang = env::var("CLEW_CLANG").unwrap_or_else(|_| "clang".into());
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "c"))
+                .collect()
+        })
+        .unwrap_or_default();
+    sources.sort();
+    let bench_dir = out_dir.join("bench");
+    let _ = std::fs::create_dir_all(&bench_dir);
+    let mut table = String::from(
+        "/// The benchmarks compiled from `bench/*.c`: (name, wasm).\npub static BENCH: &[(&str, &[u8])] = &[\n",
+    );
+    for src in &sources {
+        let name = src
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("bench")
+            .to_string();
+        let out = bench_dir.join(format!("{name}.wasm"));
+        let status = Command::new(&clang)
+            .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"])
+            .arg(src)
+            .arg("-o")
+            .arg(&out)
+            .arg("-lm")
+            .status();
+        match status {
+            Ok(s) if s.success() => table.push_str(&format!(
+                "    ({name:?}, include_bytes!({:?})),\n",
+                out.display().to_string()
+            )),
+            Ok(s) => panic!("compiling bench/{name}.c failed ({s})"),
+            Err(e) => println!("cargo:warning=bench/{name}.c not built: cannot run {clang}: {e}"),
+        }
+    }
+    table.push_str("];\n");
+    std::fs::write(out_dir.join("bench.rs"), table).expect("writing bench.rs");
 }

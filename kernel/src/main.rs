@@ -15,6 +15,7 @@
 
 extern crate alloc;
 
+pub mod bench_mode;
 pub mod console;
 pub mod fault;
 pub mod fs;
@@ -81,7 +82,9 @@ pub fn kernel_main(info: BootInfo) -> ! {
             }
         );
     }
-    let spawned = if test_mode {
+    let spawned = if args.contains(&"bench") {
+        task::spawn_with_stack("bench", process::PROCESS_STACK, bench_mode::run)
+    } else if test_mode {
         task::spawn("ktest", ktest::run)
     } else if run_mode {
         task::spawn_with_stack("run", process::PROCESS_STACK, run_mode::run)

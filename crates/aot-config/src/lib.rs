@@ -17,7 +17,7 @@
 //!
 //! Neighbours: the kernel's `wasmtime_platform` (loads artifacts), `crates/clew/src/compile.rs`
 //! (the `clew compile` command and the host cache).
-#![cfg_attr(not(feature = "compile"), no_std)]
+#![cfg_attr(not(any(test, feature = "compile")), no_std)]
 
 extern crate alloc;
 
@@ -30,6 +30,10 @@ pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 /// The wasmtime version artifacts are made by and for.
 pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Identifies the settings of [`config`]: part of every cache key, so changing a setting
+/// here (and bumping this) never reuses stale artifacts.
+pub const CONFIG_ID: &str = "clew-1";
 
 /// Virtual address space reserved per linear memory (4 GiB: a 32-bit memory never moves
 /// and needs no bounds checks).
@@ -148,7 +152,10 @@ pub fn config() -> Config {
         .table_lazy_init(true)
         .epoch_interruption(true)
         .consume_fuel(false)
-        .max_wasm_stack(MAX_WASM_STACK);
+        .max_wasm_stack(MAX_WASM_STACK)
+        // A trap's diagnosis names the innermost function; a deep recursion's full
+        // backtrace would cost more than the trap itself.
+        .wasm_backtrace_max_frames(core::num::NonZeroUsize::new(16));
     c
 }
 

@@ -28,6 +28,8 @@ pub enum Command {
     Run(RunArgs),
     /// Precompile a WebAssembly module to native code for Clew (`.cwasm`).
     Compile(CompileArgs),
+    /// Run the benchmark suite under both engines in one boot and print the ratios.
+    Bench,
 }
 
 /// Options of `clew compile`.

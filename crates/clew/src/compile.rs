@@ -65,6 +65,7 @@ pub fn cache_dir() -> Option<PathBuf> {
 fn cache_key(wasm: &[u8], profile: CpuProfile) -> String {
     let mut h = Sha256::new();
     h.update(aot_config::WASMTIME_VERSION.as_bytes());
+    h.update(aot_config::CONFIG_ID.as_bytes());
     h.update([0, profile.code()]);
     h.update(wasm);
     let digest = h.finalize();

@@ -3,6 +3,7 @@
 //! through the same WASI code), and precompiles modules. Argument structs live in `cli`.
 
 mod archive;
+mod bench;
 mod boot;
 mod cli;
 mod compile;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) if args.host => host_run::run(&args),
         cli::Command::Run(args) => guest_run::run(&args),
         cli::Command::Compile(args) => compile::run(&args),
+        cli::Command::Bench => bench::run(),
     };
     match result {
         Ok(code) => code,

@@ -195,6 +195,7 @@ pub fn spawn(spec: Spawn) -> Result<Pid, SpawnError> {
         other => SpawnError::Io(wasi::preview1::fs_errno(other)),
     })?;
     let module = choose_tier(&spec.program, &bytes)?;
+    log::info!("spawn {}: {} tier", spec.program, module.tier());
     drop(bytes);
     let name = program_name(&spec.argv, &spec.program);
     let vfs = crate::fs::shared();

@@ -1,0 +1,181 @@
+//! `clew bench` mode (kernel command line word `bench`): runs every `/bench/NAME.wasm`
+//! under the interpreter and its precompiled `/lib/cwasm/bench/NAME.cwasm` natively, one
+//! after the other in this boot, checks that both print the same output, and prints a
+//! table on the console: per-benchmark wall times (spawn to exit), the native/interp
+//! ratio, their geometric mean, and the spawn-to-exit latency of a precompiled hello
+//! (`/bin/true`). Then powers off. The host side is `crates/clew/src/bench.rs`.
+
+use crate::println;
+use crate::process::{self, Program, RunOptions, Stdio};
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use wasi::Stream;
+
+/// One run's wall time (ns), exit code and stdout.
+fn run_once(name: &str, program: Program) -> Result<(u64, i32, Vec<u8>), String> {
+    let (mut r, w) = process::pipe();
+    let ctx = process::new_ctx(
+        crate::fs::shared(),
+        alloc::vec![name.to_string()],
+        Vec::new(),
+        [
+            Stdio::Null.into_stream(),
+            Stdio::Pipe(w).into_stream(),
+            Stdio::Null.into_stream(),
+        ],
+    );
+    let t0 = crate::time::monotonic_ns();
+    let pid = process::start(name.to_string(), program, ctx, RunOptions::default())
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Ok(n) = r.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    let st = process::wait(pid);
+    Ok((crate::time::monotonic_ns() - t0, st.code, out))
+}
+
+fn load(path: &str) -> Result<Program, String> {
+    let bytes = crate::fs::read_file(path).map_err(|e| format!("{path}: {e}"))?;
+    process::load_program(&bytes).map_err(|e| format!("{path}: {e}"))
+}
+
+fn ms(ns: u64) -> String {
+    format!("{}.{:01}", ns / 1_000_000, (ns / 100_000) % 10)
+}
+
+fn bench_one(name: &str) -> Result<(u64, u64, bool), String> {
+    let interp = load(&format!("/bench/{name}.wasm"))?;
+    let native = load(&format!("{}/bench/{name}.cwasm", process::NATIVE_CACHE))?;
+    let (ti, ci, oi) = run_once(name, interp)?;
+    let (tn, cn, on) = run_once(name, native)?;
+    Ok((ti, tn, ci == cn && oi == on && ci == 0))
+}
+
+/// The bench task's body.
+pub fn run() {
+    let mut names: Vec<String> = {
+        let vfs = crate::fs::shared();
+        let fs = vfs.lock();
+        let root = fs.root();
+        match fs.resolve(root, "/bench", true, false) {
+            Ok(dir) => fs
+                .read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .into_iter()
+                        .filter_map(|e| e.name.strip_suffix(".wasm").map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        }
+    };
+    names.sort();
+    println!(
+        "{:<10} {:>11} {:>11} {:>8}  output",
+        "benchmark", "interp ms", "native ms", "ratio"
+    );
+    let mut log_sum = 0.0f64;
+    let mut count = 0;
+    for name in &names {
+        match bench_one(name) {
+            Ok((ti, tn, same)) => {
+                let ratio = ti as f64 / (tn.max(1)) as f64;
+                log_sum += libm_ln(ratio);
+                count += 1;
+                println!(
+                    "{:<10} {:>11} {:>11} {:>7.1}x  {}",
+                    name,
+                    ms(ti),
+                    ms(tn),
+                    ratio,
+                    if same { "identical" } else { "DIFFERENT" }
+                );
+            }
+            Err(e) => println!("{name:<10} error: {e}"),
+        }
+    }
+    if count > 0 {
+        println!(
+            "geometric mean native/interp: {:.1}x over {count} benchmarks",
+            libm_exp(log_sum / count as f64)
+        );
+    }
+    // Spawn latency of a precompiled hello (`/bin/true` natively).
+    let runs = 20;
+    let mut total = 0;
+    for _ in 0..runs {
+        match load(&format!("{}/bin/true.cwasm", process::NATIVE_CACHE))
+            .and_then(|p| run_once("true", p))
+        {
+            Ok((t, _, _)) => total += t,
+            Err(e) => {
+                println!("spawn latency: {e}");
+                break;
+            }
+        }
+    }
+    println!(
+        "spawn latency (load .cwasm + spawn + run + exit of /bin/true, native): {} ms",
+        ms(total / runs)
+    );
+    crate::power::off()
+}
+
+/// Natural logarithm for positive `x` (no libm in the kernel): range reduction by powers
+/// of two, then the atanh series.
+fn libm_ln(x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let mut m = x;
+    let mut k = 0i32;
+    while m > 2.0 {
+        m /= 2.0;
+        k += 1;
+    }
+    while m < 1.0 {
+        m *= 2.0;
+        k -= 1;
+    }
+    let y = (m - 1.0) / (m + 1.0);
+    let y2 = y * y;
+    let mut term = y;
+    let mut sum = 0.0;
+    let mut n = 1.0;
+    for _ in 0..40 {
+        sum += term / n;
+        term *= y2;
+        n += 2.0;
+    }
+    2.0 * sum + k as f64 * core::f64::consts::LN_2
+}
+
+/// e^x (Taylor series after range reduction).
+fn libm_exp(x: f64) -> f64 {
+    let k = (x / core::f64::consts::LN_2) as i32;
+    let r = x - k as f64 * core::f64::consts::LN_2;
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for i in 1..30 {
+        term *= r / i as f64;
+        sum += term;
+    }
+    let mut v = sum;
+    if k >= 0 {
+        for _ in 0..k {
+            v *= 2.0;
+        }
+    } else {
+        for _ in 0..(-k) {
+            v /= 2.0;
+        }
+    }
+    v
+}
