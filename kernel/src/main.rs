@@ -62,6 +62,13 @@ pub fn kernel_main(info: BootInfo) -> ! {
         console::set_framed();
     }
     fs::init(&info);
+    for a in &args {
+        match *a {
+            "engine=interp" => process::set_engine_policy(process::EnginePolicy::Interp),
+            "engine=native" => process::set_engine_policy(process::EnginePolicy::Native),
+            _ => {}
+        }
+    }
     let ram_mib: u64 = info.regions().iter().map(|r| r.end - r.start).sum::<u64>() >> 20;
     log::info!("cmdline {:?}, {} MiB usable RAM", info.cmdline(), ram_mib);
     let s = memory::stats();

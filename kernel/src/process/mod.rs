@@ -263,6 +263,32 @@ pub fn load_program(bytes: &[u8]) -> Result<Program, SpawnError> {
     }
 }
 
+/// Which tier [`spawn`] uses (kernel command line `engine=auto|interp|native`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnginePolicy {
+    /// A loadable `.cwasm` runs natively, else the interpreter runs the `.wasm`.
+    Auto,
+    /// Always the interpreter (a `.cwasm` given by path still runs natively).
+    Interp,
+    /// Always native: a `.wasm` without a loadable `.cwasm` is refused.
+    Native,
+}
+
+static POLICY: AtomicU32 = AtomicU32::new(0);
+
+/// Sets the tier policy of [`spawn`].
+pub fn set_engine_policy(p: EnginePolicy) {
+    POLICY.store(p as u32, Ordering::Relaxed);
+}
+
+fn engine_policy() -> EnginePolicy {
+    match POLICY.load(Ordering::Relaxed) {
+        1 => EnginePolicy::Interp,
+        2 => EnginePolicy::Native,
+        _ => EnginePolicy::Auto,
+    }
+}
+
 /// Where precompiled forms of programs live in the guest: `/bin/ls` → `/lib/cwasm/bin/ls.cwasm`
 /// (`clew boot` fills it from its host cache).
 pub const NATIVE_CACHE: &str = "/lib/cwasm";
@@ -282,7 +308,13 @@ fn choose_tier(path: &str, bytes: &[u8]) -> Result<Program, SpawnError> {
     let beside = cwasm_name.clone();
     let cached = alloc::format!("{NATIVE_CACHE}{cwasm_name}");
     let mut native_err = None;
-    for candidate in [beside, cached] {
+    let policy = engine_policy();
+    let candidates = if policy == EnginePolicy::Interp {
+        alloc::vec![]
+    } else {
+        alloc::vec![beside, cached]
+    };
+    for candidate in candidates {
         if let Ok(cwasm) = crate::fs::read_file(&candidate) {
             match native::load(&cwasm) {
                 Ok(m) => return Ok(Program::Native(m)),
@@ -292,6 +324,11 @@ fn choose_tier(path: &str, bytes: &[u8]) -> Result<Program, SpawnError> {
                 }
             }
         }
+    }
+    if policy == EnginePolicy::Native {
+        return Err(native_err.unwrap_or(SpawnError::BadNative(alloc::format!(
+            "no precompiled {cwasm_name} (engine=native)"
+        ))));
     }
     match engine::compile(bytes) {
         Ok(m) => Ok(Program::Interp(m)),
