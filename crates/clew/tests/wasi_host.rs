@@ -2,7 +2,8 @@
 //! `tests/wasi/*.c`, compiled with clang for wasm32-wasi) through `clew run --host`, once with
 //! `--engine interp` (wasmi) and once with `--engine native` (wasmtime), and compares stdout,
 //! stderr, the exit code and the state of the `--dir` trees on the host afterwards, byte for
-//! byte, with `tests/wasi/expected/`. The expectations come from the reference runtime
+//! byte, with `tests/wasi/expected/`; then once more inside the kernel through `clew run`
+//! (`guest-interp`), with the same expectations. The expectations come from the reference runtime
 //! (`tests/tools/gen_expected.py`, wasmtime from PyPI) or, where it departs from the witx,
 //! were written by hand (see `tests/wasi/COVERAGE.md`). Every mismatch of every case is
 //! reported, not just the first.
@@ -316,6 +317,15 @@ struct Outcome {
     tree: Option<String>,
 }
 
+/// The `clew` arguments before the case's own for `engine`: `interp`/`native` run on the
+/// host (`clew run --host`), `guest-interp`/`guest-native` inside Clew (`clew run`).
+fn command_prefix(engine: &str) -> Vec<&str> {
+    match engine.strip_prefix("guest-") {
+        Some(tier) => vec!["run", "--engine", tier],
+        None => vec!["run", "--host", "--engine", engine],
+    }
+}
+
 /// Runs one case under `engine` in a fresh copy of the fixtures.
 fn run_case(case: &Case, engine: &str, wasm: &Path) -> Result<Outcome, String> {
     let root =
@@ -325,7 +335,7 @@ fn run_case(case: &Case, engine: &str, wasm: &Path) -> Result<Outcome, String> {
     let _ = std::fs::remove_dir_all(&root);
     copy_tree(&wasi_dir().join("fixtures"), &root).map_err(|e| format!("fixtures: {e}"))?;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_clew"));
-    cmd.args(["run", "--host", "--engine", engine]);
+    cmd.args(command_prefix(engine));
     for d in &case.dirs {
         let (host, guest) = d.split_once("::").ok_or("dirs entries are HOST::GUEST")?;
         cmd.arg("--dir")
@@ -570,14 +580,16 @@ fn run_all(engine: &str) {
             report.push_str(m);
         }
         panic!(
-            "clew run --host --engine {engine}: {} of {} WASI cases failed: {}\n\n{report}",
+            "clew {}: {} of {} WASI cases failed: {}\n\n{report}",
+            command_prefix(engine).join(" "),
             failures.len(),
             cases.len(),
             names.join(", ")
         );
     }
     eprintln!(
-        "clew run --host --engine {engine}: {} WASI cases passed",
+        "clew {}: {} WASI cases passed",
+        command_prefix(engine).join(" "),
         cases.len()
     );
 }
@@ -590,6 +602,13 @@ fn wasi_cases_interp() {
 #[test]
 fn wasi_cases_native() {
     run_all("native");
+}
+
+/// The same cases inside the kernel, through `clew run` (issue 4: the per-function WASI
+/// tests run inside Clew with the same expectations as on the host).
+#[test]
+fn wasi_cases_inside_clew_interp() {
+    run_all("guest-interp");
 }
 
 /// The manifest and the expectations agree: every program is used, every case has its

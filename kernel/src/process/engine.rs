@@ -18,7 +18,10 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use wasi::{UnknownImports, WasiCtx, WasiView};
-use wasmi::{CompilationMode, Config, Engine, Linker, Module, ResumableCall, Store, Val, ValType};
+use wasmi::{
+    CompilationMode, Config, CustomFuelCosts, Engine, Linker, Module, ResumableCall, Store, Val,
+    ValType,
+};
 
 /// Fuel per slice between kill-flag checks (about one wasm instruction per unit; a few
 /// milliseconds of interpretation under QEMU TCG).
@@ -50,7 +53,18 @@ fn config(fuel: bool) -> Config {
         .wasm_simd(true)
         .wasm_multi_memory(true)
         .consume_fuel(fuel)
-        .compilation_mode(CompilationMode::LazyTranslation);
+        .compilation_mode(CompilationMode::LazyTranslation)
+        // Lazy translation charges fuel per byte translated, and wasmi 2.0 reports running
+        // out of fuel *during translation* as a plain trap, not as a resumable out-of-fuel
+        // (executor `compile_or_get_func_entry` turns it into `DoneReason::Error`): a
+        // program whose slice ended while a large function was being compiled died with
+        // "all fuel consumed". Translation is bounded by the function's size, so it needs
+        // no metering for kill or preemption: charge it nothing. Copies keep wasmi's cost.
+        .fuel_cost(CustomFuelCosts {
+            bytes_copied_per_fuel: 64,
+            fuel_per_bytes_translated: 0,
+            fuel_per_bytes_validated: 0,
+        });
     c
 }
 
