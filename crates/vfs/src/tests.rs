@@ -1293,7 +1293,9 @@ fn dump_tar_changes_marks_only_untouched_files_at_their_load_path() {
     v.set_len(big_here, 32 * 1024).unwrap();
     let mut again = vfs();
     let aroot = again.root();
-    again.load_tar(aroot, &v.dump_tar_changes(d).unwrap()).unwrap();
+    again
+        .load_tar(aroot, &v.dump_tar_changes(d).unwrap())
+        .unwrap();
     let big = again.lookup(aroot, "big").unwrap();
     assert!(!again.is_unchanged_marker(big));
     assert_eq!(again.metadata(big).unwrap().size, 32 * 1024);
