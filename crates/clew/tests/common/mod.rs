@@ -135,9 +135,10 @@ impl Guest {
 
 impl Drop for Guest {
     fn drop(&mut self) {
-        // Kill the whole group (clew and its QEMU), not just clew.
+        // Kill the whole group (clew and its QEMU), not just clew. `--` is needed: procps
+        // `kill -KILL -PID` takes `-PID` for an option and silently kills nothing.
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .status();
         let _ = self.child.wait();
     }
