@@ -19,6 +19,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel_logic::paging::Prot;
 
+mod native;
 mod process;
 
 type TestResult = Result<(), String>;
@@ -69,6 +70,14 @@ const TESTS: &[Test] = &[
     ("host_panic_becomes_trap", process::host_panic_becomes_trap),
     ("spawn_errors", process::spawn_errors),
     ("fuel_cost", process::fuel_cost),
+    ("native_hello", native::native_hello),
+    ("native_features", native::native_features),
+    ("native_bad_cwasm", native::native_bad_cwasm),
+    ("native_fault_classes", native::native_fault_classes),
+    ("native_trap_repetitions", native::native_trap_repetitions),
+    ("interp_trap_repetitions", native::interp_trap_repetitions),
+    ("native_kill_loop", native::native_kill_loop),
+    ("native_bench", native::native_bench),
 ];
 
 /// How long (uptime) a test may run before the watchdog fails it.

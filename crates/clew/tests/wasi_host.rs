@@ -3,7 +3,7 @@
 //! `--engine interp` (wasmi) and once with `--engine native` (wasmtime), and compares stdout,
 //! stderr, the exit code and the state of the `--dir` trees on the host afterwards, byte for
 //! byte, with `tests/wasi/expected/`; then once more inside the kernel through `clew run`
-//! (`guest-interp`), with the same expectations. The expectations come from the reference runtime
+//! (`guest-interp`, `guest-native`), with the same expectations. The expectations come from the reference runtime
 //! (`tests/tools/gen_expected.py`, wasmtime from PyPI) or, where it departs from the witx,
 //! were written by hand (see `tests/wasi/COVERAGE.md`). Every mismatch of every case is
 //! reported, not just the first.
@@ -609,6 +609,13 @@ fn wasi_cases_native() {
 #[test]
 fn wasi_cases_inside_clew_interp() {
     run_all("guest-interp");
+}
+
+/// The same cases inside the kernel as native code (`clew run --engine native`: compiled
+/// on the host by `clew compile`'s code, run by the kernel's wasmtime; issue 5).
+#[test]
+fn wasi_cases_inside_clew_native() {
+    run_all("guest-native");
 }
 
 /// The manifest and the expectations agree: every program is used, every case has its
