@@ -93,10 +93,12 @@ impl Guest {
 
 impl Drop for Guest {
     fn drop(&mut self) {
-        // Kill the whole group (clew and its QEMU), not just clew.
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
-            .status();
+        // Kill the whole group (clew and its QEMU), not just clew: a direct kill(2) of the
+        // group. (Not the `kill` command: procps-ng's parsing of `-PGID` after a signal
+        // option has killed far more than the group here.)
+        if let Some(group) = rustix::process::Pid::from_raw(self.child.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.child.wait();
     }
 }
