@@ -17,6 +17,11 @@ pub trait Clocks: Send + Sync {
     fn sleep_until(&self, deadline_ns: u64);
     /// Gives up the CPU for a moment (`sched_yield`).
     fn yield_now(&self) {}
+    /// If the calling process has been killed, the exit code it must end with: a blocking
+    /// `poll_oneoff` then ends the program (as `proc_exit`) instead of waiting on.
+    fn killed(&self) -> Option<i32> {
+        None
+    }
 }
 
 /// A source of random bytes (`random_get`).

@@ -139,6 +139,9 @@ pub fn poll_oneoff(
             (None, _) => mono.saturating_add(POLL_STEP_NS),
         };
         ctx.clocks.sleep_until(until);
+        if let Some(code) = ctx.clocks.killed() {
+            return Err(Error::Exit(code));
+        }
     }
     let mut count: u32 = 0;
     for (p, _) in parsed.iter().zip(&ready_set).filter(|(_, r)| **r) {

@@ -50,6 +50,10 @@ impl wasi::Clocks for KernelClocks {
     fn yield_now(&self) {
         crate::task::yield_now();
     }
+
+    fn killed(&self) -> Option<i32> {
+        super::current_killed().then_some(super::KILLED_EXIT)
+    }
 }
 
 static CSPRNG: SpinLock<Option<ChaCha20Rng>> = SpinLock::new(None);
