@@ -224,3 +224,32 @@ pub fn compile_adjusted(
         .map_err(|e| CompileError(format!("{e:#}")))?;
     Ok(header::wrap(profile, &payload))
 }
+
+/// Loads a Clew `.cwasm` on the build host (`clew run --host prog.cwasm`): header checks as
+/// in the kernel, an engine with the compiler's configuration for the artifact's profile,
+/// then wasmtime's own checks (target, flags against this CPU, tunables, features).
+/// Stores of this engine need an epoch deadline (`Store::set_epoch_deadline`).
+#[cfg(feature = "compile")]
+#[allow(unsafe_code)]
+pub fn load_on_host(bytes: &[u8]) -> Result<(wasmtime::Engine, wasmtime::Module), CompileError> {
+    let (head, payload) = header::unwrap(bytes).map_err(|e| CompileError(format!("{e}")))?;
+    let engine = wasmtime::Engine::new(&compiler_config(head.profile)?)
+        .map_err(|e| CompileError(format!("creating the engine: {e}")))?;
+    if !matches!(
+        wasmtime::Engine::detect_precompiled(payload),
+        Some(wasmtime::Precompiled::Module)
+    ) {
+        return Err(CompileError(
+            "precompiled artifact is not a core module".into(),
+        ));
+    }
+    // SAFETY: (1) the payload is wasmtime's serialization made by `compile` (Clew header
+    // with this wasmtime version and an intact checksum over exactly these bytes, ELF kind
+    // checked above); (2) `deserialize` checks target, Cranelift flags (against this CPU,
+    // with std's feature detection), tunables and features against `engine`, which has
+    // the compiler's own configuration for the artifact's profile; (3) the bytes are
+    // copied, so they need not outlive the module.
+    let module = unsafe { wasmtime::Module::deserialize(&engine, payload) }
+        .map_err(|e| CompileError(format!("{e:#}")))?;
+    Ok((engine, module))
+}

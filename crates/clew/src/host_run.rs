@@ -367,8 +367,14 @@ fn run_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
 
 fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
     use wasmtime::{Linker, Module, Store, StoreLimitsBuilder, Val, ValType};
-    let engine = wasmtime::Engine::new(&wasmtime_config())?;
-    let module = Module::new(&engine, bytes)?;
+    // A `.cwasm` from `clew compile` runs with the configuration it was compiled with.
+    let (engine, module) = if aot_config::header::is_artifact(bytes) {
+        aot_config::load_on_host(bytes)?
+    } else {
+        let engine = wasmtime::Engine::new(&wasmtime_config())?;
+        let module = Module::new(&engine, bytes)?;
+        (engine, module)
+    };
     let mut limits = StoreLimitsBuilder::new();
     if let Some(mib) = args.memory_mib {
         limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
@@ -381,6 +387,8 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         },
     );
     store.limiter(|s| &mut s.limits);
+    // Precompiled modules carry epoch checks (how Clew kills a loop); never due here.
+    store.set_epoch_deadline(u64::MAX / 2);
     let mut linker: Linker<State<wasmtime::StoreLimits>> = Linker::new(&engine);
     wasi::wasmtime_adapter::add_to_linker(&mut linker, catch_panic)?;
     wasi::wasmtime_adapter::define_unknown_imports(
