@@ -1,5 +1,6 @@
 //! `cargo bench -p clew --bench run`: what running a program on Clew costs, measured side
 //! by side in one run (never in tests):
+//! - time from starting `clew boot` to the first `clew> ` prompt;
 //! - wall time of `clew run hello.wasm` end to end (QEMU start, boot, load, run, power-off)
 //!   against `clew run --host` of the same module;
 //! - the kernel's own figures, printed as `bench ...` lines by the in-kernel suite in one
@@ -49,7 +50,45 @@ fn median_wall(args: &[&str], expect: &str) -> Duration {
     times[RUNS / 2]
 }
 
+/// Median time from starting `clew boot` to its first prompt (then `poweroff`).
+fn median_boot_to_prompt() -> Duration {
+    use std::io::{Read, Write};
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            let mut child = Command::new(clew())
+                .arg("boot")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("running clew boot");
+            let mut out = child.stdout.take().unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 256];
+            while !seen.windows(6).any(|w| w == b"clew> ") {
+                let n = out.read(&mut buf).expect("reading the console");
+                assert!(n > 0, "clew boot ended before its prompt");
+                seen.extend_from_slice(&buf[..n]);
+            }
+            let elapsed = start.elapsed();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(b"poweroff\n").unwrap();
+            drop(stdin);
+            let _ = std::io::copy(&mut out, &mut std::io::sink());
+            assert!(child.wait().unwrap().success());
+            elapsed
+        })
+        .collect();
+    times.sort();
+    times[RUNS / 2]
+}
+
 fn main() {
+    let boot = median_boot_to_prompt();
+    println!(
+        "clew boot to the first prompt (median of {RUNS}): {:.1} ms",
+        boot.as_secs_f64() * 1e3
+    );
     let hello = compile_hello();
     let hello = hello.to_str().unwrap();
     let expect = "hello from clew\n";
