@@ -76,6 +76,7 @@ const TESTS: &[Test] = &[
     ("native_fault_classes", native::native_fault_classes),
     ("native_trap_repetitions", native::native_trap_repetitions),
     ("interp_trap_repetitions", native::interp_trap_repetitions),
+    ("native_concurrent", native::native_concurrent),
     ("native_kill_loop", native::native_kill_loop),
     ("native_bench", native::native_bench),
 ];

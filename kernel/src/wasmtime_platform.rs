@@ -10,6 +10,8 @@
 //!   releases. Executable ranges are remembered, so a fault can be attributed to wasm code.
 //! - Memory images (copy-on-write initialisation): unsupported (`memory_init_cow(false)` in
 //!   `aot_config`), `wasmtime_memory_image_new` returns no image.
+//! - Locks: wasmtime's mutexes and read-write locks (`custom-sync-primitives`) are words
+//!   it owns; a contended lock yields the CPU until the holder releases it.
 //! - TLS: slots 0/1 are per-task slots (`task::tls_get/tls_set`), so each process task has
 //!   its own wasmtime activation state across preemption.
 //! - Traps: [`NativeTraps`] registers, for the current task, handlers for invalid address
@@ -215,6 +217,94 @@ pub extern "C" fn wasmtime_tls_get(slot: usize) -> *mut u8 {
 pub extern "C" fn wasmtime_tls_set(slot: usize, ptr: *mut u8) {
     crate::task::tls_set(slot, ptr as usize);
 }
+
+// ---------------------------------------------------------------------------------------
+// Locks (`custom-sync-primitives`)
+// ---------------------------------------------------------------------------------------
+//
+// wasmtime's global registries (code, types) are shared by every process task, and the
+// timer preempts tasks anywhere, so a lock can be contended. Each lock is one word owned
+// by wasmtime, zero when free. A contended acquire yields the CPU (the holder runs again
+// and releases it); there is one CPU, so spinning would only burn the holder's slice.
+// Mutex: 0 free, 1 held. RwLock: 0 free, n readers, `usize::MAX` a writer.
+
+/// The lock word at `lock` as an atomic.
+fn lock_word<'a>(lock: *mut usize) -> &'a core::sync::atomic::AtomicUsize {
+    // SAFETY: (1) wasmtime passes a pointer to a `usize` it owns, aligned and live for as
+    // long as the lock is used (the C API contract of `wasmtime_sync_*`), and accesses it
+    // only through these functions, so every access is atomic; (2) `AtomicUsize` has the
+    // size and alignment of `usize`.
+    unsafe { core::sync::atomic::AtomicUsize::from_ptr(lock) }
+}
+
+const WRITER: usize = usize::MAX;
+
+/// Acquires a mutex, yielding while another task holds it.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_sync_lock_acquire(lock: *mut usize) {
+    let w = lock_word(lock);
+    while w
+        .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        crate::task::yield_now();
+    }
+}
+
+/// Releases a mutex.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_sync_lock_release(lock: *mut usize) {
+    lock_word(lock).store(0, Ordering::Release);
+}
+
+/// Frees a mutex (nothing to free: the word is wasmtime's).
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_sync_lock_free(_lock: *mut usize) {}
+
+/// Takes a read lock, yielding while a writer holds it.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_sync_rwlock_read(lock: *mut usize) {
+    let w = lock_word(lock);
+    loop {
+        let s = w.load(Ordering::Relaxed);
+        if s != WRITER
+            && s < WRITER - 1
+            && w.compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            return;
+        }
+        crate::task::yield_now();
+    }
+}
+
+/// Releases a read lock.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_sync_rwlock_read_release(lock: *mut usize) {
+    lock_word(lock).fetch_sub(1, Ordering::Release);
+}
+
+/// Takes the write lock, yielding while anyone holds the lock.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_sync_rwlock_write(lock: *mut usize) {
+    let w = lock_word(lock);
+    while w
+        .compare_exchange(0, WRITER, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        crate::task::yield_now();
+    }
+}
+
+/// Releases the write lock.
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_sync_rwlock_write_release(lock: *mut usize) {
+    lock_word(lock).store(0, Ordering::Release);
+}
+
+/// Frees a read-write lock (nothing to free).
+#[unsafe(no_mangle)]
+pub extern "C" fn wasmtime_sync_rwlock_free(_lock: *mut usize) {}
 
 // ---------------------------------------------------------------------------------------
 // Traps

@@ -313,6 +313,37 @@ fn repeat_interp_traps(n: usize) -> TestResult {
     Ok(())
 }
 
+/// Several native processes load, instantiate and run at once (preempted anywhere,
+/// wasmtime's locks contended): all finish correctly.
+pub(super) fn native_concurrent() -> TestResult {
+    let mut tasks = Vec::new();
+    let results: alloc::sync::Arc<spin::Mutex<Vec<Result<i32, String>>>> = Default::default();
+    for i in 0..8 {
+        let r = results.clone();
+        let t = crate::task::spawn(&format!("loader{i}"), move || {
+            let res = (|| {
+                let program = process::load_program(FEATURES_CWASM).map_err(|e| e.to_string())?;
+                let c = ctx(&["features"], Stdio::Null, Stdio::Null);
+                let pid = process::start("features".to_string(), program, c, RunOptions::default())
+                    .map_err(|e| e.to_string())?;
+                Ok(process::wait(pid).code)
+            })();
+            r.lock().push(res);
+        })
+        .map_err(|e| format!("{e:?}"))?;
+        tasks.push(t);
+    }
+    for t in tasks {
+        let _ = crate::task::join(t);
+    }
+    let results = results.lock();
+    check!(results.len() == 8, "{} of 8 finished", results.len());
+    for r in results.iter() {
+        check!(*r == Ok(0), "a concurrent run: {r:?}");
+    }
+    Ok(())
+}
+
 /// `kill` stops a native process in a loop that never calls WASI (epoch bump).
 pub(super) fn native_kill_loop() -> TestResult {
     let program = process::load_program(SPIN_CWASM).map_err(|e| e.to_string())?;
