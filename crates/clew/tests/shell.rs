@@ -54,6 +54,15 @@ fn compile_test_program(name: &str, dir: &Path) {
         .status()
         .unwrap_or_else(|e| panic!("cannot run {clang} (needs clang, lld, wasi-libc): {e}"));
     assert!(status.success(), "compiling {} failed", src.display());
+    // Under `CLEW_SHELL_ENGINE=native` the guest runs only precompiled programs.
+    if std::env::var("CLEW_SHELL_ENGINE").as_deref() == Ok("native") {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_clew"))
+            .arg("compile")
+            .arg(&out)
+            .status()
+            .expect("running clew compile");
+        assert!(status.success(), "clew compile {} failed", out.display());
+    }
 }
 
 /// A fresh host directory holding the compiled test programs, shared as `/t`.

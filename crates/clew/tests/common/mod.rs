@@ -22,9 +22,18 @@ pub struct Guest {
 impl Guest {
     /// Starts `clew boot EXTRA...`.
     pub fn boot(extra: &[&str]) -> Guest {
+        // `CLEW_SHELL_ENGINE=interp|native` runs the guest's programs under that tier
+        // (kernel command line `engine=...`; the default, auto, runs /bin natively).
+        let mut engine = Vec::new();
+        if let Ok(e) = std::env::var("CLEW_SHELL_ENGINE") {
+            if !e.is_empty() && !extra.contains(&"--cmdline") {
+                engine = vec!["--cmdline".to_string(), format!("engine={e}")];
+            }
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
             .arg("boot")
             .args(extra)
+            .args(&engine)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
