@@ -24,6 +24,10 @@
 //! - [`load_module`]: checks Clew's `.cwasm` header (`aot_config::header`: magic, format,
 //!   wasmtime version, CPU profile, checksum) and the CPU, then `Module::deserialize`.
 //!
+//! Exported symbols (`#[unsafe(no_mangle)]`): SAFETY: (1) each name is one that wasmtime
+//! 48's `capi.rs` declares, defined with exactly the declared signature and C ABI; (2) no
+//! other symbol of the kernel image uses these names; (3) none of them unwinds.
+//!
 //! Neighbours: `crate::memory`, `crate::fault`, `crate::task`, `crate::process::native`.
 #![allow(unsafe_code)]
 
@@ -500,8 +504,11 @@ pub fn new_engine() -> Result<wasmtime::Engine, String> {
 
 /// An engine from an adjusted `aot_config::config()` (measurements), with CPUID detection.
 pub fn new_engine_with(mut config: wasmtime::Config) -> Result<wasmtime::Engine, String> {
-    // SAFETY: `detect_host_feature` answers from CPUID and reports AVX-family features only
-    // when their register state is enabled (XCR0), so code it admits runs on this CPU.
+    // SAFETY: (1) `detect_host_feature` answers from CPUID, so every feature it reports is
+    // implemented by this CPU; (2) it reports AVX-family features only when the kernel has
+    // enabled their register state (CR4.OSXSAVE and XCR0), so their instructions neither
+    // fault nor lose state on a context switch; (3) unknown names get `None`, which makes
+    // wasmtime refuse the module rather than guess.
     unsafe {
         config.detect_host_feature(detect_host_feature);
     }
