@@ -121,6 +121,30 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
     End::Error(format!("{}", e.root_cause()))
 }
 
+static LINKER: spin::Once<Result<Linker<NativeData>, String>> = spin::Once::new();
+
+/// The WASI table registered once per engine (the kernel has one engine); each process
+/// gets a clone (cheap: the host functions are shared).
+fn wasi_linker(engine: &Engine) -> Result<Linker<NativeData>, String> {
+    let cached = LINKER.call_once(|| {
+        let mut linker: Linker<NativeData> = Linker::new(engine);
+        wasi::wasmtime_adapter::add_to_linker(&mut linker, catch_panic)
+            .map(|_| ())
+            .map_err(|e| format!("{e}"))?;
+        Ok(linker)
+    });
+    match cached {
+        Ok(l) if Engine::same(l.engine(), engine) => Ok(l.clone()),
+        Ok(_) => {
+            let mut linker: Linker<NativeData> = Linker::new(engine);
+            wasi::wasmtime_adapter::add_to_linker(&mut linker, catch_panic)
+                .map_err(|e| format!("{e}"))?;
+            Ok(linker)
+        }
+        Err(e) => Err(e.clone()),
+    }
+}
+
 fn execute(
     module: &Module,
     ctx: WasiCtx,
@@ -161,10 +185,10 @@ fn instantiate_and_call(
     opts: &RunOptions,
     kill: &KillFlag,
 ) -> (End, Vec<String>) {
-    let mut linker: Linker<NativeData> = Linker::new(module.engine());
-    if let Err(e) = wasi::wasmtime_adapter::add_to_linker(&mut linker, catch_panic) {
-        return (End::Error(format!("linking WASI: {e}")), Vec::new());
-    }
+    let mut linker = match wasi_linker(module.engine()) {
+        Ok(l) => l,
+        Err(e) => return (End::Error(format!("linking WASI: {e}")), Vec::new()),
+    };
     let module_label = opts.wasmtime_style.clone().unwrap_or_default();
     if opts.unknown_imports != UnknownImports::Reject {
         if let Err(e) = wasi::wasmtime_adapter::define_unknown_imports(
