@@ -46,6 +46,8 @@ pub fn kernel_main(info: BootInfo) -> ! {
     hal::gdt::init();
     hal::interrupts::init(interrupt::handle);
     memory::init(&info);
+    // AVX state for native code compiled with the `avx2` profile (QEMU `-cpu max`).
+    let avx = hal::cpu::enable_avx();
     symbols::init(&info);
     task::init();
     hal::interrupts::init_pic();
@@ -70,7 +72,12 @@ pub fn kernel_main(info: BootInfo) -> ! {
         }
     }
     let ram_mib: u64 = info.regions().iter().map(|r| r.end - r.start).sum::<u64>() >> 20;
-    log::info!("cmdline {:?}, {} MiB usable RAM", info.cmdline(), ram_mib);
+    log::info!(
+        "cmdline {:?}, {} MiB usable RAM, AVX {}",
+        info.cmdline(),
+        ram_mib,
+        if avx { "on" } else { "off" }
+    );
     let s = memory::stats();
     log::info!(
         "frames: {} usable, heap {} KiB",

@@ -2,7 +2,8 @@
 //! matrix, state-machine and CRC work; SHA-256; n-body; a memory-bound pointer chase)
 //! under both tiers in one boot. The boot archive carries each program as
 //! `/bench/NAME.wasm` and its precompiled form as `/lib/cwasm/bench/NAME.cwasm` (through
-//! the host cache, `baseline` profile); the kernel's bench mode (`kernel/src/bench_mode.rs`,
+//! the host cache, `baseline` profile, or `avx2` with `--cpu avx2`, which boots QEMU's
+//! `max` CPU); the kernel's bench mode (`kernel/src/bench_mode.rs`,
 //! command line word `bench`) runs them, checks that both tiers print the same output,
 //! and prints the table (per-benchmark times, native/interp ratio, geometric mean, spawn
 //! latency of a precompiled hello) on the console, which this command forwards.
@@ -18,7 +19,9 @@ mod programs {
 }
 
 /// Runs the benchmark suite in one boot and returns QEMU's mapped exit status.
-pub fn run() -> anyhow::Result<ExitCode> {
+pub fn run(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
+    let profile = aot_config::CpuProfile::from_name(&args.cpu)
+        .with_context(|| format!("unknown CPU profile `{}` (baseline or avx2)", args.cpu))?;
     if programs::BENCH.is_empty() {
         anyhow::bail!("this clew was built without clang: no benchmarks");
     }
@@ -27,7 +30,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     archive.add_userland()?;
     for (name, wasm) in programs::BENCH {
         archive.add_file(&format!("/bench/{name}.wasm"), wasm)?;
-        let cwasm = crate::compile::compile_cached(wasm, aot_config::CpuProfile::Baseline)
+        let cwasm = crate::compile::compile_cached(wasm, profile)
             .with_context(|| format!("precompiling bench/{name}.c"))?;
         archive.add_file(
             &format!("{}/bench/{name}.cwasm", crate::compile::GUEST_CWASM_DIR),
@@ -44,8 +47,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
         console: "stdio,signal=off",
         modules: vec![(archive_path, "archive")],
     };
-    let status = launch
-        .command()?
+    let mut command = launch.command()?;
+    if profile == aot_config::CpuProfile::Avx2 {
+        command.args(["-cpu", "max"]);
+    }
+    let status = command
         .stdin(std::process::Stdio::null())
         .status()
         .context("starting qemu-system-x86_64")?;

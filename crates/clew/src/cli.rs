@@ -29,7 +29,15 @@ pub enum Command {
     /// Precompile a WebAssembly module to native code for Clew (`.cwasm`).
     Compile(CompileArgs),
     /// Run the benchmark suite under both engines in one boot and print the ratios.
-    Bench,
+    Bench(BenchArgs),
+}
+
+/// Options of `clew bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// CPU profile of the native code: `baseline`, or `avx2` (boots QEMU with `-cpu max`).
+    #[arg(long, value_name = "PROFILE", default_value = "baseline")]
+    pub cpu: String,
 }
 
 /// Options of `clew compile`.

@@ -25,7 +25,7 @@ const KERNEL_FAILURE_EXIT: u8 = 70;
 /// Runs `args.module` inside Clew and returns the program's exit code.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let dir = RunDir::new()?;
-    let (archive, spec) = build_archive(args)?;
+    let (archive, spec, needs_max_cpu) = build_archive(args)?;
     let archive_path = dir.path().join("boot.tar");
     std::fs::write(&archive_path, &archive).context("writing the boot archive")?;
     // Guest RAM: the archive is held twice at boot (module and filesystem) and programs
@@ -39,8 +39,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         console: "stdio,signal=off",
         modules: vec![(archive_path, "archive")],
     };
-    let mut child = launch
-        .command()?
+    let mut command = launch.command()?;
+    if needs_max_cpu {
+        // Code compiled for the `avx2` profile: QEMU's `max` CPU has AVX2 (the kernel
+        // enables AVX state when the CPU offers it).
+        command.args(["-cpu", "max"]);
+    }
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -149,9 +154,12 @@ fn forward_stdin(to_guest: &mut impl Write) {
 
 /// Builds the boot archive: the module under `/run`, each `--dir` tree under
 /// `/run/dirs/<index>`, and the encoded run spec at `RUN_SPEC_PATH`.
-fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec)> {
+fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
     let chosen =
         crate::compile::choose(&args.module, args.engine, aot_config::CpuProfile::Baseline)?;
+    let needs_max_cpu = chosen.native
+        && aot_config::header::unwrap(&chosen.bytes)
+            .is_ok_and(|(h, _)| h.profile == aot_config::CpuProfile::Avx2);
     let module = chosen.bytes;
     let file_name = args
         .module
@@ -194,5 +202,5 @@ fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec)> {
         },
     };
     archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;
-    Ok((archive.finish()?, spec))
+    Ok((archive.finish()?, spec, needs_max_cpu))
 }

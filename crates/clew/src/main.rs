@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) if args.host => host_run::run(&args),
         cli::Command::Run(args) => guest_run::run(&args),
         cli::Command::Compile(args) => compile::run(&args),
-        cli::Command::Bench => bench::run(),
+        cli::Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -160,3 +160,34 @@ pub fn fault_on_stack(sp: u64) -> ! {
     // read by the unwinder, which the kernel bounds to the task's own stack.
     unsafe { asm!("mov rsp, {sp}", "xor ebp, ebp", "ud2", sp = in(reg) sp, options(noreturn)) }
 }
+
+/// Set once AVX state is enabled: the interrupt stubs then save and restore the upper
+/// halves of YMM0-15 too (read by the entry stub as a byte).
+#[unsafe(no_mangle)]
+pub static AVX_ENABLED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Enables AVX register state when the CPU has XSAVE and AVX (SDM Vol. 1 §13.3): sets
+/// CR4.OSXSAVE and XCR0 = x87 | SSE | AVX. Call once at boot, before any task runs and
+/// with interrupts disabled. Returns whether AVX is now usable.
+pub fn enable_avx() -> bool {
+    let l1 = core::arch::x86_64::__cpuid(1);
+    let xsave = l1.ecx & (1 << 26) != 0;
+    let avx = l1.ecx & (1 << 28) != 0;
+    if !xsave || !avx {
+        return false;
+    }
+    // SAFETY: (1) CPUID reports XSAVE, so CR4.OSXSAVE (bit 18) may be set and XSETBV is
+    // valid afterwards; (2) XCR0 = 0b111 enables exactly x87, SSE and AVX state, which
+    // CPUID reports; (3) we run at CPL 0 with interrupts disabled (the caller's contract),
+    // so no interrupt stub runs half-configured; the stubs start saving YMM upper halves
+    // only after `AVX_ENABLED` is set below.
+    unsafe {
+        let mut cr4: u64;
+        core::arch::asm!("mov {}, cr4", out(reg) cr4, options(nomem, nostack));
+        cr4 |= 1 << 18;
+        core::arch::asm!("mov cr4, {}", in(reg) cr4, options(nomem, nostack));
+        core::arch::x86_64::_xsetbv(0, 0b111);
+    }
+    AVX_ENABLED.store(true, core::sync::atomic::Ordering::SeqCst);
+    true
+}

@@ -25,6 +25,9 @@ pub const YIELD_VECTOR: u8 = 0x81;
 #[repr(C, align(16))]
 #[derive(Clone)]
 pub struct InterruptFrame {
+    /// Upper halves of YMM0-15 (bits 255:128), saved only once AVX is enabled
+    /// ([`crate::cpu::enable_avx`]); the lower halves are in `fx`.
+    pub ymmh: [u8; 256],
     /// FXSAVE64 image (x87, MMX, SSE state; SDM Vol. 1 §10.5.1).
     pub fx: [u8; 512],
     #[allow(missing_docs)]
@@ -86,6 +89,7 @@ impl InterruptFrame {
         fx[0..2].copy_from_slice(&0x037fu16.to_le_bytes()); // FCW: default x87 control word
         fx[24..28].copy_from_slice(&0x1f80u32.to_le_bytes()); // MXCSR: all exceptions masked
         InterruptFrame {
+            ymmh: [0; 256],
             fx,
             r15: 0,
             r14: 0,
@@ -147,15 +151,53 @@ interrupt_common:
     push %r13
     push %r14
     push %r15
-    sub $512, %rsp
-    fxsave64 (%rsp)
+    sub $768, %rsp
+    fxsave64 256(%rsp)
+    cmpb $0, {avx}(%rip)
+    je 1f
+    vextractf128 $1, %ymm0, 0(%rsp)
+    vextractf128 $1, %ymm1, 16(%rsp)
+    vextractf128 $1, %ymm2, 32(%rsp)
+    vextractf128 $1, %ymm3, 48(%rsp)
+    vextractf128 $1, %ymm4, 64(%rsp)
+    vextractf128 $1, %ymm5, 80(%rsp)
+    vextractf128 $1, %ymm6, 96(%rsp)
+    vextractf128 $1, %ymm7, 112(%rsp)
+    vextractf128 $1, %ymm8, 128(%rsp)
+    vextractf128 $1, %ymm9, 144(%rsp)
+    vextractf128 $1, %ymm10, 160(%rsp)
+    vextractf128 $1, %ymm11, 176(%rsp)
+    vextractf128 $1, %ymm12, 192(%rsp)
+    vextractf128 $1, %ymm13, 208(%rsp)
+    vextractf128 $1, %ymm14, 224(%rsp)
+    vextractf128 $1, %ymm15, 240(%rsp)
+1:
     cld
     mov %rsp, %rdi
     call {dispatch}
     .global interrupt_return
 interrupt_return:
-    fxrstor64 (%rsp)
-    add $512, %rsp
+    fxrstor64 256(%rsp)
+    cmpb $0, {avx}(%rip)
+    je 2f
+    vinsertf128 $1, 0(%rsp), %ymm0, %ymm0
+    vinsertf128 $1, 16(%rsp), %ymm1, %ymm1
+    vinsertf128 $1, 32(%rsp), %ymm2, %ymm2
+    vinsertf128 $1, 48(%rsp), %ymm3, %ymm3
+    vinsertf128 $1, 64(%rsp), %ymm4, %ymm4
+    vinsertf128 $1, 80(%rsp), %ymm5, %ymm5
+    vinsertf128 $1, 96(%rsp), %ymm6, %ymm6
+    vinsertf128 $1, 112(%rsp), %ymm7, %ymm7
+    vinsertf128 $1, 128(%rsp), %ymm8, %ymm8
+    vinsertf128 $1, 144(%rsp), %ymm9, %ymm9
+    vinsertf128 $1, 160(%rsp), %ymm10, %ymm10
+    vinsertf128 $1, 176(%rsp), %ymm11, %ymm11
+    vinsertf128 $1, 192(%rsp), %ymm12, %ymm12
+    vinsertf128 $1, 208(%rsp), %ymm13, %ymm13
+    vinsertf128 $1, 224(%rsp), %ymm14, %ymm14
+    vinsertf128 $1, 240(%rsp), %ymm15, %ymm15
+2:
+    add $768, %rsp
     pop %r15
     pop %r14
     pop %r13
@@ -175,6 +217,7 @@ interrupt_return:
     iretq
     "#,
     dispatch = sym dispatch,
+    avx = sym crate::cpu::AVX_ENABLED,
     options(att_syntax)
 );
 

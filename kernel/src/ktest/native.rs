@@ -170,7 +170,11 @@ pub(super) fn native_bad_cwasm() -> TestResult {
         ("foreign version", &foreign, "wasmtime 9"),
         ("other profile", &avx, "avx2"),
     ];
+    let cpu_has_avx2 = crate::wasmtime_platform::detect_host_feature("avx2") == Some(true);
     for (what, bytes, want) in cases {
+        if what == "other profile" && cpu_has_avx2 {
+            continue; // this CPU runs the avx2 profile
+        }
         match process::load_program(bytes) {
             Ok(_) => return Err(format!("{what}: loaded")),
             Err(e) => {
