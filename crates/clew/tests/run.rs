@@ -159,3 +159,46 @@ fn not_webassembly_is_an_error_not_a_crash() {
         "message should name the module: {stderr}"
     );
 }
+
+/// Sizes real programs have: 250 MiB of linear memory and a 96 MiB input under `--dir`.
+/// The input goes in through the boot archive and must not come back through the serial
+/// port (it is unchanged): the host file keeps its inode and mtime.
+#[test]
+fn large_memory_and_large_input() {
+    let work = scratch("big");
+    let wasm = compile("big", &work);
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let input: Vec<u8> = (0..96u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(data.join("input.bin"), &input).unwrap();
+    let before = std::fs::metadata(data.join("input.bin")).unwrap();
+    let dir_arg = format!("{}::/data", data.display());
+    let guest = clew(&["run", "--dir", &dir_arg, wasm.to_str().unwrap()], b"");
+    let host = clew(
+        &[
+            "run",
+            "--host",
+            "--engine",
+            "interp",
+            "--dir",
+            &dir_arg,
+            wasm.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(guest.status.code(), Some(0), "{guest:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&guest.stdout),
+        String::from_utf8_lossy(&host.stdout)
+    );
+    assert!(String::from_utf8_lossy(&guest.stdout).contains("read 100663296 bytes"));
+    assert_eq!(
+        std::fs::read_to_string(data.join("result.txt")).unwrap(),
+        "100663296\n"
+    );
+    let after = std::fs::metadata(data.join("input.bin")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((after.ino(), after.mtime()), (before.ino(), before.mtime()));
+}
