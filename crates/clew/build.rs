@@ -4,7 +4,8 @@
 //!   (`CLEW_KERNEL=/path/to/clew-kernel` skips the build and embeds that image instead);
 //! - the userland: every `apps/*.c` compiled to WASI with clang (`apps/README.md` gives the
 //!   one command used for all), embedded as the `/bin` of the boot archive (`apps.rs` in
-//!   OUT_DIR lists them).
+//!   OUT_DIR lists them);
+//! - the benchmarks of `clew bench`: every `bench/*.c`, compiled the same way (`bench.rs`).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -20,8 +21,9 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     let embedded = out_dir.join("clew-kernel.elf");
 
-    build_apps(&root, &out_dir);
-    build_bench(&root, &out_dir);
+    // The userland takes apps/README.md's flags; the benchmarks need libm.
+    build_c_programs(&root, &out_dir, "apps", "APPS", &["-Wextra"]);
+    build_c_programs(&root, &out_dir, "bench", "BENCH", &["-lm"]);
     println!("cargo:rerun-if-env-changed=CLEW_KERNEL");
     let built = match env::var_os("CLEW_KERNEL") {
         Some(path) => Ok(PathBuf::from(path)),
@@ -128,15 +130,16 @@ fn watch_sources(root: &Path, kernel_dir: &Path) {
     watch_children(&root.join("crates"), &["clew"]);
 }
 
-/// Compiles every `apps/*.c` with clang for wasm32-wasi into OUT_DIR and writes `apps.rs`,
-/// the table of (name, wasm bytes) that `clew` puts into `/bin`. Without clang the table is
-/// empty and a cargo warning says so (the guest then has no userland).
-fn build_apps(root: &Path, out_dir: &Path) {
-    let apps_dir = root.join("apps");
-    println!("cargo:rerun-if-changed={}", apps_dir.display());
+/// Compiles every `<dir>/*.c` with clang for wasm32-wasi into OUT_DIR/<dir> and writes
+/// `<dir>.rs`, a table `pub static <table>: &[(&str, &[u8])]` of (name, wasm bytes):
+/// `apps/` becomes the `/bin` of the boot archive (`archive.rs`), `bench/` the programs of
+/// `clew bench` (`bench.rs`). Without clang the table is empty and a cargo warning says so.
+fn build_c_programs(root: &Path, out_dir: &Path, dir: &str, table: &str, extra_flags: &[&str]) {
+    let src_dir = root.join(dir);
+    println!("cargo:rerun-if-changed={}", src_dir.display());
     println!("cargo:rerun-if-env-changed=CLEW_CLANG");
     let clang = env::var("CLEW_CLANG").unwrap_or_else(|_| "clang".into());
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&apps_dir)
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(&src_dir)
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.path())
@@ -145,8 +148,8 @@ fn build_apps(root: &Path, out_dir: &Path) {
         })
         .unwrap_or_default();
     sources.sort();
-    let bin_dir = out_dir.join("bin");
-    let _ = std::fs::create_dir_all(&bin_dir);
+    let wasm_dir = out_dir.join(dir);
+    let _ = std::fs::create_dir_all(&wasm_dir);
     // Start every compiler at once (they are independent), then collect.
     let jobs: Vec<_> = sources
         .iter()
@@ -154,80 +157,37 @@ fn build_apps(root: &Path, out_dir: &Path) {
             let name = src
                 .file_stem()
                 .and_then(|s| s.to_str())
-                .unwrap_or("app")
+                .unwrap_or("program")
                 .to_string();
-            let out = bin_dir.join(format!("{name}.wasm"));
+            let out = wasm_dir.join(format!("{name}.wasm"));
             let child = Command::new(&clang)
-                .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Wextra", "-Werror"])
+                .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"])
                 .arg(src)
                 .arg("-o")
                 .arg(&out)
+                // After the source: libraries such as `-lm` must follow what uses them.
+                .args(extra_flags)
                 .spawn();
             (name, out, child)
         })
         .collect();
-    let mut table = String::from("/// The userland compiled from `apps/*.c`: (name, wasm).\npub static APPS: &[(&str, &[u8])] = &[\n");
+    let mut code = format!(
+        "/// The programs compiled from `{dir}/*.c`: (name, wasm).\npub static {table}: &[(&str, &[u8])] = &[\n"
+    );
     for (name, out, child) in jobs {
         match child.and_then(|mut c| c.wait()) {
             Ok(status) if status.success() => {
-                table.push_str(&format!(
+                code.push_str(&format!(
                     "    ({name:?}, include_bytes!({:?})),\n",
                     out.display().to_string()
                 ));
             }
-            Ok(status) => panic!("compiling apps/{name}.c failed ({status})"),
+            Ok(status) => panic!("compiling {dir}/{name}.c failed ({status})"),
             Err(e) => {
-                println!("cargo:warning=apps/{name}.c not built: cannot run {clang}: {e} (install clang, lld, wasi-libc, libclang-rt-14-dev-wasm32)");
+                println!("cargo:warning={dir}/{name}.c not built: cannot run {clang}: {e} (install clang, lld, wasi-libc, libclang-rt-14-dev-wasm32)");
             }
         }
     }
-    table.push_str("];\n");
-    std::fs::write(out_dir.join("apps.rs"), table).expect("writing apps.rs");
-}
-
-/// Compiles every `bench/*.c` (the `clew bench` programs) like the apps, into OUT_DIR, and
-/// writes `bench.rs`, the table (name, wasm bytes). Without clang the table is empty.
-fn build_bench(root: &Path, out_dir: &Path) {
-    let dir = root.join("bench");
-    println!("cargo:rerun-if-changed={}", dir.display());
-    let clang = env::var("CLEW_CLANG").unwrap_or_else(|_| "clang".into());
-    let mut sources: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "c"))
-                .collect()
-        })
-        .unwrap_or_default();
-    sources.sort();
-    let bench_dir = out_dir.join("bench");
-    let _ = std::fs::create_dir_all(&bench_dir);
-    let mut table = String::from(
-        "/// The benchmarks compiled from `bench/*.c`: (name, wasm).\npub static BENCH: &[(&str, &[u8])] = &[\n",
-    );
-    for src in &sources {
-        let name = src
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("bench")
-            .to_string();
-        let out = bench_dir.join(format!("{name}.wasm"));
-        let status = Command::new(&clang)
-            .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"])
-            .arg(src)
-            .arg("-o")
-            .arg(&out)
-            .arg("-lm")
-            .status();
-        match status {
-            Ok(s) if s.success() => table.push_str(&format!(
-                "    ({name:?}, include_bytes!({:?})),\n",
-                out.display().to_string()
-            )),
-            Ok(s) => panic!("compiling bench/{name}.c failed ({s})"),
-            Err(e) => println!("cargo:warning=bench/{name}.c not built: cannot run {clang}: {e}"),
-        }
-    }
-    table.push_str("];\n");
-    std::fs::write(out_dir.join("bench.rs"), table).expect("writing bench.rs");
+    code.push_str("];\n");
+    std::fs::write(out_dir.join(format!("{dir}.rs")), code).expect("writing the program table");
 }
