@@ -125,6 +125,9 @@ pub struct RunArgs {
     /// Set an environment variable for the program (NAME=VAL, or NAME to inherit it).
     #[arg(long = "env", value_name = "NAME[=VAL]")]
     pub envs: Vec<String>,
+    /// Copy the kernel log (COM2) to this file when the guest stops (not with --host).
+    #[arg(long = "log", value_name = "FILE")]
+    pub log: Option<PathBuf>,
     /// Call this export instead of `_start` (after `_initialize` for a reactor).
     #[arg(long, value_name = "EXPORT")]
     pub invoke: Option<String>,

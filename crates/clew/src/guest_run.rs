@@ -98,6 +98,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let status = child.wait().context("waiting for QEMU")?;
+    if let Some(log) = &args.log {
+        std::fs::copy(launch.log_path(), log)
+            .with_context(|| format!("copying the kernel log to {}", log.display()))?;
+    }
     let qemu_messages = stderr_thread.join().unwrap_or_default();
     let Some(code) = exit else {
         let log = std::fs::read_to_string(launch.log_path()).unwrap_or_default();

@@ -412,7 +412,11 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
             return End::Exit(exit.0);
         }
         if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
-            return End::Trap(format!("{what}\n    1: {trap}"));
+            let bt = e
+                .downcast_ref::<wasmtime::WasmBacktrace>()
+                .map(|bt| bt.to_string());
+            let msg = format!("{trap}");
+            return End::Trap(trap_site::caused_by(&what, bt.as_deref(), &msg));
         }
         End::Error(format!("{what}\n    1: {}", e.root_cause()))
     };
@@ -488,7 +492,19 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         .wasm_simd(true)
         .wasm_multi_memory(true);
     let engine = wasmi::Engine::new(&config);
-    let module = Module::new(&engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The marked copy (`trap_site`) names the function a trap happens in; a module the
+    // marking cannot read, or whose copy wasmi refuses, is validated as it is, for the
+    // message about its own bytes.
+    let marked = trap_site::instrument(bytes)
+        .ok()
+        .and_then(|m| Some((Module::new(&engine, &m.bytes).ok()?, m.export, m.names)));
+    let (module, marks) = match marked {
+        Some((module, export, names)) => (module, Some((export, names))),
+        None => (
+            Module::new(&engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?,
+            None,
+        ),
+    };
     let mut limits = StoreLimitsBuilder::new();
     if let Some(mib) = args.memory_mib {
         limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
@@ -526,7 +542,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
             )
         })?;
 
-    let classify = |e: wasmi::Error, what: String| -> End {
+    let classify = |e: wasmi::Error, what: String, store: &Store<_>| -> End {
         if let Some(code) = e.i32_exit_status() {
             return End::Exit(code);
         }
@@ -534,7 +550,15 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
             return End::Error(format!("{what}\n    1: {t}"));
         }
         if let Some(code) = e.as_trap_code() {
-            return End::Trap(format!("{what}\n    1: wasm trap: {code}"));
+            let bt = marks.as_ref().and_then(|(export, names)| {
+                let index = instance.get_global(store, export)?.get(store).i32()?;
+                Some(trap_site::backtrace(
+                    names.as_deref(),
+                    u32::try_from(index).ok()?,
+                ))
+            });
+            let msg = format!("wasm trap: {code}");
+            return End::Trap(trap_site::caused_by(&what, bt.as_deref(), &msg));
         }
         End::Trap(format!("{what}\n    1: {e}"))
     };
@@ -542,7 +566,11 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
     if args.invoke.is_some() {
         if let Some(init) = instance.get_func(&store, "_initialize") {
             if let Err(e) = init.call(&mut store, &[], &mut []) {
-                return Ok(classify(e, "failed to invoke `_initialize`".to_string()));
+                return Ok(classify(
+                    e,
+                    "failed to invoke `_initialize`".to_string(),
+                    &store,
+                ));
             }
         }
     }
@@ -576,7 +604,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         .map(|t| Val::default_for_ty(*t))
         .collect();
     if let Err(e) = func.call(&mut store, &params, &mut results) {
-        return Ok(classify(e, invoke_context(args)));
+        return Ok(classify(e, invoke_context(args), &store));
     }
     if !results.is_empty() {
         eprintln!("warning: using `--invoke` with a function that returns values is experimental and may break in the future");

@@ -136,14 +136,27 @@ fn guest_matches_host_for_io_dirs_and_exit_code() {
 fn trap_reports_and_exits_134() {
     let work = scratch("trap");
     let wasm = compile("trap", &work);
-    let out = clew(&["run", wasm.to_str().unwrap()], b"");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "before the trap\n");
-    assert_eq!(out.status.code(), Some(134), "stderr: {stderr}");
-    assert!(
-        stderr.contains("divide by zero"),
-        "no trap diagnosis: {stderr}"
-    );
+    // Both tiers, worded as `wasmtime run` words a trap: the causes, a backtrace whose
+    // innermost frame is the function (name section), then the trap.
+    for engine in ["interp", "native"] {
+        let out = clew(&["run", "--engine", engine, wasm.to_str().unwrap()], b"");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "before the trap\n");
+        assert_eq!(out.status.code(), Some(134), "stderr: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        let at = |needle: &str| lines.iter().position(|l| l.contains(needle));
+        let (Some(bt), Some(trap)) = (
+            at("1: error while executing at wasm backtrace:"),
+            at("2: wasm trap: integer divide by zero"),
+        ) else {
+            panic!("{engine}: not the wasmtime wording:\n{stderr}");
+        };
+        assert!(
+            lines[bt + 1].trim_start().starts_with("0:") && lines[bt + 1].ends_with("!main"),
+            "{engine}: innermost frame is not main:\n{stderr}"
+        );
+        assert!(bt + 1 < trap, "{engine}:\n{stderr}");
+    }
 }
 
 #[test]

@@ -325,9 +325,22 @@ fn spinning_job_killed_and_traps_leave_the_shell_alive() {
     g.wait_for(common::PROMPT, prompts + 1, Duration::from_secs(30));
 
     // Every kind of trap ends only the program.
-    for kind in ["div", "unreachable", "oob", "stack", "indirect"] {
+    // The diagnosis names the trap and the function (name section), in either tier.
+    for (kind, trap, func) in [
+        ("div", "integer divide by zero", "main"),
+        ("unreachable", "unreachable", "main"),
+        ("oob", "out of bounds memory access", "main"),
+        ("stack", "call stack exhausted", "recurse"),
+        ("indirect", "undefined element", "main"),
+    ] {
         let out = g.command(&format!("./trap.wasm {kind}; echo status=$?"));
         assert!(out.contains(&format!("trap: {kind}")), "{out}");
+        let diagnosis = format!("(in function `{func}`)");
+        assert!(
+            out.lines()
+                .any(|l| l.contains(trap) && l.contains(&diagnosis)),
+            "trap {kind}: no line naming `{trap}` and {diagnosis}:\n{out}"
+        );
         assert!(out.contains("status=134"), "trap {kind}:\n{out}");
         assert_eq!(lines(&g.command("echo alive")), ["alive"], "after {kind}");
     }

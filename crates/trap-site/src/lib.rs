@@ -375,6 +375,19 @@ pub fn backtrace(names: Option<&[u8]>, index: u32) -> String {
     )
 }
 
+/// The causes of a trap as `wasmtime run` prints them after `Caused by:` (anyhow's chain
+/// format): `what` failed (`failed to invoke command default`), then the backtrace if
+/// known, then the trap message; a cause's continuation lines are indented by 7 columns.
+pub fn caused_by(what: &str, backtrace: Option<&str>, msg: &str) -> String {
+    match backtrace {
+        Some(bt) => {
+            let bt = bt.trim_end().replace('\n', "\n       ");
+            format!("{what}\n    1: {bt}\n    2: {msg}")
+        }
+        None => format!("{what}\n    1: {msg}"),
+    }
+}
+
 /// How a trap's function is shown: its name, else wasmtime's `<wasm function N>`.
 pub fn describe(names: Option<&[u8]>, index: u32) -> String {
     match names.and_then(|n| function_name(n, index)) {

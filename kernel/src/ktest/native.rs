@@ -298,11 +298,12 @@ fn repeat_native_traps(n: usize) -> TestResult {
 
 /// Interpreter: one store.
 fn repeat_interp_traps(n: usize) -> TestResult {
-    let wmodule = process::compile(FAULTS).map_err(|e| e.to_string())?;
+    let marked = process::compile(FAULTS).map_err(|e| e.to_string())?;
+    let wmodule = marked.module();
     let mut wstore = wasmi::Store::new(wmodule.engine(), ());
     let _ = wstore.set_fuel(u64::MAX / 2);
     let winst = wasmi::Linker::<()>::new(wmodule.engine())
-        .instantiate_and_start(&mut wstore, &wmodule)
+        .instantiate_and_start(&mut wstore, wmodule)
         .map_err(|e| format!("{e}"))?;
     for (export, arg, _) in FAULT_CLASSES {
         let f = winst.get_func(&wstore, export).ok_or("missing export")?;

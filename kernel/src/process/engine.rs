@@ -81,17 +81,38 @@ fn engine_no_fuel() -> &'static Engine {
     ENGINE_NO_FUEL.call_once(|| Engine::new(&config(false)))
 }
 
+/// A module ready for the interpreter: wasmi's module of a copy marked by `trap_site`
+/// (the running function's index in an exported global), and what turns that index into
+/// a name after a trap.
+pub struct InterpModule {
+    module: Module,
+    marks: Option<Marks>,
+}
+
+/// Where the running function's index is, and the module's `name` section.
+struct Marks {
+    export: String,
+    names: Option<Vec<u8>>,
+}
+
+impl InterpModule {
+    /// wasmi's module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+}
+
 /// Validates `bytes` and prepares them for lazy translation.
-pub fn compile(bytes: &[u8]) -> Result<Module, SpawnError> {
+pub fn compile(bytes: &[u8]) -> Result<InterpModule, SpawnError> {
     compile_with(engine(), bytes)
 }
 
 /// As [`compile`], for the fuel-less engine (measurements).
-pub fn compile_no_fuel(bytes: &[u8]) -> Result<Module, SpawnError> {
+pub fn compile_no_fuel(bytes: &[u8]) -> Result<InterpModule, SpawnError> {
     compile_with(engine_no_fuel(), bytes)
 }
 
-fn compile_with(engine: &Engine, bytes: &[u8]) -> Result<Module, SpawnError> {
+fn compile_with(engine: &Engine, bytes: &[u8]) -> Result<InterpModule, SpawnError> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(SpawnError::NotWasm);
     }
@@ -99,7 +120,35 @@ fn compile_with(engine: &Engine, bytes: &[u8]) -> Result<Module, SpawnError> {
         // Components (layer 1) and other versions.
         return Err(SpawnError::NotWasm);
     }
-    Module::new(engine, bytes).map_err(|e| classify_compile_error(&e.to_string()))
+    // The marked copy is dropped once wasmi has taken what it keeps (bodies, data).
+    let t0 = crate::time::monotonic_ns();
+    let marked = trap_site::instrument(bytes);
+    let t1 = crate::time::monotonic_ns();
+    if let Ok(marked) = marked {
+        let module = Module::new(engine, &marked.bytes);
+        log::info!(
+            "interp: {} KiB module marked in {} us, validated in {} us",
+            bytes.len() >> 10,
+            (t1 - t0) / 1000,
+            (crate::time::monotonic_ns() - t1) / 1000
+        );
+        if let Ok(module) = module {
+            return Ok(InterpModule {
+                module,
+                marks: Some(Marks {
+                    export: marked.export,
+                    names: marked.names,
+                }),
+            });
+        }
+        // An invalid module: validating the original gives the message about *its* bytes.
+    }
+    Module::new(engine, bytes)
+        .map(|module| InterpModule {
+            module,
+            marks: None,
+        })
+        .map_err(|e| classify_compile_error(&e.to_string()))
 }
 
 /// wasmparser's messages for a feature that is off in the config end in "... not enabled"
@@ -146,8 +195,13 @@ pub(super) enum End {
     Exit(i32),
     /// A wasm trap: its message (e.g. "integer divide by zero").
     Trap(String),
-    /// A wasm trap and the function it happened in (native tier: name section).
-    TrapIn(String, String),
+    /// A wasm trap, the function it happened in (name section, else its index) and the
+    /// backtrace in `wasmtime run`'s words (the interpreter knows the innermost frame only).
+    TrapIn {
+        msg: String,
+        func: String,
+        backtrace: String,
+    },
     /// Any other failure (instantiation, WASI-raised trap, missing export): exit 1, as
     /// `wasmtime run` does for errors that are not wasm traps.
     Error(String),
@@ -183,7 +237,7 @@ pub(crate) fn write_fd(ctx: &mut WasiCtx, fd: u32, bytes: &[u8]) {
 /// Runs the module to its end and returns the status. Never panics or unwinds out.
 pub(crate) fn run(
     name: &str,
-    module: &Module,
+    module: &InterpModule,
     ctx: WasiCtx,
     opts: &RunOptions,
     kill: &KillFlag,
@@ -220,12 +274,16 @@ pub(super) fn report(
             write_fd(ctx, 1, line.as_bytes());
         }
     }
-    let (code, diag, place) = match end {
-        End::Exit(code) => (code, None, None),
-        End::Killed => (kill.exit_code(), None, None),
-        End::Trap(msg) => (TRAP_EXIT, Some(msg), None),
-        End::TrapIn(msg, func) => (TRAP_EXIT, Some(msg), Some(func)),
-        End::Error(msg) => (1, Some(msg), None),
+    let (code, diag, place, backtrace) = match end {
+        End::Exit(code) => (code, None, None, None),
+        End::Killed => (kill.exit_code(), None, None, None),
+        End::Trap(msg) => (TRAP_EXIT, Some(msg), None, None),
+        End::TrapIn {
+            msg,
+            func,
+            backtrace,
+        } => (TRAP_EXIT, Some(msg), Some(func), Some(backtrace)),
+        End::Error(msg) => (1, Some(msg), None, None),
     };
     let line_of = |msg: &str| match &place {
         Some(func) => format!("{} (in function `{func}`)", shell_line(msg)),
@@ -241,7 +299,7 @@ pub(super) fn report(
                 let body = if msg.starts_with("failed to ") || msg.starts_with("no func") {
                     msg.clone()
                 } else {
-                    format!("{what}\n    1: {msg}")
+                    trap_site::caused_by(&what, backtrace.as_deref(), msg)
                 };
                 format!(
                     "Error: failed to run main module `{module_name}`\n\nCaused by:\n    0: {body}\n"
@@ -275,13 +333,13 @@ pub(super) fn shell_line(msg: &str) -> String {
 /// Instantiates and calls the entry point. Returns the end and any `--invoke` result
 /// lines; leaves the WASI context in `wasi_back` for the final report.
 fn execute(
-    module: &Module,
+    module: &InterpModule,
     ctx: WasiCtx,
     opts: &RunOptions,
     kill: &KillFlag,
     wasi_back: &mut Option<WasiCtx>,
 ) -> (End, Vec<String>) {
-    let engine = module.engine().clone();
+    let engine = module.module.engine().clone();
     let mut limits = wasmi::StoreLimitsBuilder::new();
     if let Some(mib) = opts.memory_mib {
         limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
@@ -302,11 +360,12 @@ fn execute(
 
 fn instantiate_and_call(
     store: &mut Store<ProcData>,
-    module: &Module,
+    marked: &InterpModule,
     opts: &RunOptions,
     kill: &KillFlag,
     fuel: bool,
 ) -> (End, Vec<String>) {
+    let module = &marked.module;
     let mut linker: Linker<ProcData> = Linker::new(module.engine());
     if let Err(e) = wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic) {
         return (End::Error(format!("linking WASI: {e}")), Vec::new());
@@ -406,6 +465,12 @@ fn instantiate_and_call(
         write_fd(&mut store.data_mut().wasi, 2, warnings.as_bytes());
     }
     let end = call_sliced(store, func, &params, &mut results, kill, fuel);
+    let end = match (end, &marked.marks) {
+        (End::Trap(msg), Some(marks)) if msg.starts_with("wasm trap") => {
+            place_trap(store, &instance, marks, msg)
+        }
+        (end, _) => end,
+    };
     let mut lines = Vec::new();
     if matches!(end, End::Exit(0)) && !results.is_empty() {
         write_fd(
@@ -424,6 +489,30 @@ fn instantiate_and_call(
         }
     }
     (end, lines)
+}
+
+/// Names the function a wasm trap happened in, from the marks' global (see `trap_site`).
+fn place_trap(
+    store: &Store<ProcData>,
+    instance: &wasmi::Instance,
+    marks: &Marks,
+    msg: String,
+) -> End {
+    let index = instance
+        .get_global(store, &marks.export)
+        .and_then(|g| g.get(store).i32())
+        .and_then(|i| u32::try_from(i).ok());
+    match index {
+        Some(index) => {
+            let names = marks.names.as_deref();
+            End::TrapIn {
+                msg,
+                func: trap_site::describe(names, index),
+                backtrace: trap_site::backtrace(names, index),
+            }
+        }
+        None => End::Trap(msg),
+    }
 }
 
 /// Calls `func` in fuel slices, checking the kill flag between them.

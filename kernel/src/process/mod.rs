@@ -226,7 +226,7 @@ pub fn spawn(spec: Spawn) -> Result<Pid, SpawnError> {
 /// A loaded program, ready to run in one of the two tiers.
 pub enum Program {
     /// Interpreted by wasmi.
-    Interp(wasmi::Module),
+    Interp(engine::InterpModule),
     /// Native code under wasmtime.
     Native(wasmtime::Module),
 }
@@ -241,8 +241,8 @@ impl Program {
     }
 }
 
-impl From<wasmi::Module> for Program {
-    fn from(m: wasmi::Module) -> Self {
+impl From<engine::InterpModule> for Program {
+    fn from(m: engine::InterpModule) -> Self {
         Program::Interp(m)
     }
 }

@@ -107,14 +107,21 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
         } else {
             format!("wasm trap: {msg}")
         };
-        let func = e.downcast_ref::<wasmtime::WasmBacktrace>().and_then(|bt| {
-            bt.frames().first().map(|f| match f.func_name() {
-                Some(n) => n.to_string(),
-                None => format!("wasm-function[{}]", f.func_index()),
+        let place = e.downcast_ref::<wasmtime::WasmBacktrace>().and_then(|bt| {
+            bt.frames().first().map(|f| {
+                let func = match f.func_name() {
+                    Some(n) => n.to_string(),
+                    None => format!("<wasm function {}>", f.func_index()),
+                };
+                (func, format!("{bt}"))
             })
         });
-        return match func {
-            Some(f) => End::TrapIn(msg, f),
+        return match place {
+            Some((func, backtrace)) => End::TrapIn {
+                msg,
+                func,
+                backtrace,
+            },
             None => End::Trap(msg),
         };
     }
@@ -223,7 +230,7 @@ fn instantiate_and_call(
             if let Err(e) = init.call(&mut *store, &[], &mut []) {
                 return (
                     match classify(e, kill) {
-                        End::Trap(m) | End::TrapIn(m, _) => {
+                        End::Trap(m) | End::TrapIn { msg: m, .. } => {
                             End::Trap(format!("failed to invoke `_initialize`\n    1: {m}"))
                         }
                         other => other,
