@@ -15,6 +15,14 @@ pub fn handle(frame: &mut InterruptFrame) {
             match irq {
                 0 => {
                     let now = crate::time::tick();
+                    // QEMU's software TLB starts at 256 entries (1 MiB) and is resized
+                    // only when the guest flushes it whole (accel/tcg/cputlb.c,
+                    // `tlb_mmu_resize_locked`). Clew has one address space and never
+                    // reloads CR3, so without this every program with a working set over
+                    // 1 MiB pays a page walk per access; one flush per tick lets the TLB
+                    // grow to the working set (and shrink after). On hardware it costs a
+                    // few hundred TLB refills per 10 ms.
+                    hal::cpu::flush_tlb();
                     end_of_interrupt(0);
                     crate::task::on_tick(frame, now);
                 }

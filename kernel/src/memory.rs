@@ -173,6 +173,37 @@ pub fn protect(addr: u64, len: u64, prot: Prot) -> Result<(), MemError> {
     Ok(())
 }
 
+/// Commits every not yet committed page of `[addr, addr + len)` now, zeroed, with `prot`
+/// (inside one reservation). Fails without mapping anything when free frames cannot cover
+/// the range; a failure midway (page-table frames ran out) leaves the pages mapped so far
+/// committed, which callers undo by protecting the range to none.
+pub fn commit(addr: u64, len: u64, prot: Prot) -> Result<(), MemError> {
+    {
+        let res = RESERVATIONS.lock();
+        match res.find(addr) {
+            Some(r) if r.contains(addr) && r.contains(addr + len - 1) => {}
+            _ => return Err(MemError::Reserve(ReserveError::NotReserved)),
+        }
+    }
+    let start = addr & !(PAGE_SIZE - 1);
+    let end = addr + len;
+    let missing = (start..end)
+        .step_by(PAGE_SIZE as usize)
+        .filter(|&p| hal::paging::translate(p).is_none())
+        .count() as u64;
+    if missing > stats().free_frames {
+        return Err(MemError::Map(MapError::OutOfFrames));
+    }
+    let mut page = start;
+    while page < end {
+        if hal::paging::translate(page).is_none() {
+            hal::paging::map_zeroed(&mut Frames, page, prot).map_err(MemError::Map)?;
+        }
+        page += PAGE_SIZE;
+    }
+    Ok(())
+}
+
 /// Drops the committed pages of `[addr, addr + len)`: the next access sees zeroes again.
 pub fn decommit(addr: u64, len: u64) -> Result<(), MemError> {
     let res = RESERVATIONS.lock();

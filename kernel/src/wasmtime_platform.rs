@@ -163,6 +163,15 @@ pub extern "C" fn wasmtime_mprotect(ptr: *mut u8, size: usize, prot_flags: u32) 
             if prot.exec {
                 CODE.lock().insert(a, a + len);
             }
+            // Read-write pages are linear memory (and tables) wasmtime just made accessible,
+            // at instantiation or `memory.grow`: commit them now. One pass costs less than a
+            // page fault per 4 KiB at first touch (under TCG each fault is tens of
+            // microseconds), and a grow the RAM cannot back fails here, as `memory.grow`
+            // returning -1, instead of trapping later at the first touch.
+            if prot.write && crate::memory::commit(a, len, prot).is_err() {
+                let _ = crate::memory::protect(a, len, Prot::NONE);
+                return ERR_NO_MEMORY;
+            }
             0
         }
         Err(e) => {

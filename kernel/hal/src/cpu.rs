@@ -51,6 +51,15 @@ pub fn flush_page(virt: u64) {
     unsafe { asm!("invlpg [{}]", in(reg) virt, options(nostack, preserves_flags)) };
 }
 
+/// Flushes the whole TLB by reloading CR3 with its current value (SDM Vol. 3A §4.10.4.1:
+/// a MOV to CR3 invalidates all non-global translations).
+pub fn flush_tlb() {
+    let (frame, flags) = x86_64::registers::control::Cr3::read();
+    // SAFETY: the same root table and flags are written back: every mapping stays as it
+    // is; only cached translations are dropped.
+    unsafe { x86_64::registers::control::Cr3::write(frame, flags) };
+}
+
 /// Enters the scheduler through the software "yield" vector (`int 0x81`), which goes
 /// through the same entry stub as the timer, so a voluntary switch saves exactly what a
 /// preemption saves.
