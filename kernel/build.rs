@@ -33,17 +33,53 @@ fn main() {
             std::fs::write(format!("{out}/{name}.cwasm"), cwasm).expect("writing OUT_DIR");
         }
         if name == "loop" {
-            // For measuring what epoch checks cost.
+            // For measuring what epoch checks would cost (Clew's code has none).
             let cwasm =
                 aot_config::compile_adjusted(&wasm, aot_config::CpuProfile::Baseline, |c| {
-                    c.epoch_interruption(false);
+                    c.epoch_interruption(true);
                 })
                 .unwrap_or_else(|e| panic!("precompiling {src}: {e}"));
-            std::fs::write(format!("{out}/loop-noepoch.cwasm"), cwasm).expect("writing OUT_DIR");
+            std::fs::write(format!("{out}/loop-epoch.cwasm"), cwasm).expect("writing OUT_DIR");
         }
     }
+    kill_site(&out);
     println!("cargo:rerun-if-changed=link.ld");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// The kernel's kill site (`src/wasmtime_platform.rs`, `on_timer_tick`): a module whose one
+/// function is `unreachable`, precompiled, and the text-section offset of its `unreachable`
+/// trap, read from wasmtime's own trap table (`.wasmtime.traps`) in the artifact, so the
+/// kernel never guesses which instruction wasmtime will recognise as a trap.
+fn kill_site(out: &str) {
+    use wasmtime_environ::object::{self, Object, ObjectSection};
+    use wasmtime_environ::{CompiledTrap, Trap};
+    let wasm =
+        wat::parse_str(r#"(module (func (export "kill") unreachable))"#).expect("kill-site module");
+    let cwasm = aot_config::compile(&wasm, aot_config::CpuProfile::Baseline)
+        .unwrap_or_else(|e| panic!("precompiling the kill site: {e}"));
+    let (_, elf) = aot_config::header::unwrap(&cwasm).expect("own artifact");
+    let file = object::File::parse(elf).expect("wasmtime artifact is an ELF file");
+    let traps = file
+        .section_by_name(wasmtime_environ::obj::ELF_WASMTIME_TRAPS)
+        .and_then(|s| s.data().ok())
+        .expect("artifact has a trap table");
+    let offset = wasmtime_environ::iterate_traps(traps)
+        .expect("trap table parses")
+        .find(|(_, t)| *t == CompiledTrap::Normal(Trap::UnreachableCodeReached))
+        .map(|(pc, _)| pc)
+        .expect("the kill site's unreachable is in the trap table");
+    std::fs::write(format!("{out}/kill.cwasm"), &cwasm).expect("writing OUT_DIR");
+    std::fs::write(
+        format!("{out}/kill_site.rs"),
+        format!(
+            "/// The precompiled kill-site module.\n\
+             pub const CWASM: &[u8] = include_bytes!(concat!(env!(\"OUT_DIR\"), \"/kill.cwasm\"));\n\
+             /// Offset of its `unreachable` trap in the text section.\n\
+             pub const TRAP_OFFSET: u32 = {offset};\n"
+        ),
+    )
+    .expect("writing OUT_DIR");
 }
 
 fn read_leb(b: &[u8], at: &mut usize) -> u32 {

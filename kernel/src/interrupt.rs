@@ -23,6 +23,8 @@ pub fn handle(frame: &mut InterruptFrame) {
                     // grow to the working set (and shrink after). On hardware it costs a
                     // few hundred TLB refills per 10 ms.
                     hal::cpu::flush_tlb();
+                    // A killed native process stops here if it is in wasm code.
+                    crate::wasmtime_platform::on_timer_tick(frame);
                     end_of_interrupt(0);
                     crate::task::on_tick(frame, now);
                 }

@@ -33,9 +33,12 @@
 
 use crate::fault::{self, ExceptionKind, FaultInfo, Handled};
 use crate::sync::SpinLock;
+use crate::task::TaskId;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use aot_config::header;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel_logic::paging::Prot;
@@ -64,10 +67,26 @@ fn prot_of(flags: u32) -> Prot {
 /// Executable ranges handed to wasm code (start → end): a fault there is a wasm trap.
 static CODE: SpinLock<BTreeMap<u64, u64>> = SpinLock::new(BTreeMap::new());
 
+/// The wasm function bodies inside [`CODE`] (start → end), registered by [`load_module`]:
+/// the only code a kill may interrupt (see [`on_timer_tick`]); trampolines are left out.
+static BODIES: SpinLock<BTreeMap<u64, u64>> = SpinLock::new(BTreeMap::new());
+
 /// Forgets executable ranges overlapping `[addr, addr + len)`.
 fn forget_code(addr: u64, len: u64) {
     let end = addr.saturating_add(len);
     CODE.lock().retain(|&s, &mut e| e <= addr || s >= end);
+    BODIES.lock().retain(|&s, &mut e| e <= addr || s >= end);
+}
+
+/// Whether `rip` lies inside a wasm function body of a loaded module.
+fn in_wasm_body(rip: u64) -> bool {
+    let Some(bodies) = BODIES.try_lock() else {
+        return false;
+    };
+    bodies
+        .range(..=rip)
+        .next_back()
+        .is_some_and(|(_, &e)| rip < e)
 }
 
 /// Whether `rip` lies in code mapped executable through `wasmtime_mprotect`.
@@ -392,16 +411,6 @@ fn on_exception(info: &mut FaultInfo<'_>) -> Handled {
     if handler == 0 || !is_wasm_code(rip) {
         return Handled::NotHandled;
     }
-    let size = core::mem::size_of::<TrapCall>() as u64;
-    // Below the red zone, 16-byte aligned: the trampoline then calls with an ABI-aligned
-    // stack (RSP % 16 == 0 at the call instruction).
-    let sp = (info.rsp().wrapping_sub(RED_ZONE + size)) & !15;
-    // The whole TrapCall must lie in the current task's own (eagerly mapped) stack.
-    let in_stack = crate::memory::region_of(sp)
-        .is_some_and(|r| r.label == "stack" && r.contains(sp) && r.contains(sp + size - 1));
-    if !in_stack {
-        return Handled::NotHandled;
-    }
     let call = TrapCall {
         pc: rip,
         fp: info.rbp(),
@@ -410,29 +419,60 @@ fn on_exception(info: &mut FaultInfo<'_>) -> Handled {
         handler: handler as u64,
         vector: u64::from(info.vector),
     };
-    // SAFETY: (1) `sp` is 16-byte aligned and `[sp, sp + size)` lies inside a reservation
-    // labelled "stack", checked above; stacks are committed eagerly, so the write cannot
-    // fault. (2) That stack belongs to the current task: the handler runs in the faulting
-    // task, which was executing wasm code (RIP in a wasm code range) on its own stack, and
-    // `sp` is below that code's RSP and its red zone, so no live data of the task is
-    // overwritten. (3) `TrapCall` is plain old data without drop glue.
-    unsafe { (sp as *mut TrapCall).write(call) };
+    let Some(sp) = push_trap_call(info.rsp(), call) else {
+        return Handled::NotHandled;
+    };
     info.set_rsp(sp);
     info.set_rip(clew_wasm_trap_trampoline as *const () as u64);
     info.set_args(sp, 0);
     Handled::Resume
 }
 
-/// While alive, CPU exceptions of the current task in wasm code become wasmtime traps.
-/// Create one in a task before calling into native wasm code.
+/// Writes `call` below the red zone under `rsp` (the stack pointer of the current task,
+/// interrupted in wasm code) and returns the new, 16-byte aligned stack pointer for the
+/// trampoline; `None` if that would not lie in the task's own stack.
+fn push_trap_call(rsp: u64, call: TrapCall) -> Option<u64> {
+    let size = core::mem::size_of::<TrapCall>() as u64;
+    // Below the red zone, 16-byte aligned: the trampoline then calls with an ABI-aligned
+    // stack (RSP % 16 == 0 at the call instruction).
+    let sp = (rsp.wrapping_sub(RED_ZONE + size)) & !15;
+    // The whole TrapCall must lie in the current task's own (eagerly mapped) stack.
+    let in_stack = crate::memory::region_of(sp)
+        .is_some_and(|r| r.label == "stack" && r.contains(sp) && r.contains(sp + size - 1));
+    if !in_stack {
+        return None;
+    }
+    // SAFETY: (1) `sp` is 16-byte aligned and `[sp, sp + size)` lies inside a reservation
+    // labelled "stack", checked above; stacks are committed eagerly, so the write cannot
+    // fault. (2) That stack belongs to the current task: both callers run for the task
+    // that was executing wasm code (RIP in a wasm code range) on its own stack (the fault
+    // handler in that task, the timer hook in an interrupt that stopped it on an IST
+    // stack), and `sp` is below that code's RSP and its red zone, so no live data of the
+    // task is overwritten. (3) `TrapCall` is plain old data without drop glue.
+    unsafe { (sp as *mut TrapCall).write(call) };
+    Some(sp)
+}
+
+/// Whether a task's process has been asked to stop (read in interrupt context: atomics only).
+pub type KillCheck = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// Tasks running native code, each with its kill check (see [`on_timer_tick`]).
+static NATIVE_TASKS: SpinLock<Vec<(TaskId, KillCheck)>> = SpinLock::new(Vec::new());
+
+/// While alive, CPU exceptions of the current task in wasm code become wasmtime traps, and
+/// a kill request stops its wasm code at the next timer tick. Create one in a task before
+/// calling into native wasm code.
 pub struct NativeTraps {
     kinds: [Option<ExceptionKind>; 3],
+    task: TaskId,
 }
 
 impl NativeTraps {
     /// Registers the handlers for the current task (kinds already handled by someone else
-    /// are left alone).
-    pub fn install() -> NativeTraps {
+    /// are left alone); `killed` says when the task's wasm code must stop.
+    pub fn install(killed: KillCheck) -> NativeTraps {
+        let task = crate::task::current();
+        NATIVE_TASKS.lock().push((task, killed));
         let mut kinds = [None; 3];
         for (slot, kind) in kinds.iter_mut().zip([
             ExceptionKind::InvalidAddress,
@@ -443,7 +483,7 @@ impl NativeTraps {
                 *slot = Some(kind);
             }
         }
-        NativeTraps { kinds }
+        NativeTraps { kinds, task }
     }
 }
 
@@ -452,8 +492,93 @@ impl Drop for NativeTraps {
         for kind in self.kinds.iter().flatten() {
             fault::unregister_handler(*kind);
         }
+        let mut tasks = NATIVE_TASKS.lock();
+        if let Some(i) = tasks.iter().position(|(t, _)| *t == self.task) {
+            tasks.swap_remove(i);
+        }
     }
 }
+
+/// Where a killed task's wasm code is sent: the `unreachable` trap site of a one-function
+/// module precompiled by build.rs (`tests-wasm`-free: it is in `OUT_DIR/kill.cwasm`, with
+/// the site's offset in its text section read from wasmtime's own trap table there).
+/// Loaded once and kept, so the site stays registered with wasmtime.
+static KILL_SITE: spin::Once<Option<(wasmtime::Module, u64)>> = spin::Once::new();
+
+mod kill_site {
+    include!(concat!(env!("OUT_DIR"), "/kill_site.rs"));
+}
+
+/// The address of the kill trap site, loading its module into `engine` the first time.
+pub fn prepare_kill_site(engine: &wasmtime::Engine) -> Option<u64> {
+    KILL_SITE
+        .call_once(|| {
+            let module = load_module(engine, kill_site::CWASM)
+                .map_err(|e| log::warn!("kill site: {e}"))
+                .ok()?;
+            let text = module.text();
+            let offset = usize::try_from(kill_site::TRAP_OFFSET).ok()?;
+            // The site must be a `ud2` (0f 0b): anything else means the trap table was
+            // misread, and sending a task there would not be a wasm trap.
+            if text.get(offset..offset + 2) != Some(&[0x0f, 0x0b][..]) {
+                log::warn!("kill site: no ud2 at text offset {offset:#x}; kill is disabled");
+                return None;
+            }
+            let pc = text.as_ptr() as u64 + offset as u64;
+            Some((module, pc))
+        })
+        .as_ref()
+        .map(|(_, pc)| *pc)
+}
+
+/// Called on every timer tick with the interrupted context. If the interrupted task runs
+/// native wasm code (a function body, not a trampoline) and its process has been killed,
+/// the context is rewritten exactly as for a CPU exception in wasm code (see
+/// [`on_exception`]), with the kill site as the trapping instruction: wasmtime then
+/// unwinds to the wasm entry and the call returns a trap, which the process reports as
+/// killed. This replaces epoch checks in compiled code (a load and compare on every loop
+/// back-edge and function entry, about a third of a tight loop's time under TCG): a kill
+/// costs nothing until it is requested, and takes effect within one tick of the task
+/// running.
+///
+/// Why this is sound at any instruction of a body: wasm code holds no kernel locks and has
+/// no Rust frames to drop (those are below the wasm entry, which the unwind returns to);
+/// wasmtime needs only the frame-pointer chain to collect its backtrace, and Cranelift
+/// code keeps RBP as the frame pointer, pointing at the function's own frame or, in its
+/// prologue and epilogue, at its caller's.
+pub fn on_timer_tick(frame: &mut hal::interrupts::InterruptFrame) {
+    if hal::interrupts::nesting() != 1 || !in_wasm_body(frame.rip) {
+        return;
+    }
+    let task = crate::task::current();
+    let killed = match NATIVE_TASKS.try_lock() {
+        Some(tasks) => tasks.iter().any(|(t, check)| *t == task && check()),
+        None => false,
+    };
+    let handler = TRAP_HANDLER.load(Ordering::Acquire);
+    let Some(Some((_, pc))) = KILL_SITE.get() else {
+        return;
+    };
+    if !killed || handler == 0 {
+        return;
+    }
+    let call = TrapCall {
+        pc: *pc,
+        fp: frame.rbp,
+        has_addr: 0,
+        addr: 0,
+        handler: handler as u64,
+        vector: KILL_VECTOR,
+    };
+    if let Some(sp) = push_trap_call(frame.rsp, call) {
+        frame.rsp = sp;
+        frame.rip = clew_wasm_trap_trampoline as *const () as u64;
+        frame.rdi = sp;
+    }
+}
+
+/// The `vector` a kill's [`TrapCall`] carries (not a CPU vector).
+const KILL_VECTOR: u64 = 0x100;
 
 // ---------------------------------------------------------------------------------------
 // CPU features
@@ -550,11 +675,19 @@ pub fn load_module(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<wasmtime::
     // otherwise; (3) it copies the bytes into its own mapping, so `bytes` need not outlive
     // the module. The remaining trust is in the compiler that produced the artifact, as for
     // any native code (`.cwasm` files are trusted, like kernel modules).
-    unsafe { wasmtime::Module::deserialize(engine, payload) }.map_err(|e| {
+    let module = unsafe { wasmtime::Module::deserialize(engine, payload) }.map_err(|e| {
         let mut msg = format!("{e}");
         if let Some(cause) = e.chain().nth(1) {
             msg = format!("{msg}: {cause}");
         }
         msg
-    })
+    })?;
+    // Its function bodies, for `on_timer_tick` (dropped with the code by `forget_code`).
+    let text = module.text().as_ptr() as u64;
+    let mut bodies = BODIES.lock();
+    for f in module.functions() {
+        bodies.insert(text + f.offset as u64, text + (f.offset + f.len) as u64);
+    }
+    drop(bodies);
+    Ok(module)
 }

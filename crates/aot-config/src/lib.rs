@@ -6,8 +6,8 @@
 //! - [`config`]: the shared settings: wasm proposals (exceptions with the GC features,
 //!   SIMD, atomics on non-shared memories through `WasmFeatures::THREADS`, multi-value,
 //!   reference types, bulk memory, tail calls, extended-const), signals-based traps with
-//!   guard regions sized for the kernel's reservations, epoch interruption (how the kernel
-//!   kills a process in a pure compute loop), no copy-on-write images.
+//!   guard regions sized for the kernel's reservations, no epoch or fuel checks (the kernel
+//!   stops a killed process's code from its timer interrupt), no copy-on-write images.
 //! - [`CpuProfile`]: `baseline` (SSE3: QEMU's default CPU) or `avx2` (QEMU `-cpu max`).
 //! - [`header`]: the small container Clew puts in front of wasmtime's ELF artifact
 //!   (magic, format and wasmtime versions, profile, payload length and checksum), so a
@@ -33,7 +33,7 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 
 /// Identifies the settings of [`config`]: part of every cache key, so changing a setting
 /// here (and bumping this) never reuses stale artifacts.
-pub const CONFIG_ID: &str = "clew-1";
+pub const CONFIG_ID: &str = "clew-2";
 
 /// Virtual address space reserved per linear memory (4 GiB: a 32-bit memory never moves
 /// and needs no bounds checks).
@@ -150,7 +150,9 @@ pub fn config() -> Config {
         .memory_may_move(false)
         .memory_init_cow(false)
         .table_lazy_init(true)
-        .epoch_interruption(true)
+        // No epoch checks: the kernel stops a killed process's wasm code from the timer
+        // interrupt (kernel/src/wasmtime_platform.rs, `on_timer_tick`).
+        .epoch_interruption(false)
         .consume_fuel(false)
         .max_wasm_stack(MAX_WASM_STACK)
         // A trap's diagnosis names the innermost function; a deep recursion's full
@@ -207,7 +209,7 @@ pub fn compile(wasm: &[u8], profile: CpuProfile) -> Result<Vec<u8>, CompileError
     compile_adjusted(wasm, profile, |_| {})
 }
 
-/// As [`compile`], with the configuration adjusted first (measurements only, e.g. without
+/// As [`compile`], with the configuration adjusted first (measurements only, e.g. with
 /// epoch checks: such an artifact loads only into an engine adjusted the same way).
 #[cfg(feature = "compile")]
 pub fn compile_adjusted(
@@ -228,7 +230,6 @@ pub fn compile_adjusted(
 /// Loads a Clew `.cwasm` on the build host (`clew run --host prog.cwasm`): header checks as
 /// in the kernel, an engine with the compiler's configuration for the artifact's profile,
 /// then wasmtime's own checks (target, flags against this CPU, tunables, features).
-/// Stores of this engine need an epoch deadline (`Store::set_epoch_deadline`).
 #[cfg(feature = "compile")]
 #[allow(unsafe_code)]
 pub fn load_on_host(bytes: &[u8]) -> Result<(wasmtime::Engine, wasmtime::Module), CompileError> {

@@ -387,8 +387,6 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         },
     );
     store.limiter(|s| &mut s.limits);
-    // Precompiled modules carry epoch checks (how Clew kills a loop); never due here.
-    store.set_epoch_deadline(u64::MAX / 2);
     let mut linker: Linker<State<wasmtime::StoreLimits>> = Linker::new(&engine);
     wasi::wasmtime_adapter::add_to_linker(&mut linker, catch_panic)?;
     wasi::wasmtime_adapter::define_unknown_imports(

@@ -489,8 +489,8 @@ fn signal(pid: Pid, interrupt: bool) -> Result<(), KillError> {
     if task != 0 {
         crate::task::wake(task);
     }
-    // A native process in a pure loop notices at its next epoch check.
-    native::interrupt_all();
+    // A native process in a loop that makes no WASI calls is stopped by the timer
+    // (`wasmtime_platform::on_timer_tick`), an interpreted one between fuel slices.
     crate::tty::wake_readers();
     Ok(())
 }

@@ -7,11 +7,10 @@
 //!   bad artifact is a one-line error, never a crash).
 //! - [`run`]: instantiate and call `_start` (or `--invoke`'s export). CPU exceptions in wasm
 //!   code become wasmtime traps in the task itself (`wasmtime_platform::NativeTraps`); the
-//!   timer preempts native code like any other; `kill` bumps the engine's epoch
-//!   ([`interrupt_all`]) and the store's epoch callback ends the killed process (the others
-//!   just renew their deadline). Epoch checks cost a load and a compare at each loop header
-//!   and function entry; the epoch only moves on `kill`, so the callback never runs
-//!   otherwise.
+//!   timer preempts native code like any other; `kill` sets the process's flag and the
+//!   next timer tick that finds the task in wasm code sends it to a trap site
+//!   (`wasmtime_platform::on_timer_tick`), so the call returns a trap reported as killed.
+//!   Compiled code carries no epoch or fuel checks.
 //!
 //! Neighbours: `super::engine` (the interpreter, shared end-of-run reporting), `super`
 //! (process table, kill flags).
@@ -22,16 +21,22 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::fmt;
 use wasi::{UnknownImports, WasiCtx, WasiView};
-use wasmtime::{Engine, Linker, Module, Store, UpdateDeadline, Val, ValType};
+use wasmtime::{Engine, Linker, Module, Store, Val, ValType};
 
 static ENGINE: spin::Once<Result<Engine, String>> = spin::Once::new();
 
 /// The kernel's one wasmtime engine.
 pub fn engine() -> Result<&'static Engine, SpawnError> {
     ENGINE
-        .call_once(crate::wasmtime_platform::new_engine)
+        .call_once(|| {
+            let engine = crate::wasmtime_platform::new_engine()?;
+            // Where `kill` sends a task's wasm code (loaded once, kept registered).
+            if crate::wasmtime_platform::prepare_kill_site(&engine).is_none() {
+                log::warn!("native tier: no kill site; native processes cannot be killed");
+            }
+            Ok(engine)
+        })
         .as_ref()
         .map_err(|e| SpawnError::Invalid(format!("native engine: {e}")))
 }
@@ -41,25 +46,6 @@ pub fn load(bytes: &[u8]) -> Result<Module, SpawnError> {
     let engine = engine()?;
     crate::wasmtime_platform::load_module(engine, bytes).map_err(SpawnError::BadNative)
 }
-
-/// Makes every running native process check its kill flag soon (epoch bump).
-pub fn interrupt_all() {
-    if let Some(Ok(e)) = ENGINE.get() {
-        e.increment_epoch();
-    }
-}
-
-/// The error the epoch callback returns for a killed process.
-#[derive(Debug)]
-struct Killed;
-
-impl fmt::Display for Killed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("killed")
-    }
-}
-
-impl core::error::Error for Killed {}
 
 /// Store data: the WASI context and the memory limiter.
 struct NativeData {
@@ -81,7 +67,8 @@ pub(crate) fn run(
     opts: &RunOptions,
     kill: &Arc<KillFlag>,
 ) -> ExitStatus {
-    let traps = crate::wasmtime_platform::NativeTraps::install();
+    let flag = kill.clone();
+    let traps = crate::wasmtime_platform::NativeTraps::install(Arc::new(move || flag.is_set()));
     let mut wasi_back: Option<WasiCtx> = None;
     let caught = crate::fault::catch_unwind(|| execute(module, ctx, opts, kill, &mut wasi_back));
     drop(traps);
@@ -92,9 +79,7 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
     if let Some(exit) = e.downcast_ref::<wasi::wasmtime_adapter::I32Exit>() {
         return End::Exit(exit.0);
     }
-    if e.downcast_ref::<Killed>().is_some()
-        || (kill.is_set() && e.downcast_ref::<wasmtime::Trap>().is_some())
-    {
+    if kill.is_set() && e.downcast_ref::<wasmtime::Trap>().is_some() {
         return End::Killed;
     }
     if let Some(t) = e.downcast_ref::<wasi::wasmtime_adapter::WasiTrap>() {
@@ -172,15 +157,6 @@ fn execute(
         },
     );
     store.limiter(|d| &mut d.limits);
-    store.set_epoch_deadline(1);
-    let flag = kill.clone();
-    store.epoch_deadline_callback(move |_| {
-        if flag.is_set() {
-            Err(wasmtime::Error::new(Killed))
-        } else {
-            Ok(UpdateDeadline::Continue(1))
-        }
-    });
     let result = instantiate_and_call(&mut store, module, opts, kill);
     *wasi_back = Some(store.into_data().wasi);
     result
