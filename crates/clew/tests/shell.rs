@@ -41,7 +41,7 @@ fn lines(text: &str) -> Vec<&str> {
 }
 
 /// Compiles `tests/shell/NAME.c` into `dir/NAME.wasm` with clang (as `apps/` are built).
-fn compile_test_program(name: &str, dir: &Path) {
+fn compile_test_program(name: &str, dir: &Path, native: bool) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let src = root.join("tests/shell").join(format!("{name}.c"));
     let out = dir.join(format!("{name}.wasm"));
@@ -55,7 +55,7 @@ fn compile_test_program(name: &str, dir: &Path) {
         .unwrap_or_else(|e| panic!("cannot run {clang} (needs clang, lld, wasi-libc): {e}"));
     assert!(status.success(), "compiling {} failed", src.display());
     // Under `CLEW_SHELL_ENGINE=native` the guest runs only precompiled programs.
-    if std::env::var("CLEW_SHELL_ENGINE").as_deref() == Ok("native") {
+    if native || std::env::var("CLEW_SHELL_ENGINE").as_deref() == Ok("native") {
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_clew"))
             .arg("compile")
             .arg(&out)
@@ -66,12 +66,13 @@ fn compile_test_program(name: &str, dir: &Path) {
 }
 
 /// A fresh host directory holding the compiled test programs, shared as `/t`.
-fn test_programs() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("clew-shell-test-{}", std::process::id()));
+/// `native`: with their `.cwasm` beside them (`clew compile`).
+fn test_programs(native: bool) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("clew-shell-test-{}-{native}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for name in ["spin", "trap"] {
-        compile_test_program(name, &dir);
+        compile_test_program(name, &dir, native);
     }
     dir
 }
@@ -299,11 +300,23 @@ fn ctrl_c_ends_the_foreground_program() {
     g.poweroff();
 }
 
+/// Under the interpreter (fuel slices end the loop) and natively (the timer sends the
+/// loop's code to a trap site), whatever `CLEW_SHELL_ENGINE` says.
 #[test]
-fn spinning_job_killed_and_traps_leave_the_shell_alive() {
-    let dir = test_programs();
+fn spinning_job_killed_and_traps_leave_the_shell_alive_interp() {
+    spinning_job_killed_and_traps_leave_the_shell_alive("interp");
+}
+
+#[test]
+fn spinning_job_killed_and_traps_leave_the_shell_alive_native() {
+    spinning_job_killed_and_traps_leave_the_shell_alive("native");
+}
+
+fn spinning_job_killed_and_traps_leave_the_shell_alive(engine: &str) {
+    let dir = test_programs(engine == "native");
     let mapping = format!("{}::/t", dir.display());
-    let mut g = Guest::boot_to_prompt(&["--dir", &mapping]);
+    let cmdline = format!("engine={engine}");
+    let mut g = Guest::boot_to_prompt(&["--dir", &mapping, "--cmdline", &cmdline]);
 
     // A background job in a compute loop that makes no WASI calls.
     let out = g.command("/t/spin.wasm &");
