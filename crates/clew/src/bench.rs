@@ -55,5 +55,9 @@ pub fn run(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
         .stdin(std::process::Stdio::null())
         .status()
         .context("starting qemu-system-x86_64")?;
+    if let Some(log) = &args.log {
+        std::fs::copy(launch.log_path(), log)
+            .with_context(|| format!("copying the kernel log to {}", log.display()))?;
+    }
     Ok(ExitCode::from(launch.guest_exit_code(status)?))
 }

@@ -38,6 +38,9 @@ pub struct BenchArgs {
     /// CPU profile of the native code: `baseline`, or `avx2` (boots QEMU with `-cpu max`).
     #[arg(long, value_name = "PROFILE", default_value = "baseline")]
     pub cpu: String,
+    /// Copy the kernel log (COM2) to this file when the guest stops.
+    #[arg(long = "log", value_name = "FILE")]
+    pub log: Option<PathBuf>,
 }
 
 /// Options of `clew compile`.
