@@ -18,7 +18,7 @@ fn main() {
     // The in-kernel tests' wasm modules, assembled from WAT into OUT_DIR.
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     for name in [
-        "exit42", "divzero", "spin", "count", "throw", "features", "faults", "loop",
+        "exit42", "divzero", "spin", "count", "throw", "features", "faults", "loop", "simd",
     ] {
         let src = format!("{dir}/tests-wasm/{name}.wat");
         println!("cargo:rerun-if-changed={src}");
@@ -31,6 +31,12 @@ fn main() {
             let cwasm = aot_config::compile(&wasm, aot_config::CpuProfile::Baseline)
                 .unwrap_or_else(|e| panic!("precompiling {src}: {e}"));
             std::fs::write(format!("{out}/{name}.cwasm"), cwasm).expect("writing OUT_DIR");
+        }
+        if name == "simd" {
+            // The same code for the `avx2` profile (VEX encodings; runs under -cpu max).
+            let cwasm = aot_config::compile(&wasm, aot_config::CpuProfile::Avx2)
+                .unwrap_or_else(|e| panic!("precompiling {src}: {e}"));
+            std::fs::write(format!("{out}/simd-avx2.cwasm"), cwasm).expect("writing OUT_DIR");
         }
         if name == "loop" {
             // For measuring what epoch checks would cost (Clew's code has none).

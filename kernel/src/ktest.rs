@@ -77,6 +77,7 @@ const TESTS: &[Test] = &[
     ("native_trap_repetitions", native::native_trap_repetitions),
     ("interp_trap_repetitions", native::interp_trap_repetitions),
     ("native_concurrent", native::native_concurrent),
+    ("native_avx_preemption", native::native_avx_preemption),
     ("native_kill_loop", native::native_kill_loop),
     ("native_bench", native::native_bench),
 ];
@@ -84,11 +85,15 @@ const TESTS: &[Test] = &[
 /// How long (uptime) a test may run before the watchdog fails it.
 pub const TEST_DEADLINE_MS: u64 = 20_000;
 
-/// Runs every test and ends the machine.
-pub fn run() {
+/// Runs every test (or, with `only=NAME` on the kernel command line, those whose name
+/// contains NAME) and ends the machine.
+pub fn run(only: Option<&str>) {
     let mut passed = 0;
     let mut failed = 0;
     for (name, test) in TESTS {
+        if only.is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         match run_one(name, *test, TEST_DEADLINE_MS) {
             Ok(()) => {
                 passed += 1;

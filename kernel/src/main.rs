@@ -99,7 +99,11 @@ pub fn kernel_main(info: BootInfo) -> ! {
     let spawned = if args.contains(&"bench") {
         task::spawn_with_stack("bench", process::PROCESS_STACK, bench_mode::run)
     } else if test_mode {
-        task::spawn("ktest", ktest::run)
+        let only = args
+            .iter()
+            .find_map(|a| a.strip_prefix("only="))
+            .map(alloc::string::String::from);
+        task::spawn("ktest", move || ktest::run(only.as_deref()))
     } else if run_mode {
         task::spawn_with_stack("run", process::PROCESS_STACK, run_mode::run)
     } else {

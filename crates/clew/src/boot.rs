@@ -52,10 +52,11 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
         console: "stdio,signal=off",
         modules: vec![(archive_path, "archive")],
     };
-    let status = launch
-        .command()?
-        .status()
-        .context("starting qemu-system-x86_64")?;
+    let mut command = launch.command()?;
+    if args.cpu_max {
+        command.args(["-cpu", "max"]);
+    }
+    let status = command.status().context("starting qemu-system-x86_64")?;
     if let Some(log) = &args.log {
         let _ = std::fs::copy(launch.log_path(), log);
     }

@@ -104,12 +104,17 @@ pub struct BootArgs {
     /// Guest RAM in MiB.
     #[arg(long = "memory", value_name = "MiB", default_value_t = 1024)]
     pub memory_mib: u32,
-    /// Kernel command line passed to Clew (e.g. `test` runs the in-kernel tests).
+    /// Kernel command line passed to Clew (e.g. `test` runs the in-kernel tests, `test
+    /// only=NAME` those whose name contains NAME).
     #[arg(long = "cmdline", default_value = "")]
     pub cmdline: String,
     /// Copy the kernel log (COM2) to this file when the guest stops.
     #[arg(long = "log", value_name = "FILE")]
     pub log: Option<PathBuf>,
+    /// Boot QEMU's `max` CPU (AVX2: the kernel enables AVX state, and `avx2`-profile
+    /// `.cwasm` files run) instead of its default CPU. `/bin` stays `baseline` code.
+    #[arg(long = "cpu-max")]
+    pub cpu_max: bool,
 }
 
 /// Options of `clew run`, following `wasmtime run`.

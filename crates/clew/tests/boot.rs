@@ -39,6 +39,23 @@ fn in_kernel_test_suite_passes() {
     assert_eq!(code, 0, "in-kernel tests failed:\n{out}");
 }
 
+/// Vector state across preemption with AVX on: the in-kernel test that runs
+/// `avx2`-profile SIMD code in three processes at once, on QEMU's `max` CPU (under the
+/// default CPU the suite above runs it with the baseline code).
+#[test]
+fn avx_code_survives_preemption_on_the_max_cpu() {
+    let mut guest = Guest::boot(&["--cpu-max", "--cmdline", "test only=native_avx"]);
+    let code = guest.wait_exit(Duration::from_secs(240));
+    let out = guest.output();
+    assert!(
+        out.contains("avx2 profile: 3 concurrent native runs")
+            && out.contains("test native_avx_preemption ... ok")
+            && out.contains("1 passed, 0 failed"),
+        "{out}"
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
 #[test]
 fn shell_session_over_a_pipe() {
     let mut guest = Guest::boot_to_prompt(&[]);

@@ -31,6 +31,9 @@ const FAULTS_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/faults.cwa
 const LOOP: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/loop.wasm"));
 const LOOP_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/loop.cwasm"));
 const LOOP_EPOCH_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/loop-epoch.cwasm"));
+const SIMD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/simd.wasm"));
+const SIMD_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/simd.cwasm"));
+const SIMD_AVX2_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/simd-avx2.cwasm"));
 
 /// The fault classes of `faults.wat`: export, argument, expected words of the trap.
 const FAULT_CLASSES: &[(&str, Option<i32>, &str)] = &[
@@ -345,6 +348,68 @@ pub(super) fn native_concurrent() -> TestResult {
     for r in results.iter() {
         check!(*r == Ok(0), "a concurrent run: {r:?}");
     }
+    Ok(())
+}
+
+/// Vector state survives preemption: three native processes run `simd.wat`'s loop (eight
+/// v128 values live across every iteration) at once, so the timer switches between them
+/// mid-loop many times, and each must print what the interpreter prints alone. With AVX
+/// enabled (QEMU `-cpu max`) the `avx2`-profile code runs (VEX encodings, YMM state saved
+/// by the interrupt stubs); otherwise the baseline code (SSE state).
+pub(super) fn native_avx_preemption() -> TestResult {
+    const ITERATIONS: &str = "500000";
+    let avx = crate::wasmtime_platform::detect_host_feature("avx2") == Some(true);
+    let (profile, cwasm) = if avx {
+        ("avx2", SIMD_AVX2_CWASM)
+    } else {
+        ("baseline", SIMD_CWASM)
+    };
+    let opts = || RunOptions {
+        invoke: Some("run".to_string()),
+        invoke_args: vec![ITERATIONS.to_string()],
+        ..RunOptions::default()
+    };
+    let mut running = Vec::new();
+    let t0 = crate::time::monotonic_ns();
+    for _ in 0..3 {
+        let program = process::load_program(cwasm).map_err(|e| e.to_string())?;
+        let (ro, wo) = process::pipe();
+        let c = ctx(&["simd"], Stdio::Pipe(wo), Stdio::Null);
+        let pid =
+            process::start("simd".to_string(), program, c, opts()).map_err(|e| e.to_string())?;
+        running.push((pid, ro));
+    }
+    let mut outputs = Vec::new();
+    for (pid, ro) in running {
+        let out = drain(ro);
+        let st = process::wait(pid);
+        check!(st.code == 0, "native simd exit {} {:?}", st.code, st.trap);
+        outputs.push(out);
+    }
+    let native_ms = (crate::time::monotonic_ns() - t0) / 1_000_000;
+    let t1 = crate::time::monotonic_ns();
+    let interp = process::load_program(SIMD).map_err(|e| e.to_string())?;
+    let (st, expected, _) = run_program("simd", interp, opts())?;
+    let interp_ms = (crate::time::monotonic_ns() - t1) / 1_000_000;
+    check!(
+        st.code == 0,
+        "interpreted simd exit {} {:?}",
+        st.code,
+        st.trap
+    );
+    for out in &outputs {
+        check!(
+            *out == expected,
+            "{profile} code preempted: {:?}, the interpreter: {:?}",
+            String::from_utf8_lossy(out),
+            String::from_utf8_lossy(&expected)
+        );
+    }
+    println!(
+        "  {profile} profile: 3 concurrent native runs in {native_ms} ms ({} ticks), all {} (interpreter alone: {interp_ms} ms)",
+        native_ms / crate::time::MS_PER_TICK,
+        String::from_utf8_lossy(&expected).trim()
+    );
     Ok(())
 }
 
