@@ -4,7 +4,10 @@
 //! Compilation goes through `aot_config::compile` (the one `wasmtime::Config` shared with
 //! the kernel, explicit target, the profile's Cranelift flags, Clew's `.cwasm` header).
 //! The cache lives under `$XDG_CACHE_HOME/clew/cwasm` (else `~/.cache/clew/cwasm`), one
-//! file per SHA-256 of (wasm bytes, profile, wasmtime version), written atomically.
+//! file per SHA-256 of (wasm bytes, profile, wasmtime version), written atomically. A hit
+//! refreshes the file's modification time; after each new entry the cache is pruned, least
+//! recently used first, to [`CACHE_LIMIT`] bytes (`CLEW_CACHE_MAX_MB` overrides it), and
+//! temporary files left by interrupted writes are removed after an hour.
 //!
 //! Tier choice for a module ([`choose`]): `--engine interp` ships the `.wasm`;
 //! `--engine native` a `.cwasm` (the input itself, or compiled through the cache);
@@ -73,12 +76,69 @@ fn cache_key(wasm: &[u8], profile: CpuProfile) -> String {
     format!("{hex}.cwasm")
 }
 
-/// The cached `.cwasm` of `wasm`, if present and valid.
+/// The cached `.cwasm` of `wasm`, if present and valid (marked as just used).
 pub fn cached(wasm: &[u8], profile: CpuProfile) -> Option<Vec<u8>> {
     let path = cache_dir()?.join(cache_key(wasm, profile));
-    let bytes = std::fs::read(path).ok()?;
+    let bytes = std::fs::read(&path).ok()?;
     aot_config::header::unwrap(&bytes).ok()?;
+    // The modification time is the cache's "last used": `prune` drops the oldest first.
+    if let Ok(f) = std::fs::File::options().append(true).open(&path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
     Some(bytes)
+}
+
+/// Default size limit of the host cache (1 GiB: CPython's `.cwasm` is about 40 MB).
+pub const CACHE_LIMIT: u64 = 1 << 30;
+
+/// The cache's size limit: `CLEW_CACHE_MAX_MB` if set, else [`CACHE_LIMIT`].
+fn cache_limit() -> u64 {
+    std::env::var("CLEW_CACHE_MAX_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(CACHE_LIMIT, |mb| mb << 20)
+}
+
+/// Removes least recently used `.cwasm` files of `dir` until they total at most `limit`
+/// bytes, and temporary files older than an hour (an interrupted write's). Entries of
+/// another wasmtime version or configuration are never used again, so they age out too.
+/// Returns the number of files removed. Errors (a file that vanished, a concurrent
+/// prune) are skipped: the cache is only a cache.
+fn prune(dir: &Path, limit: u64) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Ok(meta) = entry.metadata() else { continue };
+        let Ok(modified) = meta.modified() else {
+            continue;
+        };
+        if name.ends_with(".tmp") {
+            let age = now.duration_since(modified).unwrap_or_default();
+            if age.as_secs() > 3600 && std::fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        } else if name.ends_with(".cwasm") && meta.is_file() {
+            files.push((modified, meta.len(), entry.path()));
+        }
+    }
+    let mut total: u64 = files.iter().map(|(_, len, _)| len).sum();
+    files.sort();
+    for (_, len, path) in files {
+        if total <= limit {
+            break;
+        }
+        if std::fs::remove_file(&path).is_ok() {
+            total -= len;
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Compiles `wasm` through the cache.
@@ -98,6 +158,7 @@ pub fn compile_cached(wasm: &[u8], profile: CpuProfile) -> anyhow::Result<Vec<u8
             if std::fs::write(&tmp, &cwasm).is_ok() {
                 let _ = std::fs::rename(&tmp, &path);
             }
+            prune(&dir, cache_limit());
         }
     }
     Ok(cwasm)
@@ -225,4 +286,46 @@ pub fn precompile_userland(apps: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
     let mut out = results.into_inner().unwrap_or_default();
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prune;
+    use std::time::{Duration, SystemTime};
+
+    fn file(dir: &std::path::Path, name: &str, len: usize, age_s: u64) {
+        let path = dir.join(name);
+        std::fs::write(&path, vec![0u8; len]).unwrap();
+        let f = std::fs::File::options().append(true).open(&path).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(age_s))
+            .unwrap();
+    }
+
+    #[test]
+    fn prune_drops_least_recently_used_first_and_stale_temporaries() {
+        let dir = std::env::temp_dir().join(format!("clew-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        file(&dir, "old.cwasm", 400, 300);
+        file(&dir, "mid.cwasm", 400, 200);
+        file(&dir, "new.cwasm", 400, 100);
+        file(&dir, ".x.cwasm.1.tmp", 10, 7200);
+        file(&dir, ".y.cwasm.2.tmp", 10, 10);
+        file(&dir, "notes.txt", 5000, 9000);
+        // Under the limit: only the stale temporary goes.
+        assert_eq!(prune(&dir, 10_000), 1);
+        assert!(!dir.join(".x.cwasm.1.tmp").exists());
+        assert!(
+            dir.join(".y.cwasm.2.tmp").exists(),
+            "a write may be in progress"
+        );
+        // 1200 bytes of entries, limit 800: the oldest one goes.
+        assert_eq!(prune(&dir, 800), 1);
+        assert!(!dir.join("old.cwasm").exists());
+        assert!(dir.join("mid.cwasm").exists() && dir.join("new.cwasm").exists());
+        // Limit 0 empties the cache but leaves other files alone.
+        assert_eq!(prune(&dir, 0), 2);
+        assert!(dir.join("notes.txt").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
