@@ -16,6 +16,7 @@
 use super::{ExitStatus, KillFlag, SpawnError, TRAP_EXIT};
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use wasi::{UnknownImports, WasiCtx, WasiView};
 use wasmi::{
@@ -84,9 +85,10 @@ fn engine_no_fuel() -> &'static Engine {
 /// A module ready for the interpreter: wasmi's module of a copy marked by `trap_site`
 /// (the running function's index in an exported global), and what turns that index into
 /// a name after a trap.
+#[derive(Clone)]
 pub struct InterpModule {
     module: Module,
-    marks: Option<Marks>,
+    marks: Option<Arc<Marks>>,
 }
 
 /// Where the running function's index is, and the module's `name` section.
@@ -135,10 +137,10 @@ fn compile_with(engine: &Engine, bytes: &[u8]) -> Result<InterpModule, SpawnErro
         if let Ok(module) = module {
             return Ok(InterpModule {
                 module,
-                marks: Some(Marks {
+                marks: Some(Arc::new(Marks {
                     export: marked.export,
                     names: marked.names,
-                }),
+                })),
             });
         }
         // An invalid module: validating the original gives the message about *its* bytes.

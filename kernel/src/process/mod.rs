@@ -18,6 +18,7 @@
 //! instantiate, run, trap diagnoses), `native` (wasmtime: load, run, epochs). Neighbours: `crate::task` (each process is a task),
 //! `crate::tty` (console line discipline), `crate::run_mode` (`clew run`).
 
+mod cache;
 mod engine;
 mod host;
 pub mod native;
@@ -223,7 +224,8 @@ pub fn spawn(spec: Spawn) -> Result<Pid, SpawnError> {
     start(name, module, ctx, RunOptions::default())
 }
 
-/// A loaded program, ready to run in one of the two tiers.
+/// A loaded program, ready to run in one of the two tiers (clones share the module).
+#[derive(Clone)]
 pub enum Program {
     /// Interpreted by wasmi.
     Interp(engine::InterpModule),
@@ -255,12 +257,20 @@ impl From<wasmtime::Module> for Program {
 
 /// Loads `bytes` by content: a Clew `.cwasm` for the native tier, else a `.wasm` for the
 /// interpreter.
+/// Programs loaded before are reused (`cache`).
 pub fn load_program(bytes: &[u8]) -> Result<Program, SpawnError> {
-    if aot_config::header::is_artifact(bytes) {
-        native::load(bytes).map(Program::Native)
-    } else {
-        engine::compile(bytes).map(Program::Interp)
-    }
+    cache::get_or_load(bytes, |bytes| {
+        if aot_config::header::is_artifact(bytes) {
+            native::load(bytes).map(Program::Native)
+        } else {
+            engine::compile(bytes).map(Program::Interp)
+        }
+    })
+}
+
+/// [`native::load`] through the cache.
+fn load_native(bytes: &[u8]) -> Result<Program, SpawnError> {
+    cache::get_or_load(bytes, |b| native::load(b).map(Program::Native))
 }
 
 /// Which tier [`spawn`] uses (kernel command line `engine=auto|interp|native`).
@@ -299,7 +309,7 @@ pub const NATIVE_CACHE: &str = "/lib/cwasm";
 /// corrupt) is logged and ignored unless the interpreter cannot run the module either.
 fn choose_tier(path: &str, bytes: &[u8]) -> Result<Program, SpawnError> {
     if aot_config::header::is_artifact(bytes) {
-        return native::load(bytes).map(Program::Native);
+        return load_native(bytes);
     }
     let cwasm_name = path
         .strip_suffix(".wasm")
@@ -316,8 +326,8 @@ fn choose_tier(path: &str, bytes: &[u8]) -> Result<Program, SpawnError> {
     };
     for candidate in candidates {
         if let Ok(cwasm) = crate::fs::read_file(&candidate) {
-            match native::load(&cwasm) {
-                Ok(m) => return Ok(Program::Native(m)),
+            match load_native(&cwasm) {
+                Ok(m) => return Ok(m),
                 Err(e) => {
                     log::warn!("{candidate}: {e}; interpreting {path}");
                     native_err = Some(e);
@@ -330,8 +340,8 @@ fn choose_tier(path: &str, bytes: &[u8]) -> Result<Program, SpawnError> {
             "no precompiled {cwasm_name} (engine=native)"
         ))));
     }
-    match engine::compile(bytes) {
-        Ok(m) => Ok(Program::Interp(m)),
+    match cache::get_or_load(bytes, |b| engine::compile(b).map(Program::Interp)) {
+        Ok(m) => Ok(m),
         Err(SpawnError::NeedsNative(why)) => Err(native_err.unwrap_or(SpawnError::NeedsNative(
             alloc::format!("{why}; precompile it with `clew compile`"),
         ))),
