@@ -78,6 +78,7 @@ const TESTS: &[Test] = &[
     ("interp_trap_repetitions", native::interp_trap_repetitions),
     ("native_concurrent", native::native_concurrent),
     ("native_avx_preemption", native::native_avx_preemption),
+    ("program_cache", native::program_cache),
     ("native_kill_loop", native::native_kill_loop),
     ("native_bench", native::native_bench),
 ];

@@ -137,10 +137,27 @@ extern "C" fn idle_entry(_: u64) -> ! {
     idle_loop()
 }
 
-/// The idle task's body: halt until an interrupt, forever.
+/// The idle task's body: yield when a task is ready, else halt until an interrupt.
+///
+/// An interrupt handler that wakes a task while the idle task runs (a joiner woken when a
+/// dead task is reaped, a reader woken by the console) returns into this loop, which
+/// hands the CPU over at once instead of halting until the next timer tick (up to 10 ms:
+/// every `wait` for a process used to end on a tick).
 pub fn idle_loop() -> ! {
     loop {
-        hal::cpu::enable_and_halt();
+        let guard = crate::sync::IrqGuard::new();
+        let ready = SCHED
+            .lock()
+            .as_ref()
+            .is_some_and(|s| s.current == IDLE && !s.run.is_empty());
+        if ready {
+            drop(guard);
+            hal::cpu::yield_interrupt();
+        } else {
+            // `sti; hlt`: a wake-up after the check above ends the halt.
+            core::mem::forget(guard);
+            hal::cpu::enable_and_halt();
+        }
     }
 }
 

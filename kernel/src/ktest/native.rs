@@ -351,6 +351,36 @@ pub(super) fn native_concurrent() -> TestResult {
     Ok(())
 }
 
+/// Loading the same bytes twice gives the same program (the kernel's program cache);
+/// other bytes give another one.
+pub(super) fn program_cache() -> TestResult {
+    let a = process::load_program(LOOP_CWASM).map_err(|e| e.to_string())?;
+    let b = process::load_program(LOOP_CWASM).map_err(|e| e.to_string())?;
+    let c = process::load_program(SPIN_CWASM).map_err(|e| e.to_string())?;
+    match (a, b, c) {
+        (process::Program::Native(a), process::Program::Native(b), process::Program::Native(c)) => {
+            check!(wasmtime::Module::same(&a, &b), "same bytes, another module");
+            check!(
+                !wasmtime::Module::same(&a, &c),
+                "other bytes, the same module"
+            );
+        }
+        _ => return Err("a .cwasm did not load natively".into()),
+    }
+    // A program still runs after being reused.
+    let (st, _, _) = run_program(
+        "loop",
+        process::load_program(LOOP).map_err(|e| e.to_string())?,
+        RunOptions {
+            invoke: Some("run".to_string()),
+            invoke_args: vec!["1000".to_string()],
+            ..RunOptions::default()
+        },
+    )?;
+    check!(st.code == 0, "cached interp program: exit {}", st.code);
+    Ok(())
+}
+
 /// Vector state survives preemption: three native processes run `simd.wat`'s loop (eight
 /// v128 values live across every iteration) at once, so the timer switches between them
 /// mid-loop many times, and each must print what the interpreter prints alone. With AVX
