@@ -298,35 +298,6 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// Parses `--invoke` arguments as wasmtime does (decimal or `0x` hex integers, floats).
-fn parse_int<T: std::str::FromStr + num_from_hex::FromHex>(s: &str) -> anyhow::Result<T>
-where
-    <T as std::str::FromStr>::Err: std::error::Error + Send + Sync + 'static,
-{
-    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        T::from_hex(h)
-    } else {
-        Ok(s.parse::<T>()?)
-    }
-}
-
-mod num_from_hex {
-    /// Integers parsable from hex digits.
-    pub trait FromHex: Sized {
-        fn from_hex(s: &str) -> anyhow::Result<Self>;
-    }
-    impl FromHex for i32 {
-        fn from_hex(s: &str) -> anyhow::Result<Self> {
-            Ok(i32::from_str_radix(s, 16)?)
-        }
-    }
-    impl FromHex for i64 {
-        fn from_hex(s: &str) -> anyhow::Result<Self> {
-            Ok(i64::from_str_radix(s, 16)?)
-        }
-    }
-}
-
 /// The name of the function to call and the wasm values from the command line.
 fn invoke_name(args: &RunArgs) -> String {
     args.invoke.clone().unwrap_or_else(|| "_start".to_string())
@@ -366,7 +337,7 @@ fn run_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
 }
 
 fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
-    use wasmtime::{Linker, Module, Store, StoreLimitsBuilder, Val, ValType};
+    use wasmtime::{Linker, Module, Store, StoreLimitsBuilder, Val};
     // A `.cwasm` from `clew compile` runs with the configuration it was compiled with.
     let (engine, module) = if aot_config::header::is_artifact(bytes) {
         aot_config::load_on_host(bytes)?
@@ -432,40 +403,22 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
     };
     let ty = func.ty(&store);
     let mut params = Vec::new();
-    let mut cli_args = args.args.iter();
     if args.invoke.is_some() {
         if ty.params().len() > 0 {
-            eprintln!("warning: using `--invoke` with a function that takes arguments is experimental and may break in the future");
+            eprint!("{}", wasi::invoke::ARGS_WARNING);
         }
-        for p in ty.params() {
-            let Some(s) = cli_args.next() else {
-                bail!("not enough arguments for `{name}`");
-            };
-            params.push(match p {
-                ValType::I32 => Val::I32(parse_int::<i32>(s)?),
-                ValType::I64 => Val::I64(parse_int::<i64>(s)?),
-                ValType::F32 => Val::F32(s.parse::<f32>()?.to_bits()),
-                ValType::F64 => Val::F64(s.parse::<f64>()?.to_bits()),
-                t => bail!("unsupported argument type {t:?}"),
-            });
-        }
+        params = wasi::wasmtime_adapter::invoke_params(&ty, &name, &args.args)
+            .map_err(anyhow::Error::msg)?;
     }
     let mut results = vec![Val::I32(0); ty.results().len()];
     if let Err(e) = func.call(&mut store, &params, &mut results) {
         return Ok(classify(e, invoke_context(args)));
     }
     if !results.is_empty() {
-        eprintln!("warning: using `--invoke` with a function that returns values is experimental and may break in the future");
+        eprint!("{}", wasi::invoke::RESULTS_WARNING);
     }
-    for r in results {
-        match r {
-            Val::I32(v) => println!("{v}"),
-            Val::I64(v) => println!("{v}"),
-            Val::F32(v) => println!("{}", f32::from_bits(v)),
-            Val::F64(v) => println!("{}", f64::from_bits(v)),
-            Val::V128(v) => println!("{}", v.as_u128()),
-            other => println!("{other:?}"),
-        }
+    for line in wasi::wasmtime_adapter::invoke_results(&results) {
+        print!("{line}");
     }
     Ok(End::Exit(0))
 }
@@ -482,7 +435,7 @@ fn run_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
 }
 
 fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
-    use wasmi::{Linker, Module, Store, StoreLimitsBuilder, Val, ValType};
+    use wasmi::{Linker, Module, Store, StoreLimitsBuilder, Val};
     let mut config = wasmi::Config::default();
     config
         .wasm_tail_call(true)
@@ -578,23 +531,12 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
     };
     let ty = func.ty(&store);
     let mut params = Vec::new();
-    let mut cli_args = args.args.iter();
     if args.invoke.is_some() {
         if !ty.params().is_empty() {
-            eprintln!("warning: using `--invoke` with a function that takes arguments is experimental and may break in the future");
+            eprint!("{}", wasi::invoke::ARGS_WARNING);
         }
-        for p in ty.params() {
-            let Some(s) = cli_args.next() else {
-                bail!("not enough arguments for `{name}`");
-            };
-            params.push(match p {
-                ValType::I32 => Val::I32(parse_int::<i32>(s)?),
-                ValType::I64 => Val::I64(parse_int::<i64>(s)?),
-                ValType::F32 => Val::F32(s.parse::<f32>()?.into()),
-                ValType::F64 => Val::F64(s.parse::<f64>()?.into()),
-                t => bail!("unsupported argument type {t:?}"),
-            });
-        }
+        params = wasi::wasmi_adapter::invoke_params(&ty, &name, &args.args)
+            .map_err(anyhow::Error::msg)?;
     }
     let mut results: Vec<Val> = ty
         .results()
@@ -605,16 +547,10 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         return Ok(classify(e, invoke_context(args), &store));
     }
     if !results.is_empty() {
-        eprintln!("warning: using `--invoke` with a function that returns values is experimental and may break in the future");
+        eprint!("{}", wasi::invoke::RESULTS_WARNING);
     }
-    for r in results {
-        match r {
-            Val::I32(v) => println!("{v}"),
-            Val::I64(v) => println!("{v}"),
-            Val::F32(v) => println!("{}", f32::from(v)),
-            Val::F64(v) => println!("{}", f64::from(v)),
-            other => println!("{other:?}"),
-        }
+    for line in wasi::wasmi_adapter::invoke_results(&results) {
+        print!("{line}");
     }
     Ok(End::Exit(0))
 }

@@ -10,6 +10,7 @@
 //! - [`memory`]: the guest-memory trait;
 //! - [`host`]: the traits the system provides (clocks and sleep, random, stdio streams);
 //! - [`ctx`]: the per-process context;
+//! - [`invoke`]: `--invoke`'s arguments, warnings and results, for every engine;
 //! - [`preview1`]: the functions; [`table`]: the one list of their wasm signatures, from
 //!   which the engine adapters ([`wasmi_adapter`], [`wasmtime_adapter`], behind the cargo
 //!   features `wasmi` and `wasmtime`) generate their `Linker` registrations.
@@ -22,6 +23,7 @@ extern crate alloc;
 
 pub mod ctx;
 pub mod host;
+pub mod invoke;
 pub mod memory;
 mod poll;
 pub mod preview1;

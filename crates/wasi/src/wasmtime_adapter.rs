@@ -97,3 +97,46 @@ pub fn define_unknown_imports<T: 'static>(
         UnknownImports::Trap => linker.define_unknown_imports_as_traps(module),
     }
 }
+
+/// The arguments of `--invoke export` for `ty`'s parameters (see [`crate::invoke`]).
+pub fn invoke_params(
+    ty: &wasmtime::FuncType,
+    export: &str,
+    args: &[String],
+) -> Result<alloc::vec::Vec<wasmtime::Val>, String> {
+    use crate::invoke::{Scalar, ScalarType};
+    use wasmtime::{Val, ValType};
+    let types = ty.params().map(|t| match t {
+        ValType::I32 => Some(ScalarType::I32),
+        ValType::I64 => Some(ScalarType::I64),
+        ValType::F32 => Some(ScalarType::F32),
+        ValType::F64 => Some(ScalarType::F64),
+        _ => None,
+    });
+    Ok(crate::invoke::params(export, types, args)?
+        .into_iter()
+        .map(|v| match v {
+            Scalar::I32(v) => Val::I32(v),
+            Scalar::I64(v) => Val::I64(v),
+            Scalar::F32(v) => Val::F32(v.to_bits()),
+            Scalar::F64(v) => Val::F64(v.to_bits()),
+        })
+        .collect())
+}
+
+/// `--invoke`'s results, one line each (see [`crate::invoke`]).
+pub fn invoke_results(results: &[wasmtime::Val]) -> alloc::vec::Vec<String> {
+    use crate::invoke::{result_line, Scalar};
+    use wasmtime::Val;
+    results
+        .iter()
+        .map(|r| match r {
+            Val::I32(v) => result_line(Scalar::I32(*v)),
+            Val::I64(v) => result_line(Scalar::I64(*v)),
+            Val::F32(v) => result_line(Scalar::F32(f32::from_bits(*v))),
+            Val::F64(v) => result_line(Scalar::F64(f64::from_bits(*v))),
+            Val::V128(v) => alloc::format!("{}\n", v.as_u128()),
+            other => alloc::format!("{other:?}\n"),
+        })
+        .collect()
+}

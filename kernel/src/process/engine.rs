@@ -21,7 +21,6 @@ use alloc::vec::Vec;
 use wasi::{UnknownImports, WasiCtx, WasiView};
 use wasmi::{
     CompilationMode, Config, CustomFuelCosts, Engine, Linker, Module, ResumableCall, Store, Val,
-    ValType,
 };
 
 /// Fuel per slice between kill-flag checks (about one wasm instruction per unit; a few
@@ -434,38 +433,24 @@ fn instantiate_and_call(
     };
     let ty = func.ty(&*store);
     let mut params = Vec::new();
-    let mut warnings = String::new();
     if opts.invoke.is_some() {
         if !ty.params().is_empty() {
-            warnings.push_str("warning: using `--invoke` with a function that takes arguments is experimental and may break in the future\n");
+            write_fd(
+                &mut store.data_mut().wasi,
+                2,
+                wasi::invoke::ARGS_WARNING.as_bytes(),
+            );
         }
-        let mut cli = opts.invoke_args.iter();
-        for p in ty.params() {
-            let Some(s) = cli.next() else {
-                return (
-                    End::Error(format!("not enough arguments for `{name}`")),
-                    Vec::new(),
-                );
-            };
-            match parse_val(*p, s) {
-                Some(v) => params.push(v),
-                None => {
-                    return (
-                        End::Error(format!("invalid argument `{s}` for `{name}`")),
-                        Vec::new(),
-                    )
-                }
-            }
-        }
+        params = match wasi::wasmi_adapter::invoke_params(&ty, &name, &opts.invoke_args) {
+            Ok(p) => p,
+            Err(e) => return (End::Error(e), Vec::new()),
+        };
     }
     let mut results: Vec<Val> = ty
         .results()
         .iter()
         .map(|t| Val::default_for_ty(*t))
         .collect();
-    if !warnings.is_empty() {
-        write_fd(&mut store.data_mut().wasi, 2, warnings.as_bytes());
-    }
     let end = call_sliced(store, func, &params, &mut results, kill, fuel);
     let end = match (end, &marked.marks) {
         (End::Trap(msg), Some(marks)) if msg.starts_with("wasm trap") => {
@@ -478,17 +463,9 @@ fn instantiate_and_call(
         write_fd(
             &mut store.data_mut().wasi,
             2,
-            b"warning: using `--invoke` with a function that returns values is experimental and may break in the future\n",
+            wasi::invoke::RESULTS_WARNING.as_bytes(),
         );
-        for r in &results {
-            lines.push(match r {
-                Val::I32(v) => format!("{v}\n"),
-                Val::I64(v) => format!("{v}\n"),
-                Val::F32(v) => format!("{}\n", f32::from(*v)),
-                Val::F64(v) => format!("{}\n", f64::from(*v)),
-                other => format!("{other:?}\n"),
-            });
-        }
+        lines = wasi::wasmi_adapter::invoke_results(&results);
     }
     (end, lines)
 }
@@ -558,22 +535,4 @@ fn call_sliced(
             }
         }
     }
-}
-
-/// Parses an `--invoke` argument as wasmtime does (decimal or `0x` hex integers, floats).
-fn parse_val(ty: ValType, s: &str) -> Option<Val> {
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
-    Some(match ty {
-        ValType::I32 => Val::I32(match hex {
-            Some(h) => i32::from_str_radix(h, 16).ok()?,
-            None => s.parse().ok()?,
-        }),
-        ValType::I64 => Val::I64(match hex {
-            Some(h) => i64::from_str_radix(h, 16).ok()?,
-            None => s.parse().ok()?,
-        }),
-        ValType::F32 => Val::F32(s.parse::<f32>().ok()?.into()),
-        ValType::F64 => Val::F64(s.parse::<f64>().ok()?.into()),
-        _ => return None,
-    })
 }

@@ -22,7 +22,7 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use wasi::{UnknownImports, WasiCtx, WasiView};
-use wasmtime::{Engine, Linker, Module, Store, Val, ValType};
+use wasmtime::{Engine, Linker, Module, Store, Val};
 
 static ENGINE: spin::Once<Result<Engine, String>> = spin::Once::new();
 
@@ -230,27 +230,13 @@ fn instantiate_and_call(
             write_fd(
                 &mut store.data_mut().wasi,
                 2,
-                b"warning: using `--invoke` with a function that takes arguments is experimental and may break in the future\n",
+                wasi::invoke::ARGS_WARNING.as_bytes(),
             );
         }
-        let mut cli = opts.invoke_args.iter();
-        for p in ty.params() {
-            let Some(s) = cli.next() else {
-                return (
-                    End::Error(format!("not enough arguments for `{name}`")),
-                    Vec::new(),
-                );
-            };
-            match parse_val(&p, s) {
-                Some(v) => params.push(v),
-                None => {
-                    return (
-                        End::Error(format!("invalid argument `{s}` for `{name}`")),
-                        Vec::new(),
-                    )
-                }
-            }
-        }
+        params = match wasi::wasmtime_adapter::invoke_params(&ty, &name, &opts.invoke_args) {
+            Ok(p) => p,
+            Err(e) => return (End::Error(e), Vec::new()),
+        };
     }
     let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
     let end = match func.call(&mut *store, &params, &mut results) {
@@ -262,36 +248,9 @@ fn instantiate_and_call(
         write_fd(
             &mut store.data_mut().wasi,
             2,
-            b"warning: using `--invoke` with a function that returns values is experimental and may break in the future\n",
+            wasi::invoke::RESULTS_WARNING.as_bytes(),
         );
-        for r in &results {
-            lines.push(match r {
-                Val::I32(v) => format!("{v}\n"),
-                Val::I64(v) => format!("{v}\n"),
-                Val::F32(v) => format!("{}\n", f32::from_bits(*v)),
-                Val::F64(v) => format!("{}\n", f64::from_bits(*v)),
-                Val::V128(v) => format!("{}\n", v.as_u128()),
-                other => format!("{other:?}\n"),
-            });
-        }
+        lines = wasi::wasmtime_adapter::invoke_results(&results);
     }
     (end, lines)
-}
-
-/// Parses an `--invoke` argument as wasmtime does (decimal or `0x` hex integers, floats).
-fn parse_val(ty: &ValType, s: &str) -> Option<Val> {
-    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
-    Some(match ty {
-        ValType::I32 => Val::I32(match hex {
-            Some(h) => i32::from_str_radix(h, 16).ok()?,
-            None => s.parse().ok()?,
-        }),
-        ValType::I64 => Val::I64(match hex {
-            Some(h) => i64::from_str_radix(h, 16).ok()?,
-            None => s.parse().ok()?,
-        }),
-        ValType::F32 => Val::F32(s.parse::<f32>().ok()?.to_bits()),
-        ValType::F64 => Val::F64(s.parse::<f64>().ok()?.to_bits()),
-        _ => return None,
-    })
 }

@@ -1,0 +1,139 @@
+//! `--invoke EXPORT ARG...` as `wasmtime run` does it, the same for both engines and both
+//! sides (`clew run --host` and the kernel): each argument parsed by its parameter's type
+//! (decimal or `0x` hexadecimal integers, floats), wasmtime's "experimental" warnings, and
+//! the results printed one per line. The engine adapters map their value types onto
+//! [`Scalar`] (`wasmi_adapter::invoke_params`, `wasmtime_adapter::invoke_params` and the
+//! `invoke_results` beside them).
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// What `wasmtime run` prints on stderr when the invoked function takes arguments.
+pub const ARGS_WARNING: &str = "warning: using `--invoke` with a function that takes arguments is experimental and may break in the future\n";
+
+/// What `wasmtime run` prints on stderr when the invoked function returns values.
+pub const RESULTS_WARNING: &str = "warning: using `--invoke` with a function that returns values is experimental and may break in the future\n";
+
+/// The value types an argument can be given for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarType {
+    /// `i32`.
+    I32,
+    /// `i64`.
+    I64,
+    /// `f32`.
+    F32,
+    /// `f64`.
+    F64,
+}
+
+/// An argument or a result.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    /// `i32`.
+    I32(i32),
+    /// `i64`.
+    I64(i64),
+    /// `f32`.
+    F32(f32),
+    /// `f64`.
+    F64(f64),
+}
+
+/// Parses `s` as a value of type `ty`.
+pub fn parse(ty: ScalarType, s: &str) -> Option<Scalar> {
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
+    Some(match ty {
+        ScalarType::I32 => Scalar::I32(match hex {
+            Some(h) => i32::from_str_radix(h, 16).ok()?,
+            None => s.parse().ok()?,
+        }),
+        ScalarType::I64 => Scalar::I64(match hex {
+            Some(h) => i64::from_str_radix(h, 16).ok()?,
+            None => s.parse().ok()?,
+        }),
+        ScalarType::F32 => Scalar::F32(s.parse().ok()?),
+        ScalarType::F64 => Scalar::F64(s.parse().ok()?),
+    })
+}
+
+/// The arguments of `export`, whose parameter types are `params` (`None`: a type no
+/// argument can be given for, such as a reference), from the command line's `args`.
+pub fn params(
+    export: &str,
+    params: impl Iterator<Item = Option<ScalarType>>,
+    args: &[String],
+) -> Result<Vec<Scalar>, String> {
+    let mut args = args.iter();
+    let mut out = Vec::new();
+    for ty in params {
+        let Some(s) = args.next() else {
+            return Err(format!("not enough arguments for `{export}`"));
+        };
+        let Some(ty) = ty else {
+            return Err(format!("unsupported parameter type for `{export}`"));
+        };
+        out.push(parse(ty, s).ok_or_else(|| format!("invalid argument `{s}` for `{export}`"))?);
+    }
+    Ok(out)
+}
+
+/// One result as `wasmtime run` prints it (with the newline).
+pub fn result_line(v: Scalar) -> String {
+    match v {
+        Scalar::I32(v) => format!("{v}\n"),
+        Scalar::I64(v) => format!("{v}\n"),
+        Scalar::F32(v) => format!("{v}\n"),
+        Scalar::F64(v) => format!("{v}\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    #[test]
+    fn arguments_by_type() {
+        let args: Vec<String> = ["7", "0x10", "-1.5", "2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let tys = [
+            Some(ScalarType::I32),
+            Some(ScalarType::I64),
+            Some(ScalarType::F32),
+            Some(ScalarType::F64),
+        ];
+        assert_eq!(
+            params("f", tys.into_iter(), &args),
+            Ok(vec![
+                Scalar::I32(7),
+                Scalar::I64(16),
+                Scalar::F32(-1.5),
+                Scalar::F64(2.0)
+            ])
+        );
+        assert_eq!(
+            params("f", [Some(ScalarType::I32)].into_iter(), &[]),
+            Err("not enough arguments for `f`".into())
+        );
+        assert_eq!(
+            params("f", [Some(ScalarType::I32)].into_iter(), &["x".to_string()]),
+            Err("invalid argument `x` for `f`".into())
+        );
+        assert_eq!(
+            params("f", [None].into_iter(), &["1".to_string()]),
+            Err("unsupported parameter type for `f`".into())
+        );
+        assert_eq!(
+            parse(ScalarType::I32, "0X7fffffff"),
+            Some(Scalar::I32(i32::MAX))
+        );
+        assert_eq!(parse(ScalarType::I32, "4294967296"), None);
+        assert_eq!(result_line(Scalar::F64(0.5)), "0.5\n");
+        assert_eq!(result_line(Scalar::I64(-3)), "-3\n");
+    }
+}
