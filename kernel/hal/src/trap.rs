@@ -111,49 +111,13 @@ fault_trampoline:
     fninit
     ldmxcsr {mxcsr}(%rip)
     call *%rsi
-    fxrstor64 256(%rsp)
-    cmpb $0, {avx}(%rip)
-    je 2f
-    vinsertf128 $1, 0(%rsp), %ymm0, %ymm0
-    vinsertf128 $1, 16(%rsp), %ymm1, %ymm1
-    vinsertf128 $1, 32(%rsp), %ymm2, %ymm2
-    vinsertf128 $1, 48(%rsp), %ymm3, %ymm3
-    vinsertf128 $1, 64(%rsp), %ymm4, %ymm4
-    vinsertf128 $1, 80(%rsp), %ymm5, %ymm5
-    vinsertf128 $1, 96(%rsp), %ymm6, %ymm6
-    vinsertf128 $1, 112(%rsp), %ymm7, %ymm7
-    vinsertf128 $1, 128(%rsp), %ymm8, %ymm8
-    vinsertf128 $1, 144(%rsp), %ymm9, %ymm9
-    vinsertf128 $1, 160(%rsp), %ymm10, %ymm10
-    vinsertf128 $1, 176(%rsp), %ymm11, %ymm11
-    vinsertf128 $1, 192(%rsp), %ymm12, %ymm12
-    vinsertf128 $1, 208(%rsp), %ymm13, %ymm13
-    vinsertf128 $1, 224(%rsp), %ymm14, %ymm14
-    vinsertf128 $1, 240(%rsp), %ymm15, %ymm15
-2:
-    add $768, %rsp
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %r11
-    pop %r10
-    pop %r9
-    pop %r8
-    pop %rbp
-    pop %rdi
-    pop %rsi
-    pop %rdx
-    pop %rcx
-    pop %rbx
-    pop %rax
-    add $16, %rsp
-    iretq
+    # The frame is an `InterruptFrame`, laid out as the interrupt stubs leave it: their
+    # exit path (`interrupt_return` in interrupts.rs) restores it and returns.
+    jmp interrupt_return
     .size fault_trampoline, . - fault_trampoline
     .cfi_endproc
     "#,
     mxcsr = sym DEFAULT_MXCSR,
-    avx = sym crate::cpu::AVX_ENABLED,
     rsp_lo = const sleb_lo(reg_off!(rsp)), rsp_hi = const sleb_hi(reg_off!(rsp)),
     rip_lo = const sleb_lo(reg_off!(rip)), rip_hi = const sleb_hi(reg_off!(rip)),
     rax_lo = const sleb_lo(reg_off!(rax)), rax_hi = const sleb_hi(reg_off!(rax)),
