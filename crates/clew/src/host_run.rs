@@ -337,7 +337,7 @@ fn run_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
 }
 
 fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
-    use wasmtime::{Linker, Module, Store, StoreLimitsBuilder, Val};
+    use wasmtime::{Linker, Module, Store, Val};
     // A `.cwasm` from `clew compile` runs with the configuration it was compiled with.
     let (engine, module) = if aot_config::header::is_artifact(bytes) {
         aot_config::load_on_host(bytes)?
@@ -346,15 +346,11 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         let module = Module::new(&engine, bytes)?;
         (engine, module)
     };
-    let mut limits = StoreLimitsBuilder::new();
-    if let Some(mib) = args.memory_mib {
-        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
-    }
     let mut store = Store::new(
         &engine,
         State {
             wasi: ctx,
-            limits: limits.build(),
+            limits: wasi::wasmtime_adapter::memory_limits(args.memory_mib),
         },
     );
     store.limiter(|s| &mut s.limits);
@@ -435,7 +431,7 @@ fn run_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
 }
 
 fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
-    use wasmi::{Linker, Module, Store, StoreLimitsBuilder, Val};
+    use wasmi::{Linker, Module, Store, Val};
     let mut config = wasmi::Config::default();
     config
         .wasm_tail_call(true)
@@ -456,15 +452,11 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
             None,
         ),
     };
-    let mut limits = StoreLimitsBuilder::new();
-    if let Some(mib) = args.memory_mib {
-        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
-    }
     let mut store = Store::new(
         &engine,
         State {
             wasi: ctx,
-            limits: limits.build(),
+            limits: wasi::wasmi_adapter::memory_limits(args.memory_mib),
         },
     );
     store.limiter(|s| &mut s.limits);

@@ -171,3 +171,13 @@ pub fn invoke_results(results: &[wasmi::Val]) -> alloc::vec::Vec<String> {
         })
         .collect()
 }
+
+/// Store limits for `--memory MiB`: linear memories may not grow past it (no limit
+/// without it).
+pub fn memory_limits(memory_mib: Option<u32>) -> wasmi::StoreLimits {
+    let mut limits = wasmi::StoreLimitsBuilder::new();
+    if let Some(mib) = memory_mib {
+        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
+    }
+    limits.build()
+}

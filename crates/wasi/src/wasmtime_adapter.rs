@@ -140,3 +140,13 @@ pub fn invoke_results(results: &[wasmtime::Val]) -> alloc::vec::Vec<String> {
         })
         .collect()
 }
+
+/// Store limits for `--memory MiB`: linear memories may not grow past it (no limit
+/// without it).
+pub fn memory_limits(memory_mib: Option<u32>) -> wasmtime::StoreLimits {
+    let mut limits = wasmtime::StoreLimitsBuilder::new();
+    if let Some(mib) = memory_mib {
+        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
+    }
+    limits.build()
+}

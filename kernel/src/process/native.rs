@@ -145,15 +145,11 @@ fn execute(
     wasi_back: &mut Option<WasiCtx>,
 ) -> (End, Vec<String>) {
     let engine = module.engine().clone();
-    let mut limits = wasmtime::StoreLimitsBuilder::new();
-    if let Some(mib) = opts.memory_mib {
-        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
-    }
     let mut store = Store::new(
         &engine,
         NativeData {
             wasi: ctx,
-            limits: limits.build(),
+            limits: wasi::wasmtime_adapter::memory_limits(opts.memory_mib),
         },
     );
     store.limiter(|d| &mut d.limits);
