@@ -2,8 +2,14 @@
 //! under `/run/`, each `--dir` tree under `/run/dirs/<i>/` and an encoded
 //! [`run_protocol::RunSpec`] at `/.clew-run` into the boot archive; this task runs that
 //! one program with its stdio on the framed COM1 channel ([`FrameStdin`], [`FrameOut`]),
-//! then sends each `--dir` tree back (`Vfs::dump_tar_changes` as `Frame::DirChunk`s), then
-//! `Frame::Exit(code)`, and powers off. Nothing else reaches COM1 (`console::set_framed`).
+//! then sends each `--dir` tree back (`Vfs::dump_tar_changes`), then `Frame::Exit(code)`,
+//! and powers off. Nothing else reaches COM1 (`console::set_framed`).
+//!
+//! A tree goes back as `Frame::DirChunk`s over COM1 (about 1 MB/s under TCG: QEMU's 16550
+//! hands the host one byte per write), or, when the host shares guest RAM with QEMU
+//! (`RunSpec::shared_ram`), as one `Frame::DirInRam`: the physical runs of the archive's
+//! buffer, which is then left untouched until power-off, for the host to read from the
+//! RAM file after QEMU exits ([`in_ram`]).
 //!
 //! The module is a `.wasm` (interpreted) or a `.cwasm` (native; the host compiled it for
 //! `--engine native` or for a module the interpreter cannot run): its content decides.
@@ -157,7 +163,25 @@ fn run_program() -> Result<u32, String> {
         match tar {
             Ok(tar) => {
                 let index = i as u32;
-                send_chunked(&tar, |data| Frame::DirChunk { index, data });
+                if spec.shared_ram {
+                    let len = tar.len();
+                    // Leaked: the bytes must stay where the host will read them.
+                    let runs = in_ram(tar.leak());
+                    log::info!(
+                        "run: --dir {i} goes back through shared RAM ({} KiB in {} runs)",
+                        len >> 10,
+                        runs.len()
+                    );
+                    // Frames of at most MAX_PAYLOAD bytes; the host appends their runs.
+                    for part in runs.chunks((MAX_PAYLOAD - 4) / 16) {
+                        send(&Frame::DirInRam {
+                            index,
+                            runs: part.to_vec(),
+                        });
+                    }
+                } else {
+                    send_chunked(&tar, |data| Frame::DirChunk { index, data });
+                }
             }
             Err(e) => {
                 let msg = format!("clew: cannot read back directory {}: {e}\n", spec.dirs[i]);
@@ -166,6 +190,29 @@ fn run_program() -> Result<u32, String> {
         }
     }
     Ok(status.code as u32)
+}
+
+/// The guest-physical runs (address, length) holding `bytes`, in order: each page
+/// translated, physically adjacent pages merged. The kernel maps every byte it can read,
+/// so a page without a translation cannot occur; it would end the list early, and the
+/// host would then find the archive short and report it.
+fn in_ram(bytes: &[u8]) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    let mut at = bytes.as_ptr() as u64;
+    let end = at + bytes.len() as u64;
+    while at < end {
+        let Some(t) = hal::paging::translate(at) else {
+            break;
+        };
+        let page_end = (at | (t.page_size - 1)) + 1;
+        let len = page_end.min(end) - at;
+        match runs.last_mut() {
+            Some((a, l)) if *a + *l == t.phys => *l += len,
+            _ => runs.push((t.phys, len)),
+        }
+        at += len;
+    }
+    runs
 }
 
 /// A program's stdout or stderr in run mode: every write becomes frames, byte-exact.

@@ -46,6 +46,7 @@ pub fn run(args: &crate::cli::BenchArgs) -> anyhow::Result<ExitCode> {
         cmdline: "bench",
         console: "stdio,signal=off",
         modules: vec![(archive_path, "archive")],
+        shared_ram: None,
     };
     let mut command = launch.command()?;
     if profile == aot_config::CpuProfile::Avx2 {

@@ -51,6 +51,7 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
         cmdline: &args.cmdline,
         console: "stdio,signal=off",
         modules: vec![(archive_path, "archive")],
+        shared_ram: None,
     };
     let mut command = launch.command()?;
     if args.cpu_max {

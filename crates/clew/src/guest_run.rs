@@ -9,7 +9,7 @@
 
 use crate::archive::Archive;
 use crate::cli::RunArgs;
-use crate::qemu::{Launch, RunDir};
+use crate::qemu::{Launch, RunDir, SharedRam};
 use anyhow::{bail, Context};
 use run_protocol::{Decoder, Frame, RunSpec, UnknownImports};
 use std::io::{Read, Write};
@@ -32,12 +32,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // need room besides; `--memory` only caps the program's linear memory.
     let archive_mib = (archive.len() >> 20) as u32;
     let memory_mib = (512 + 3 * archive_mib + spec.memory_mib.unwrap_or(256)).max(1024);
+    // `--dir` trees come back through guest RAM shared with QEMU (see `SharedRam`); the
+    // spec in the archive says whether the guest may use it.
+    let shared_ram = if spec.shared_ram {
+        Some(SharedRam::new(memory_mib)?)
+    } else {
+        None
+    };
     let launch = Launch {
         dir: &dir,
         memory_mib,
         cmdline: "run",
         console: "stdio,signal=off",
         modules: vec![(archive_path, "archive")],
+        shared_ram: shared_ram.as_ref(),
     };
     let mut command = launch.command()?;
     if needs_max_cpu {
@@ -64,6 +72,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut from_guest = child.stdout.take().context("QEMU stdout")?;
     let mut decoder = Decoder::new();
     let mut dirs: Vec<Vec<u8>> = vec![Vec::new(); spec.dirs.len()];
+    let mut in_ram: Vec<Vec<(u64, u64)>> = vec![Vec::new(); spec.dirs.len()];
     let mut exit = None;
     let mut buf = vec![0u8; 64 * 1024];
     let stdout = std::io::stdout();
@@ -92,12 +101,26 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                         .context("guest sent a directory that was not shared")?;
                     slot.extend_from_slice(&data);
                 }
+                Frame::DirInRam { index, runs } => {
+                    if index as usize >= dirs.len() || shared_ram.is_none() {
+                        bail!("guest sent a directory that was not shared");
+                    }
+                    in_ram[index as usize].extend(runs);
+                }
                 Frame::Exit(code) => exit = Some(code),
                 Frame::Stdin(_) | Frame::StdinEof => bail!("guest sent a host-only frame"),
             }
         }
     }
     let status = child.wait().context("waiting for QEMU")?;
+    // QEMU is gone: the RAM file holds the guest's last memory, the archives included.
+    if let Some(ram) = &shared_ram {
+        for (slot, runs) in dirs.iter_mut().zip(&in_ram) {
+            if !runs.is_empty() {
+                *slot = ram.read_runs(runs)?;
+            }
+        }
+    }
     if let Some(log) = &args.log {
         std::fs::copy(launch.log_path(), log)
             .with_context(|| format!("copying the kernel log to {}", log.display()))?;
@@ -204,6 +227,9 @@ fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
         } else {
             UnknownImports::Reject
         },
+        // `CLEW_SERIAL_DIRS=1` sends `--dir` trees over the serial port instead (the
+        // fallback path, kept tested).
+        shared_ram: std::env::var_os("CLEW_SERIAL_DIRS").is_none(),
     };
     archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;
     Ok((archive.finish()?, spec, needs_max_cpu))

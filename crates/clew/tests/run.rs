@@ -37,8 +37,13 @@ fn compile(name: &str, dir: &Path) -> PathBuf {
 }
 
 fn clew(args: &[&str], stdin: &[u8]) -> Output {
+    clew_env(args, stdin, &[])
+}
+
+fn clew_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -89,7 +94,8 @@ fn guest_matches_host_for_io_dirs_and_exit_code() {
     let stdin: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 256) as u8).collect();
 
     let mut results = Vec::new();
-    for mode in ["host", "guest"] {
+    // "guest-serial": `--dir` trees back through the serial port instead of shared RAM.
+    for mode in ["host", "guest", "guest-serial"] {
         let data = work.join(format!("data-{mode}"));
         fixture(&data);
         let dir_arg = format!("{}::/data", data.display());
@@ -109,9 +115,21 @@ fn guest_matches_host_for_io_dirs_and_exit_code() {
             "two words",
             "--not-an-option",
         ]);
-        let out = clew(&args, &stdin);
+        let env: &[(&str, &str)] = if mode == "guest-serial" {
+            &[("CLEW_SERIAL_DIRS", "1")]
+        } else {
+            &[]
+        };
+        let out = clew_env(&args, &stdin, env);
         results.push((mode, out, tree(&data)));
     }
+    let (_, serial, serial_tree) = &results[2];
+    assert_eq!(serial.status.code(), Some(7), "serial run: {serial:?}");
+    assert!(
+        serial.stdout == results[0].1.stdout,
+        "stdout differs (serial)"
+    );
+    assert_eq!(serial_tree, &results[0].2, "--dir differs (serial)");
     let (_, host, host_tree) = &results[0];
     let (_, guest, guest_tree) = &results[1];
     assert_eq!(host.status.code(), Some(7), "host run: {host:?}");
@@ -214,4 +232,39 @@ fn large_memory_and_large_input() {
     let after = std::fs::metadata(data.join("input.bin")).unwrap();
     use std::os::unix::fs::MetadataExt;
     assert_eq!((after.ino(), after.mtime()), (before.ino(), before.mtime()));
+}
+
+/// A program's large output file comes back through guest RAM shared with QEMU (the
+/// serial port would carry it at about 1 MB/s), byte-exact.
+#[test]
+fn large_output_comes_back_through_shared_ram() {
+    let work = scratch("bigout");
+    let wasm = compile("bigout", &work);
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let log = work.join("kernel.log");
+    let dir_arg = format!("{}::/data", data.display());
+    let out = clew(
+        &[
+            "run",
+            "--log",
+            log.to_str().unwrap(),
+            "--dir",
+            &dir_arg,
+            wasm.to_str().unwrap(),
+            "24",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "wrote 24 MiB\n");
+    let got = std::fs::read(data.join("out.bin")).unwrap();
+    assert_eq!(got.len(), 24 << 20);
+    for (m, chunk) in got.chunks(1 << 20).enumerate() {
+        for (i, b) in chunk.iter().enumerate() {
+            assert_eq!(*b, (i * 7 + m) as u8, "byte {i} of MiB {m}");
+        }
+    }
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("goes back through shared RAM"), "{log}");
 }

@@ -47,6 +47,17 @@ pub enum Frame {
         /// The next bytes of its tar archive.
         data: Vec<u8>,
     },
+    /// Guest → host: the whole archive of one `--dir` tree lies in guest RAM, which the
+    /// host shares with QEMU (`RunSpec::shared_ram`): these (guest-physical address,
+    /// length) runs, in order. The guest leaves them untouched until it powers off; the
+    /// host reads them from the RAM file after QEMU exits. Sent instead of `DirChunk`s;
+    /// a long list comes in several frames, whose runs follow each other.
+    DirInRam {
+        /// Which preopened directory.
+        index: u32,
+        /// Where the archive's bytes are, in order.
+        runs: Vec<(u64, u64)>,
+    },
     /// Guest → host: the program ended with this exit code (last frame of a run).
     Exit(u32),
     /// Host → guest: bytes for the program's stdin.
@@ -64,6 +75,7 @@ impl Frame {
             Frame::Exit(_) => 4,
             Frame::Stdin(_) => 5,
             Frame::StdinEof => 6,
+            Frame::DirInRam { .. } => 7,
         }
     }
 
@@ -80,6 +92,14 @@ impl Frame {
             }
             Frame::Exit(code) => {
                 payload.extend_from_slice(&code.to_le_bytes());
+                &payload
+            }
+            Frame::DirInRam { index, runs } => {
+                payload.extend_from_slice(&index.to_le_bytes());
+                for (addr, len) in runs {
+                    payload.extend_from_slice(&addr.to_le_bytes());
+                    payload.extend_from_slice(&len.to_le_bytes());
+                }
                 &payload
             }
             Frame::StdinEof => &[],
@@ -168,7 +188,20 @@ impl Decoder {
             4 if payload.len() == 4 => Frame::Exit(word(&payload)?),
             5 => Frame::Stdin(payload),
             6 if payload.is_empty() => Frame::StdinEof,
-            4 | 6 => return Err(DecodeError::BadPayload(kind)),
+            7 if payload.len() >= 4 && (payload.len() - 4) % 16 == 0 => Frame::DirInRam {
+                index: word(&payload)?,
+                runs: payload[4..]
+                    .chunks_exact(16)
+                    .map(|c| {
+                        let mut a = [0u8; 8];
+                        let mut l = [0u8; 8];
+                        a.copy_from_slice(&c[..8]);
+                        l.copy_from_slice(&c[8..]);
+                        (u64::from_le_bytes(a), u64::from_le_bytes(l))
+                    })
+                    .collect(),
+            },
+            4 | 6 | 7 => return Err(DecodeError::BadPayload(kind)),
             other => return Err(DecodeError::UnknownKind(other)),
         };
         Ok(Some(frame))
@@ -209,6 +242,9 @@ pub struct RunSpec {
     pub memory_mib: Option<u32>,
     /// Treatment of unknown imports.
     pub unknown_imports: UnknownImports,
+    /// The host reads guest RAM after QEMU exits (QEMU's RAM is a file the host holds):
+    /// `--dir` trees come back as [`Frame::DirInRam`] instead of through the serial port.
+    pub shared_ram: bool,
 }
 
 /// Errors decoding a [`RunSpec`].
@@ -230,7 +266,7 @@ impl RunSpec {
                 put(out, s);
             }
         };
-        out.extend_from_slice(b"CLEWRUN2");
+        out.extend_from_slice(b"CLEWRUN3");
         put(&mut out, &self.module);
         put(&mut out, &self.display_name);
         put_list(&mut out, &self.argv);
@@ -244,13 +280,14 @@ impl RunSpec {
             UnknownImports::DefaultValues => 1,
             UnknownImports::Trap => 2,
         });
+        out.push(u8::from(self.shared_ram));
         out
     }
 
     /// Decodes what [`RunSpec::encode`] wrote; malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<RunSpec, SpecError> {
         let mut rest = bytes
-            .strip_prefix(b"CLEWRUN2")
+            .strip_prefix(b"CLEWRUN3")
             .ok_or(SpecError("not a run spec"))?;
         fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], SpecError> {
             if rest.len() < n {
@@ -291,6 +328,11 @@ impl RunSpec {
             2 => UnknownImports::Trap,
             _ => return Err(SpecError("bad unknown-imports mode")),
         };
+        let shared_ram = match take(&mut rest, 1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return Err(SpecError("bad shared-RAM flag")),
+        };
         if !rest.is_empty() {
             return Err(SpecError("trailing bytes after run spec"));
         }
@@ -304,6 +346,7 @@ impl RunSpec {
             invoke,
             memory_mib,
             unknown_imports,
+            shared_ram,
         })
     }
 }
@@ -323,6 +366,10 @@ mod tests {
             },
             Frame::Stdin(Vec::new()),
             Frame::StdinEof,
+            Frame::DirInRam {
+                index: 1,
+                runs: vec![(0x10_0000, 4096), (u64::MAX - 7, 7)],
+            },
             Frame::Exit(42),
         ];
         let mut wire = Vec::new();
@@ -370,6 +417,10 @@ mod tests {
         let mut dec = Decoder::new();
         dec.push(&[3, 2, 0, 0, 0, 1, 2]);
         assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(3)));
+        // A run list that is not whole (address, length) pairs.
+        let mut dec = Decoder::new();
+        dec.push(&[7, 6, 0, 0, 0, 1, 0, 0, 0, 5, 5]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(7)));
     }
 
     #[test]
@@ -384,13 +435,14 @@ mod tests {
             invoke: Some("add".into()),
             memory_mib: Some(256),
             unknown_imports: UnknownImports::Trap,
+            shared_ram: true,
         };
         let bytes = spec.encode();
         assert_eq!(RunSpec::decode(&bytes), Ok(spec));
         for cut in 0..bytes.len() {
             assert!(RunSpec::decode(&bytes[..cut]).is_err());
         }
-        let mut huge = b"CLEWRUN2".to_vec();
+        let mut huge = b"CLEWRUN3".to_vec();
         huge.extend_from_slice(&0u32.to_le_bytes());
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(RunSpec::decode(&huge).is_err());
