@@ -188,7 +188,7 @@ impl Decoder {
             4 if payload.len() == 4 => Frame::Exit(word(&payload)?),
             5 => Frame::Stdin(payload),
             6 if payload.is_empty() => Frame::StdinEof,
-            7 if payload.len() >= 4 && (payload.len() - 4) % 16 == 0 => Frame::DirInRam {
+            7 if payload.len() >= 4 && (payload.len() - 4).is_multiple_of(16) => Frame::DirInRam {
                 index: word(&payload)?,
                 runs: payload[4..]
                     .chunks_exact(16)
