@@ -38,5 +38,22 @@ int main(void) {
          __wasi_path_open(dfd, 0, "a.txt", 0, __WASI_RIGHTS_FD_WRITE, 0, 0, &f2));
     SHOW("path_open(a.txt) asking FD_READ",
          __wasi_path_open(dfd, 0, "a.txt", 0, __WASI_RIGHTS_FD_READ, 0, 0, &f2));
+
+    /* A new descriptor's base rights are those asked for (that apply): the same request
+     * through two directories with different inheriting rights gives the same rights
+     * (wasi-testsuite path_link compares them). */
+    __wasi_rights_t want = __WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_FILESTAT_GET |
+                           __WASI_RIGHTS_PATH_LINK_SOURCE | __WASI_RIGHTS_PATH_OPEN;
+    __wasi_fd_t narrow, via_root, via_narrow;
+    __wasi_fdstat_t a, b;
+    MUST(__wasi_path_open(SANDBOX, 0, "dir", __WASI_OFLAGS_DIRECTORY, want, want, 0, &narrow));
+    MUST(__wasi_path_open(SANDBOX, 0, "dir/a.txt", 0, want, 0, 0, &via_root));
+    MUST(__wasi_path_open(narrow, 0, "a.txt", 0, want, 0, 0, &via_narrow));
+    MUST(__wasi_fd_fdstat_get(via_root, &a));
+    MUST(__wasi_fd_fdstat_get(via_narrow, &b));
+    printf("same base rights through either directory: %s\n",
+           yesno(a.fs_rights_base == b.fs_rights_base));
+    printf("base rights are those asked for that apply to a file: %s\n",
+           yesno(a.fs_rights_base == (__WASI_RIGHTS_FD_READ | __WASI_RIGHTS_FD_FILESTAT_GET)));
     return 0;
 }

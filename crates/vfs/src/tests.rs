@@ -159,10 +159,11 @@ fn symlink_and_readlink() {
     assert_eq!(v.symlink("t", root, "a"), Err(Error::Exists));
     assert_eq!(v.symlink("t", root, "."), Err(Error::Exists));
     // wasi-testsuite path_symlink_trailing_slashes: a new name with a slash is ENOENT, an
-    // existing one EEXIST.
+    // existing directory or link EEXIST, an existing regular file ENOTDIR (as wasmtime).
     assert_eq!(v.symlink("t", root, "new/"), Err(Error::NotFound));
     assert_eq!(v.symlink("t", root, "dl/"), Err(Error::Exists));
     assert_eq!(v.symlink("t", root, "a/"), Err(Error::Exists));
+    assert_eq!(v.symlink("t", a, "f/"), Err(Error::NotDir));
 }
 
 #[test]

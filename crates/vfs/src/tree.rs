@@ -605,6 +605,16 @@ impl Vfs {
         }
         let (name, trailing_slash) = parse_name(name)?;
         self.check_live_dir(dir)?;
+        // `file/` naming an existing regular file: NotDir, as wasmtime (cap-std) and
+        // wasi-testsuite's `path_symlink_trailing_slashes` (Unix errno mode) have it; Linux
+        // itself says Exists, as for every other existing name.
+        if let (true, Name::Normal(n)) = (trailing_slash, &name) {
+            if let Some(&existing) = self.entries(dir)?.get(*n) {
+                if self.node(existing)?.kind() == FileKind::RegularFile {
+                    return Err(Error::NotDir);
+                }
+            }
+        }
         let name = self.free_name(dir, name, trailing_slash)?;
         self.new_node(dir, name, Body::Symlink(target.to_owned()))
     }
