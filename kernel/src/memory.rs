@@ -260,6 +260,30 @@ pub fn handle_page_fault(addr: u64, error_code: u64) -> FaultClass {
     }
 }
 
+/// The guest-physical runs (address, length) holding `bytes`, in order: each page
+/// translated, physically adjacent pages merged (for a host that reads guest RAM: `clew
+/// run` and `clew boot` write-back). Every byte the kernel can read is mapped, so a page
+/// without a translation cannot occur; it would end the list early, and the host would
+/// find the data short and say so.
+pub fn physical_runs(bytes: &[u8]) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    let mut at = bytes.as_ptr() as u64;
+    let end = at + bytes.len() as u64;
+    while at < end {
+        let Some(t) = hal::paging::translate(at) else {
+            break;
+        };
+        let page_end = (at | (t.page_size - 1)) + 1;
+        let len = page_end.min(end) - at;
+        match runs.last_mut() {
+            Some((a, l)) if *a + *l == t.phys => *l += len,
+            _ => runs.push((t.phys, len)),
+        }
+        at += len;
+    }
+    runs
+}
+
 /// The region holding `addr`, if any (for diagnoses).
 pub fn region_of(addr: u64) -> Option<Region> {
     RESERVATIONS.try_lock()?.find(addr).cloned()

@@ -1,12 +1,14 @@
 //! Deliberate power-off. Before the machine goes off, the `--dir` trees of `clew boot` are
-//! sent back to the host tool on COM3 (listed in `/.clew-boot`, see `run_protocol`), and a
+//! sent back to the host tool on COM3 (listed in `/.clew-boot`, see `run_protocol`; when
+//! the host shares guest RAM, as `Frame::DirInRam` descriptions of where the archives lie
+//! in RAM, else as the archives themselves), and a
 //! marker line is logged on COM2: the host tool cannot tell QEMU's exit after an ACPI
 //! power-off from its exit after a guest reset (both are status 0 with `-no-reboot`), so it
 //! looks for `clew: power off` in the log (`crates/clew`'s `qemu::POWEROFF_MARKER`).
 
 use alloc::format;
 use alloc::vec::Vec;
-use run_protocol::{encode_chunked, Frame, RunSpec, BOOT_SPEC_PATH};
+use run_protocol::{encode_chunked, Frame, RunSpec, BOOT_SPEC_PATH, MAX_PAYLOAD};
 
 /// Sends the boot `--dir` trees home, logs the power-off marker and turns the machine off.
 pub fn off() -> ! {
@@ -36,12 +38,34 @@ fn write_back_boot_dirs() {
         match dump {
             Ok(tar) => {
                 let mut wire = Vec::new();
-                encode_chunked(&tar, &mut wire, |data| Frame::DirChunk {
-                    index: index as u32,
-                    data,
-                });
+                let len = tar.len();
+                if spec.shared_ram {
+                    // Where the archive lies in RAM (the host shares it with QEMU and reads
+                    // it after the power-off); leaked so nothing overwrites it before.
+                    let runs = crate::memory::physical_runs(tar.leak());
+                    for part in runs.chunks((MAX_PAYLOAD - 4) / 16) {
+                        Frame::DirInRam {
+                            index: index as u32,
+                            runs: part.to_vec(),
+                        }
+                        .encode_into(&mut wire);
+                    }
+                } else {
+                    encode_chunked(&tar, &mut wire, |data| Frame::DirChunk {
+                        index: index as u32,
+                        data,
+                    });
+                }
                 hal::serial::COM3.write_bulk_emulated(&wire);
-                log::info!("power: sent {path} back ({} KiB)", tar.len() / 1024);
+                log::info!(
+                    "power: sent {path} back ({} KiB{})",
+                    len / 1024,
+                    if spec.shared_ram {
+                        ", in shared RAM"
+                    } else {
+                        ""
+                    }
+                );
             }
             Err(e) => log::error!("power: cannot read back {path}: {e}"),
         }

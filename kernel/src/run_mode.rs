@@ -9,7 +9,7 @@
 //! hands the host one byte per write), or, when the host shares guest RAM with QEMU
 //! (`RunSpec::shared_ram`), as one `Frame::DirInRam`: the physical runs of the archive's
 //! buffer, which is then left untouched until power-off, for the host to read from the
-//! RAM file after QEMU exits ([`in_ram`]).
+//! RAM file after QEMU exits (`memory::physical_runs`).
 //!
 //! The module is a `.wasm` (interpreted) or a `.cwasm` (native; the host compiled it for
 //! `--engine native` or for a module the interpreter cannot run): its content decides.
@@ -166,7 +166,7 @@ fn run_program() -> Result<u32, String> {
                 if spec.shared_ram {
                     let len = tar.len();
                     // Leaked: the bytes must stay where the host will read them.
-                    let runs = in_ram(tar.leak());
+                    let runs = crate::memory::physical_runs(tar.leak());
                     log::info!(
                         "run: --dir {i} goes back through shared RAM ({} KiB in {} runs)",
                         len >> 10,
@@ -190,29 +190,6 @@ fn run_program() -> Result<u32, String> {
         }
     }
     Ok(status.code as u32)
-}
-
-/// The guest-physical runs (address, length) holding `bytes`, in order: each page
-/// translated, physically adjacent pages merged. The kernel maps every byte it can read,
-/// so a page without a translation cannot occur; it would end the list early, and the
-/// host would then find the archive short and report it.
-fn in_ram(bytes: &[u8]) -> Vec<(u64, u64)> {
-    let mut runs: Vec<(u64, u64)> = Vec::new();
-    let mut at = bytes.as_ptr() as u64;
-    let end = at + bytes.len() as u64;
-    while at < end {
-        let Some(t) = hal::paging::translate(at) else {
-            break;
-        };
-        let page_end = (at | (t.page_size - 1)) + 1;
-        let len = page_end.min(end) - at;
-        match runs.last_mut() {
-            Some((a, l)) if *a + *l == t.phys => *l += len,
-            _ => runs.push((t.phys, len)),
-        }
-        at += len;
-    }
-    runs
 }
 
 /// A program's stdout or stderr in run mode: every write becomes frames, byte-exact.

@@ -7,7 +7,7 @@
 
 use crate::archive::Archive;
 use crate::cli::BootArgs;
-use crate::qemu::{Launch, RunDir};
+use crate::qemu::{Launch, RunDir, SharedRam};
 use anyhow::{bail, Context};
 use run_protocol::{Decoder, Frame, RunSpec, BOOT_SPEC_PATH};
 use std::process::ExitCode;
@@ -22,6 +22,7 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     archive.add_userland()?;
     archive.mkdir_all("/tmp")?;
     let mut guests = Vec::new();
+    let mut shared = false;
     for mapping in &args.dirs {
         let guest = mapping.guest.trim_start_matches("./");
         if !guest.starts_with('/') || guest == "/" {
@@ -36,8 +37,12 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     if !guests.is_empty() {
         let spec = RunSpec {
             dirs: guests,
+            // As for `clew run`: trees come back through shared guest RAM unless
+            // `CLEW_SERIAL_DIRS` is set.
+            shared_ram: std::env::var_os("CLEW_SERIAL_DIRS").is_none(),
             ..RunSpec::default()
         };
+        shared = spec.shared_ram;
         archive.add_file(&format!("/{BOOT_SPEC_PATH}"), &spec.encode())?;
     }
     let archive_path = dir.path().join("boot.tar");
@@ -45,13 +50,19 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(&archive_path, &bytes).context("writing the boot archive")?;
     // The archive is held twice while the kernel unpacks it; leave room for programs.
     let needed_mib = 256 + 3 * (bytes.len() >> 20) as u32;
+    let memory_mib = args.memory_mib.max(needed_mib);
+    let shared_ram = if shared {
+        Some(SharedRam::new(memory_mib)?)
+    } else {
+        None
+    };
     let launch = Launch {
         dir: &dir,
-        memory_mib: args.memory_mib.max(needed_mib),
+        memory_mib,
         cmdline: &args.cmdline,
         console: "stdio,signal=off",
         modules: vec![(archive_path, "archive")],
-        shared_ram: None,
+        shared_ram: shared_ram.as_ref(),
     };
     let mut command = launch.command()?;
     if args.cpu_max {
@@ -63,13 +74,17 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     }
     let code = launch.guest_exit_code(status)?;
     if !args.dirs.is_empty() {
-        write_back(args, &launch.bulk_path())?;
+        write_back(args, &launch.bulk_path(), shared_ram.as_ref())?;
     }
     Ok(ExitCode::from(code))
 }
 
 /// Applies the `--dir` trees the kernel sent on COM3 at power-off to the host directories.
-fn write_back(args: &BootArgs, bulk: &std::path::Path) -> anyhow::Result<()> {
+fn write_back(
+    args: &BootArgs,
+    bulk: &std::path::Path,
+    ram: Option<&SharedRam>,
+) -> anyhow::Result<()> {
     let bytes = std::fs::read(bulk).unwrap_or_default();
     let mut decoder = Decoder::new();
     decoder.push(&bytes);
@@ -81,6 +96,13 @@ fn write_back(args: &BootArgs, bulk: &std::path::Path) -> anyhow::Result<()> {
                 .get_mut(index as usize)
                 .context("the guest sent back a directory that was not shared")?
                 .extend_from_slice(&data),
+            Frame::DirInRam { index, runs } => {
+                let ram = ram.context("the guest described RAM it does not share")?;
+                trees
+                    .get_mut(index as usize)
+                    .context("the guest sent back a directory that was not shared")?
+                    .extend_from_slice(&ram.read_runs(&runs)?);
+            }
             Frame::Exit(_) => complete = true,
             _ => bail!("unexpected frame on the bulk-data port"),
         }

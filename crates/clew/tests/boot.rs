@@ -84,13 +84,23 @@ fn shell_session_over_a_pipe() {
 
 #[test]
 fn boot_dir_changes_reach_the_host() {
-    let host = std::env::temp_dir().join(format!("clew-boot-dir-{}", std::process::id()));
+    // Through guest RAM shared with QEMU, then through the serial port.
+    boot_dir_changes_reach_the_host_via(&[]);
+    boot_dir_changes_reach_the_host_via(&[("CLEW_SERIAL_DIRS", "1")]);
+}
+
+fn boot_dir_changes_reach_the_host_via(env: &[(&str, &str)]) {
+    let host = std::env::temp_dir().join(format!(
+        "clew-boot-dir-{}-{}",
+        std::process::id(),
+        env.len()
+    ));
     let _ = std::fs::remove_dir_all(&host);
     std::fs::create_dir_all(host.join("sub")).unwrap();
     std::fs::write(host.join("keep.txt"), "kept\n").unwrap();
     std::fs::write(host.join("sub/gone.txt"), "bye\n").unwrap();
     let dir_arg = format!("{}::/data", host.display());
-    let mut guest = Guest::boot_to_prompt(&["--dir", &dir_arg]);
+    let mut guest = Guest::boot_to_prompt_env(&["--dir", &dir_arg], env);
     let listing = guest.command("ls /data/sub");
     assert!(
         listing.contains("gone.txt"),

@@ -22,6 +22,11 @@ pub struct Guest {
 impl Guest {
     /// Starts `clew boot EXTRA...`.
     pub fn boot(extra: &[&str]) -> Guest {
+        Guest::boot_env(extra, &[])
+    }
+
+    /// Starts `clew boot EXTRA...` with further environment variables for `clew`.
+    pub fn boot_env(extra: &[&str], env: &[(&str, &str)]) -> Guest {
         // `CLEW_SHELL_ENGINE=interp|native` runs the guest's programs under that tier
         // (kernel command line `engine=...`; the default, auto, runs /bin natively).
         let mut engine = Vec::new();
@@ -34,6 +39,7 @@ impl Guest {
             .arg("boot")
             .args(extra)
             .args(&engine)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -65,7 +71,12 @@ impl Guest {
 
     /// Boots and waits for the first prompt.
     pub fn boot_to_prompt(extra: &[&str]) -> Guest {
-        let guest = Guest::boot(extra);
+        Guest::boot_to_prompt_env(extra, &[])
+    }
+
+    /// [`Guest::boot_env`], then waits for the first prompt.
+    pub fn boot_to_prompt_env(extra: &[&str], env: &[(&str, &str)]) -> Guest {
+        let guest = Guest::boot_env(extra, env);
         guest.wait_for(PROMPT, 1, Duration::from_secs(60));
         guest
     }
