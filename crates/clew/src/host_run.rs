@@ -121,11 +121,13 @@ enum HostStream {
 impl wasi::Stream for HostStream {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
         match self {
+            // Straight from fd 0, unbuffered: `read_ready` polls the descriptor, which
+            // would not see bytes held in std's stdin buffer.
             HostStream::Stdin => loop {
-                match std::io::stdin().lock().read(buf) {
+                match rustix::io::read(std::io::stdin(), &mut *buf) {
                     Ok(n) => return Ok(n),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(io_errno(&e)),
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(e) => return Err(io_errno(&std::io::Error::from(e))),
                 }
             },
             _ => Err(Errno::Badf),
@@ -144,6 +146,24 @@ impl wasi::Stream for HostStream {
             HostStream::Stdin => return Err(Errno::Badf),
         };
         r.map(|()| buf.len()).map_err(|e| io_errno(&e))
+    }
+    fn read_ready(&mut self) -> bool {
+        match self {
+            // Ready when a read would not block: data, end of file, or an error.
+            HostStream::Stdin => {
+                let stdin = std::io::stdin();
+                let mut fds = [rustix::event::PollFd::new(
+                    &stdin,
+                    rustix::event::PollFlags::IN,
+                )];
+                let now = rustix::time::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                rustix::event::poll(&mut fds, Some(&now)).map_or(true, |n| n > 0)
+            }
+            _ => true,
+        }
     }
     fn is_tty(&self) -> bool {
         match self {

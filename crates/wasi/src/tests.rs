@@ -267,7 +267,8 @@ fn open_flags_and_rights() {
         Errno::Noent
     );
     assert_eq!(errno(open(&mut s, b"file", 16, 0).map(drop)), Errno::Inval);
-    let fd = open(&mut s, b"file", 0, rights::FD_READ).unwrap();
+    // Read-only, with every other file right (a descriptor holds the rights asked for).
+    let fd = open(&mut s, b"file", 0, rights::REGULAR_FILE & !rights::FD_WRITE).unwrap();
     assert_eq!(fd, 4);
     // Read-only: writing is EBADF (the access mode), as on Linux.
     s.mem[0..8].copy_from_slice(&[0, 2, 0, 0, 4, 0, 0, 0]);
@@ -276,7 +277,7 @@ fn open_flags_and_rights() {
         Errno::Badf
     );
     // Rights can be dropped, never added; a dropped right is ENOTCAPABLE.
-    let all = rights::PREOPEN_INHERITING & !rights::FD_WRITE;
+    let all = rights::REGULAR_FILE & !rights::FD_WRITE;
     let r = p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, all | rights::FD_WRITE, 0);
     assert_eq!(errno(r), Errno::Notcapable);
     p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, all & !rights::FD_READ, 0).unwrap();
@@ -368,7 +369,13 @@ fn path_open_bounded_by_inheriting_rights() {
 #[test]
 fn fd_allocate_grows_files() {
     let mut s = setup();
-    let fd = open(&mut s, b"file", 0, rights::FD_READ | rights::FD_WRITE).unwrap();
+    let fd = open(
+        &mut s,
+        b"file",
+        0,
+        rights::FD_READ | rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_GET,
+    )
+    .unwrap();
     let size = |s: &mut Setup| {
         p::fd_filestat_get(&mut s.ctx, &mut s.mem, fd, 3000).unwrap();
         u64::from_le_bytes(s.mem[3032..3040].try_into().unwrap())
@@ -389,10 +396,14 @@ fn fd_allocate_grows_files() {
     assert_eq!(al(&mut s, 3, 0, 1), Errno::Badf);
     assert_eq!(al(&mut s, 1, 0, 1), Errno::Badf);
     assert_eq!(al(&mut s, 99, 0, 1), Errno::Badf);
-    let ro = open(&mut s, b"file", 0, rights::FD_READ).unwrap();
+    // Read-only, though holding FD_ALLOCATE: the access mode refuses (EBADF, as POSIX);
+    // without the right it would be ENOTCAPABLE.
+    let ro = open(&mut s, b"file", 0, rights::REGULAR_FILE & !rights::FD_WRITE).unwrap();
     assert_eq!(al(&mut s, ro, 0, 100), Errno::Badf);
+    let bare = open(&mut s, b"file", 0, rights::FD_READ).unwrap();
+    assert_eq!(al(&mut s, bare, 0, 100), Errno::Notcapable);
     assert_eq!(size(&mut s), 16);
-    let keep = rights::REGULAR_FILE & !rights::FD_ALLOCATE;
+    let keep = rights::FD_READ | rights::FD_WRITE | rights::FD_FILESTAT_GET;
     p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, keep, 0).unwrap();
     assert_eq!(al(&mut s, fd, 0, 100), Errno::Notcapable);
     let data = s.ctx.vfs().lock();
