@@ -22,7 +22,11 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     archive.add_userland()?;
     archive.mkdir_all("/tmp")?;
     let mut guests = Vec::new();
-    let mut shared = false;
+    let mut shared_ram = if args.dirs.is_empty() {
+        None
+    } else {
+        SharedRam::create()
+    };
     for mapping in &args.dirs {
         let guest = mapping.guest.trim_start_matches("./");
         if !guest.starts_with('/') || guest == "/" {
@@ -37,12 +41,11 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     if !guests.is_empty() {
         let spec = RunSpec {
             dirs: guests,
-            // As for `clew run`: trees come back through shared guest RAM unless
-            // `CLEW_SERIAL_DIRS` is set.
-            shared_ram: std::env::var_os("CLEW_SERIAL_DIRS").is_none(),
+            // As for `clew run`: trees come back through shared guest RAM when the host
+            // can share it.
+            shared_ram: shared_ram.is_some(),
             ..RunSpec::default()
         };
-        shared = spec.shared_ram;
         archive.add_file(&format!("/{BOOT_SPEC_PATH}"), &spec.encode())?;
     }
     let archive_path = dir.path().join("boot.tar");
@@ -51,11 +54,9 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     // The archive is held twice while the kernel unpacks it; leave room for programs.
     let needed_mib = 256 + 3 * (bytes.len() >> 20) as u32;
     let memory_mib = args.memory_mib.max(needed_mib);
-    let shared_ram = if shared {
-        Some(SharedRam::new(memory_mib)?)
-    } else {
-        None
-    };
+    if let Some(ram) = shared_ram.as_mut() {
+        ram.set_size(memory_mib)?;
+    }
     let launch = Launch {
         dir: &dir,
         memory_mib,

@@ -25,20 +25,23 @@ const KERNEL_FAILURE_EXIT: u8 = 70;
 /// Runs `args.module` inside Clew and returns the program's exit code.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let dir = RunDir::new()?;
-    let (archive, spec, needs_max_cpu) = build_archive(args)?;
+    // `--dir` trees come back through guest RAM shared with QEMU (see `SharedRam`) when
+    // this host can share it; the spec in the archive tells the guest.
+    let mut shared_ram = if args.dirs.is_empty() {
+        None
+    } else {
+        SharedRam::create()
+    };
+    let (archive, spec, needs_max_cpu) = build_archive(args, shared_ram.is_some())?;
     let archive_path = dir.path().join("boot.tar");
     std::fs::write(&archive_path, &archive).context("writing the boot archive")?;
     // Guest RAM: the archive is held twice at boot (module and filesystem) and programs
     // need room besides; `--memory` only caps the program's linear memory.
     let archive_mib = (archive.len() >> 20) as u32;
     let memory_mib = (512 + 3 * archive_mib + spec.memory_mib.unwrap_or(256)).max(1024);
-    // `--dir` trees come back through guest RAM shared with QEMU (see `SharedRam`); the
-    // spec in the archive says whether the guest may use it.
-    let shared_ram = if spec.shared_ram {
-        Some(SharedRam::new(memory_mib)?)
-    } else {
-        None
-    };
+    if let Some(ram) = shared_ram.as_mut() {
+        ram.set_size(memory_mib)?;
+    }
     let launch = Launch {
         dir: &dir,
         memory_mib,
@@ -181,7 +184,7 @@ fn forward_stdin(to_guest: &mut impl Write) {
 
 /// Builds the boot archive: the module under `/run`, each `--dir` tree under
 /// `/run/dirs/<index>`, and the encoded run spec at `RUN_SPEC_PATH`.
-fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
+fn build_archive(args: &RunArgs, shared_ram: bool) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
     let chosen =
         crate::compile::choose(&args.module, args.engine, aot_config::CpuProfile::Baseline)?;
     let needs_max_cpu = chosen.native
@@ -227,9 +230,9 @@ fn build_archive(args: &RunArgs) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
         } else {
             UnknownImports::Reject
         },
-        // `CLEW_SERIAL_DIRS=1` sends `--dir` trees over the serial port instead (the
-        // fallback path, kept tested).
-        shared_ram: std::env::var_os("CLEW_SERIAL_DIRS").is_none(),
+        // Without it (`CLEW_SERIAL_DIRS=1`, or no memfd) `--dir` trees come back over
+        // the serial port: the fallback path, kept tested.
+        shared_ram,
     };
     archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;
     Ok((archive.finish()?, spec, needs_max_cpu))

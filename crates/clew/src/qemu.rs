@@ -57,17 +57,32 @@ pub struct SharedRam {
 }
 
 impl SharedRam {
-    /// A zero-filled memory file of `mib` MiB (pages are only allocated when written).
-    pub fn new(mib: u32) -> anyhow::Result<SharedRam> {
+    /// An empty memory file, or `None` where this host cannot make one (then bulk data
+    /// goes over the serial port): `CLEW_SERIAL_DIRS` set, or `memfd_create` refused.
+    pub fn create() -> Option<SharedRam> {
+        if std::env::var_os("CLEW_SERIAL_DIRS").is_some() {
+            return None;
+        }
         // Without CLOEXEC: QEMU inherits the descriptor and opens it by its /proc path.
-        let fd = rustix::fs::memfd_create("clew-guest-ram", rustix::fs::MemfdFlags::empty())
-            .context("creating the guest RAM file (memfd_create)")?;
-        let bytes = u64::from(mib) << 20;
-        rustix::fs::ftruncate(&fd, bytes).context("sizing the guest RAM file")?;
-        Ok(SharedRam {
-            file: std::fs::File::from(fd),
-            bytes,
-        })
+        match rustix::fs::memfd_create("clew-guest-ram", rustix::fs::MemfdFlags::empty()) {
+            Ok(fd) => Some(SharedRam {
+                file: std::fs::File::from(fd),
+                bytes: 0,
+            }),
+            Err(e) => {
+                eprintln!("clew: warning: no shared guest RAM (memfd_create: {e}); --dir trees come back over the serial port");
+                None
+            }
+        }
+    }
+
+    /// Sizes the file to `mib` MiB of guest RAM, zero-filled (pages are only allocated
+    /// when written).
+    pub fn set_size(&mut self, mib: u32) -> anyhow::Result<()> {
+        self.bytes = u64::from(mib) << 20;
+        self.file
+            .set_len(self.bytes)
+            .context("sizing the guest RAM file")
     }
 
     fn qemu_args(&self) -> [String; 4] {
