@@ -14,9 +14,13 @@
 //! `.wasm` runs natively when a `.cwasm` of the same name lies beside it or under
 //! [`NATIVE_CACHE`] (`/bin` ships precompiled there), else in the interpreter.
 //!
-//! Submodules: `stdio` (streams), `host` (clocks, random), `engine` (wasmi: compile,
-//! instantiate, run, trap diagnoses), `native` (wasmtime: load, run, epochs). Neighbours: `crate::task` (each process is a task),
-//! `crate::tty` (console line discipline), `crate::run_mode` (`clew run`).
+//! Loaded programs are reused by content ([`load_program`] through `cache`).
+//!
+//! Submodules: `stdio` (streams), `host` (clocks, random), `engine` (wasmi: compile with
+//! `trap_site` marks, instantiate, run, trap diagnoses), `native` (wasmtime: load, run),
+//! `cache` (loaded programs). Neighbours: `crate::task` (each process is a task),
+//! `crate::tty` (console line discipline), `crate::run_mode` (`clew run`),
+//! `crate::wasmtime_platform` (native traps and kill).
 
 mod cache;
 mod engine;
