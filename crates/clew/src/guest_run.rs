@@ -146,7 +146,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(KERNEL_FAILURE_EXIT));
     };
-    for (mapping, archive) in args.dirs.iter().zip(&dirs) {
+    // A tree the guest sent nothing for was not touched: the program never started (a
+    // module that does not load) or the kernel could not read it back (it said so on
+    // stderr). An archive, even of no changes, always has its end marker.
+    for ((mapping, archive), runs) in args.dirs.iter().zip(&dirs).zip(&in_ram) {
+        if archive.is_empty() && runs.is_empty() {
+            continue;
+        }
         crate::dirsync::apply(archive, &mapping.host)
             .with_context(|| format!("writing back {}", mapping.host.display()))?;
     }

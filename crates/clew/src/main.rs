@@ -17,18 +17,20 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let result = match cli.command {
-        cli::Command::Boot(args) => boot::boot(&args),
-        cli::Command::Run(args) if args.host => host_run::run(&args),
-        cli::Command::Run(args) => guest_run::run(&args),
-        cli::Command::Compile(args) => compile::run(&args),
-        cli::Command::Bench(args) => bench::run(&args),
+    // `clew run` fails as `wasmtime run` does, with status 1 (a module that cannot be
+    // compiled or loaded, a missing file); the other commands use 2.
+    let (result, failure) = match cli.command {
+        cli::Command::Boot(args) => (boot::boot(&args), 2),
+        cli::Command::Run(args) if args.host => (host_run::run(&args), 1),
+        cli::Command::Run(args) => (guest_run::run(&args), 1),
+        cli::Command::Compile(args) => (compile::run(&args), 2),
+        cli::Command::Bench(args) => (bench::run(&args), 2),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("clew: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(failure)
         }
     }
 }

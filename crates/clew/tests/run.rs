@@ -189,6 +189,32 @@ fn not_webassembly_is_an_error_not_a_crash() {
         stderr.contains("bad.wasm"),
         "message should name the module: {stderr}"
     );
+    // With a --dir (left as it was: the program never ran), and natively (the host's
+    // compile fails): the same status as `wasmtime run`, 1.
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("kept.txt"), "kept").unwrap();
+    let dir_arg = format!("{}::/data", data.display());
+    for engine in ["interp", "native"] {
+        let out = clew(
+            &[
+                "run",
+                "--engine",
+                engine,
+                "--dir",
+                &dir_arg,
+                bad.to_str().unwrap(),
+            ],
+            b"",
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{engine}: {stderr}");
+        assert!(!stderr.contains("writing back"), "{engine}: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(data.join("kept.txt")).unwrap(),
+        "kept"
+    );
 }
 
 /// Sizes real programs have: 250 MiB of linear memory and a 96 MiB input under `--dir`.
