@@ -6,8 +6,9 @@
 //!
 //! Semantics follow wasmtime's preview1 adapter (`wasmtime_wasi::preview1`): which
 //! descriptor kinds each call accepts and the errno otherwise, fd numbering, `fd_readdir`
-//! cookies with `.` and `..`, reads and writes using the first non-empty iovec, the
-//! `poll_oneoff` event fields. Deviations are marked `DEVIATION`.
+//! cookies with `.` and `..`, reads using the first non-empty iovec, the `poll_oneoff`
+//! event fields. Deviations are marked `DEVIATION`. Writes gather every iovec into one
+//! write (a line sent as two iovecs reaches a shared console whole).
 
 // Each function takes the witx parameters one by one, as the wasm import does.
 #![allow(clippy::too_many_arguments)]
@@ -140,14 +141,40 @@ fn fs_ino(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<vfs::Ino> {
     }
 }
 
-/// The first non-empty buffer of an iovec array (what wasmtime reads or writes), or an
-/// empty one.
+/// The first non-empty buffer of an iovec array (what wasmtime reads into), or an empty
+/// one.
 fn first_iovec(mem: &dyn GuestMemory, iovs: u32, iovs_len: u32) -> Result<(u32, u32)> {
     let list = mem.read_iovecs(iovs, iovs_len)?;
     Ok(list
         .into_iter()
         .find(|&(_, len)| len != 0)
         .unwrap_or((0, 0)))
+}
+
+/// The bytes of every iovec of a write, in order (witx `ciovec_array`: gathered into one
+/// write, so a line `printf` sends as two iovecs reaches a console or pipe whole, never
+/// split by another process's output). One non-empty iovec is borrowed, several copied.
+fn gathered<'m>(
+    mem: &'m dyn GuestMemory,
+    iovs: u32,
+    iovs_len: u32,
+) -> Result<alloc::borrow::Cow<'m, [u8]>> {
+    let list: Vec<(u32, u32)> = mem
+        .read_iovecs(iovs, iovs_len)?
+        .into_iter()
+        .filter(|&(_, len)| len != 0)
+        .collect();
+    match list.as_slice() {
+        [] => Ok(alloc::borrow::Cow::Borrowed(&[])),
+        [(buf, len)] => Ok(alloc::borrow::Cow::Borrowed(mem.slice(*buf, *len)?)),
+        _ => {
+            let mut out = Vec::new();
+            for (buf, len) in list {
+                out.extend_from_slice(mem.slice(buf, len)?);
+            }
+            Ok(alloc::borrow::Cow::Owned(out))
+        }
+    }
 }
 
 fn kind_filetype(kind: vfs::FileKind) -> u8 {
@@ -613,9 +640,8 @@ pub fn fd_pwrite(
         } => return Err(Errno::Spipe.into()),
         _ => return Err(Errno::Badf.into()),
     };
-    let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
-    let data = mem.slice(buf, len)?;
-    let (n, _) = file_write(ctx, ino, append, offset, data)?;
+    let data = gathered(mem, iovs, iovs_len)?;
+    let (n, _) = file_write(ctx, ino, append, offset, &data)?;
     mem.write_u32(nwritten, n as u32)?;
     Ok(())
 }
@@ -795,7 +821,7 @@ pub fn fd_tell(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Result<()>
 }
 
 /// `fd_write(fd, iovs) -> size`: files at their position (or the end with `append`),
-/// stdout/stderr (all bytes of the first non-empty iovec).
+/// stdout/stderr; all iovecs, gathered into one write.
 pub fn fd_write(
     ctx: &mut WasiCtx,
     mem: Mem<'_>,
@@ -821,8 +847,7 @@ pub fn fd_write(
             if rights_base & rights::FD_WRITE == 0 {
                 return Err(Errno::Notcapable.into());
             }
-            let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
-            let data = mem.slice(buf, len)?;
+            let data = gathered(mem, iovs, iovs_len)?;
             let (n, end) = {
                 let mut vfs = vfs.lock();
                 let off = if *append {
@@ -830,7 +855,7 @@ pub fn fd_write(
                 } else {
                     *pos
                 };
-                let n = vfs.write_at(*ino, off, data)?;
+                let n = vfs.write_at(*ino, off, &data)?;
                 (n, off.checked_add(n as u64).ok_or(Errno::Overflow)?)
             };
             *pos = end;
@@ -841,9 +866,8 @@ pub fn fd_write(
             kind: StdioKind::Stdout | StdioKind::Stderr,
             stream,
         } => {
-            let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
-            let data = mem.slice(buf, len)?;
-            let n = stream.write(data)?;
+            let data = gathered(mem, iovs, iovs_len)?;
+            let n = stream.write(&data)?;
             mem.write_u32(nwritten, n as u32)?;
             Ok(())
         }

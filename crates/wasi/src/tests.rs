@@ -569,3 +569,34 @@ fn no_panic_sweep() {
 fn table_has_46_functions() {
     assert_eq!(crate::table::NAMES.len(), 46);
 }
+
+/// `fd_write` gathers every iovec into one write (empty ones skipped): all bytes, in
+/// order, and `nwritten` counts them all.
+#[test]
+fn fd_write_gathers_iovecs() {
+    let mut s = setup();
+    let fd = open(
+        &mut s,
+        b"gathered",
+        1,
+        rights::FD_READ | rights::FD_WRITE | rights::FD_SEEK | rights::FD_FILESTAT_GET,
+    )
+    .unwrap();
+    let (a, al) = put(&mut s.mem, 2000, b"one ");
+    let (b, bl) = put(&mut s.mem, 2100, b"two\n");
+    // iovecs: ("one ", 4), (anything, 0), ("two\n", 4)
+    for (i, (ptr, len)) in [(a, al), (0, 0), (b, bl)].into_iter().enumerate() {
+        let at = 100 + i * 8;
+        s.mem[at..at + 4].copy_from_slice(&ptr.to_le_bytes());
+        s.mem[at + 4..at + 8].copy_from_slice(&len.to_le_bytes());
+    }
+    p::fd_write(&mut s.ctx, &mut s.mem, fd, 100, 3, 200).unwrap();
+    assert_eq!(u32_at(&s.mem, 200), 8);
+    let vfs = s.ctx.vfs().lock();
+    let ino = vfs
+        .resolve(vfs.root(), "sandbox/gathered", true, false)
+        .unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(vfs.read_at(ino, 0, &mut buf).unwrap(), 8);
+    assert_eq!(&buf[..8], b"one two\n");
+}
