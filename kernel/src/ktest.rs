@@ -19,12 +19,8 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel_logic::paging::Prot;
 
-mod native;
-mod process;
-
-type TestResult = Result<(), String>;
-type Test = (&'static str, fn() -> TestResult);
-
+/// Fails the test with a formatted reason unless `cond` holds (also used by the
+/// `native` and `process` submodules, declared below it).
 macro_rules! check {
     ($cond:expr, $($msg:tt)*) => {
         if !$cond {
@@ -32,6 +28,12 @@ macro_rules! check {
         }
     };
 }
+
+mod native;
+mod process;
+
+type TestResult = Result<(), String>;
+type Test = (&'static str, fn() -> TestResult);
 
 const TESTS: &[Test] = &[
     ("heap", heap),

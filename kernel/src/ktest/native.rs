@@ -14,14 +14,6 @@ use alloc::vec;
 use alloc::vec::Vec;
 use wasi::Stream;
 
-macro_rules! check {
-    ($cond:expr, $($msg:tt)*) => {
-        if !$cond {
-            return Err(format!($($msg)*));
-        }
-    };
-}
-
 const EXIT42_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/exit42.cwasm"));
 const SPIN_CWASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/spin.cwasm"));
 const FEATURES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/features.wasm"));

@@ -12,14 +12,6 @@ use alloc::vec;
 use alloc::vec::Vec;
 use wasi::{Errno, Stream};
 
-macro_rules! check {
-    ($cond:expr, $($msg:tt)*) => {
-        if !$cond {
-            return Err(format!($($msg)*));
-        }
-    };
-}
-
 const EXIT42: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/exit42.wasm"));
 const DIVZERO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/divzero.wasm"));
 const SPIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/spin.wasm"));
