@@ -157,21 +157,9 @@ pub mod rights {
         | POLL_FD_READWRITE;
     /// Rights that apply to a directory (those a preopen holds).
     pub const DIRECTORY: u64 = PREOPEN_BASE;
-    /// Inheriting rights of a preopened directory.
-    pub const PREOPEN_INHERITING: u64 = PREOPEN_BASE
-        | FD_DATASYNC
-        | FD_READ
-        | FD_SEEK
-        | FD_FDSTAT_SET_FLAGS
-        | FD_SYNC
-        | FD_TELL
-        | FD_WRITE
-        | FD_ADVISE
-        | FD_ALLOCATE
-        | FD_FILESTAT_GET
-        | FD_FILESTAT_SET_SIZE
-        | FD_FILESTAT_SET_TIMES
-        | POLL_FD_READWRITE;
+    /// Inheriting rights of a preopened directory: what directories and regular files
+    /// opened below it may hold.
+    pub const PREOPEN_INHERITING: u64 = PREOPEN_BASE | REGULAR_FILE;
 }
 
 /// `filetype` (witx `enum (@witx tag u8)`).
