@@ -168,26 +168,11 @@ pub fn compile_cached(wasm: &[u8], profile: CpuProfile) -> anyhow::Result<Vec<u8
 /// proposal it lacks, so only the native tier can run it.
 pub fn needs_native(wasm: &[u8]) -> bool {
     let mut c = wasmi::Config::default();
-    c.wasm_tail_call(true)
-        .wasm_extended_const(true)
-        .wasm_simd(true)
-        .wasm_multi_memory(true);
+    wasi::wasmi_adapter::enable_proposals(&mut c);
     let engine = wasmi::Engine::new(&c);
     match wasmi::Module::new(&engine, wasm) {
         Ok(_) => false,
-        Err(e) => {
-            let lower = e.to_string().to_ascii_lowercase();
-            [
-                "not enabled",
-                "exception",
-                "shared memor",
-                "atomic",
-                "threads",
-                "gc proposal",
-            ]
-            .iter()
-            .any(|n| lower.contains(n))
-        }
+        Err(e) => wasi::wasmi_adapter::needs_native_tier(&e.to_string()),
     }
 }
 

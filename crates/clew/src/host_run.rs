@@ -453,11 +453,7 @@ fn run_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
 fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
     use wasmi::{Linker, Module, Store, Val};
     let mut config = wasmi::Config::default();
-    config
-        .wasm_tail_call(true)
-        .wasm_extended_const(true)
-        .wasm_simd(true)
-        .wasm_multi_memory(true);
+    wasi::wasmi_adapter::enable_proposals(&mut config);
     let engine = wasmi::Engine::new(&config);
     // The marked copy (`trap_site`) names the function a trap happens in; a module the
     // marking cannot read, or whose copy wasmi refuses, is validated as it is, for the

@@ -181,3 +181,30 @@ pub fn memory_limits(memory_mib: Option<u32>) -> wasmi::StoreLimits {
     }
     limits.build()
 }
+
+/// Turns on the wasm proposals Clew's interpreter runs beyond wasmi's defaults (the kernel,
+/// `clew run --host` and `clew`'s tier choice configure wasmi alike).
+pub fn enable_proposals(c: &mut wasmi::Config) -> &mut wasmi::Config {
+    c.wasm_tail_call(true)
+        .wasm_extended_const(true)
+        .wasm_simd(true)
+        .wasm_multi_memory(true)
+}
+
+/// Whether wasmi refused a module (its error `message`) for a proposal it cannot run at
+/// all (exceptions, threads and atomics, GC), which is what the native tier is for.
+/// wasmparser's messages for a feature that is off end in "... not enabled" or "...
+/// support is not enabled".
+pub fn needs_native_tier(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    [
+        "not enabled",
+        "exception",
+        "shared memor",
+        "atomic",
+        "threads",
+        "gc proposal",
+    ]
+    .iter()
+    .any(|n| lower.contains(n))
+}

@@ -48,10 +48,7 @@ pub struct RunOptions {
 
 fn config(fuel: bool) -> Config {
     let mut c = Config::default();
-    c.wasm_tail_call(true)
-        .wasm_extended_const(true)
-        .wasm_simd(true)
-        .wasm_multi_memory(true)
+    wasi::wasmi_adapter::enable_proposals(&mut c)
         .consume_fuel(fuel)
         .compilation_mode(CompilationMode::LazyTranslation)
         // Lazy translation charges fuel per byte translated, and wasmi 2.0 reports running
@@ -152,20 +149,9 @@ fn compile_with(engine: &Engine, bytes: &[u8]) -> Result<InterpModule, SpawnErro
         .map_err(|e| classify_compile_error(&e.to_string()))
 }
 
-/// wasmparser's messages for a feature that is off in the config end in "... not enabled"
-/// or "... support is not enabled"; the proposals wasmi cannot run at all are what the
-/// native tier is for.
+/// A module wasmi refuses: "needs the native tier" for a proposal it lacks, else invalid.
 fn classify_compile_error(msg: &str) -> SpawnError {
-    let lower = msg.to_ascii_lowercase();
-    let needs = [
-        "not enabled",
-        "exception",
-        "shared memor",
-        "atomic",
-        "threads",
-        "gc proposal",
-    ];
-    if needs.iter().any(|n| lower.contains(n)) {
+    if wasi::wasmi_adapter::needs_native_tier(msg) {
         SpawnError::NeedsNative(msg.trim().to_string())
     } else {
         SpawnError::Invalid(msg.trim().to_string())
