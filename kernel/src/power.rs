@@ -8,7 +8,7 @@
 
 use alloc::format;
 use alloc::vec::Vec;
-use run_protocol::{encode_chunked, Frame, RunSpec, BOOT_SPEC_PATH, MAX_PAYLOAD};
+use run_protocol::{encode_chunked, Frame, RunSpec, BOOT_SPEC_PATH};
 
 /// Sends the boot `--dir` trees home, logs the power-off marker and turns the machine off.
 pub fn off() -> ! {
@@ -43,12 +43,8 @@ fn write_back_boot_dirs() {
                     // Where the archive lies in RAM (the host shares it with QEMU and reads
                     // it after the power-off); leaked so nothing overwrites it before.
                     let runs = crate::memory::physical_runs(tar.leak());
-                    for part in runs.chunks((MAX_PAYLOAD - 4) / 16) {
-                        Frame::DirInRam {
-                            index: index as u32,
-                            runs: part.to_vec(),
-                        }
-                        .encode_into(&mut wire);
+                    for frame in run_protocol::dir_in_ram_frames(index as u32, &runs) {
+                        frame.encode_into(&mut wire);
                     }
                 } else {
                     encode_chunked(&tar, &mut wire, |data| Frame::DirChunk {

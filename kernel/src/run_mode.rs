@@ -172,12 +172,8 @@ fn run_program() -> Result<u32, String> {
                         len >> 10,
                         runs.len()
                     );
-                    // Frames of at most MAX_PAYLOAD bytes; the host appends their runs.
-                    for part in runs.chunks((MAX_PAYLOAD - 4) / 16) {
-                        send(&Frame::DirInRam {
-                            index,
-                            runs: part.to_vec(),
-                        });
+                    for frame in run_protocol::dir_in_ram_frames(index, &runs) {
+                        send(&frame);
                     }
                 } else {
                     send_chunked(&tar, |data| Frame::DirChunk { index, data });

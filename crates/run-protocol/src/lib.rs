@@ -110,6 +110,16 @@ impl Frame {
     }
 }
 
+/// The [`Frame::DirInRam`]s describing directory `index`'s archive at `runs`: as many as
+/// keep each payload within [`MAX_PAYLOAD`], their runs in order.
+pub fn dir_in_ram_frames(index: u32, runs: &[(u64, u64)]) -> impl Iterator<Item = Frame> + '_ {
+    runs.chunks((MAX_PAYLOAD - 4) / 16)
+        .map(move |part| Frame::DirInRam {
+            index,
+            runs: part.to_vec(),
+        })
+}
+
 /// Encodes a stream of bytes as frames made by `make`, each at most [`MAX_PAYLOAD`] bytes.
 pub fn encode_chunked(data: &[u8], out: &mut Vec<u8>, make: impl Fn(Vec<u8>) -> Frame) {
     for chunk in data.chunks(MAX_PAYLOAD - 4) {
@@ -401,6 +411,24 @@ mod tests {
             total.extend(d);
         }
         assert_eq!(total, data);
+    }
+
+    #[test]
+    fn dir_in_ram_runs_split_into_frames_that_fit() {
+        let runs: Vec<(u64, u64)> = (0..200_000u64).map(|i| (i << 12, 4096)).collect();
+        let frames: Vec<Frame> = dir_in_ram_frames(3, &runs).collect();
+        assert!(frames.len() > 1);
+        let mut back = Vec::new();
+        for f in frames {
+            let mut wire = Vec::new();
+            f.encode_into(&mut wire);
+            assert!(wire.len() - HEADER_LEN <= MAX_PAYLOAD);
+            match f {
+                Frame::DirInRam { index: 3, runs } => back.extend(runs),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(back, runs);
     }
 
     #[test]
