@@ -451,23 +451,13 @@ fn run_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
 }
 
 fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
-    use wasmi::{Linker, Module, Store, Val};
+    use wasmi::{Linker, Store, Val};
     let mut config = wasmi::Config::default();
     wasi::wasmi_adapter::enable_proposals(&mut config);
     let engine = wasmi::Engine::new(&config);
-    // The marked copy (`trap_site`) names the function a trap happens in; a module the
-    // marking cannot read, or whose copy wasmi refuses, is validated as it is, for the
-    // message about its own bytes.
-    let marked = trap_site::instrument(bytes)
-        .ok()
-        .and_then(|m| Some((Module::new(&engine, &m.bytes).ok()?, m.export, m.names)));
-    let (module, marks) = match marked {
-        Some((module, export, names)) => (module, Some((export, names))),
-        None => (
-            Module::new(&engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?,
-            None,
-        ),
-    };
+    // The marked copy (`trap_site`) names the function a trap happens in.
+    let marked = trap_site::Marked::compile(&engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let module = &marked.module;
     let mut store = Store::new(
         &engine,
         State {
@@ -481,7 +471,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
     wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic).map_err(werr)?;
     let mode = unknown_mode(args);
     if mode == UnknownImports::Reject {
-        if let Some((m, n)) = wasi::wasmi_adapter::unknown_imports(&module)
+        if let Some((m, n)) = wasi::wasmi_adapter::unknown_imports(module)
             .into_iter()
             .next()
         {
@@ -491,9 +481,9 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
             );
         }
     }
-    wasi::wasmi_adapter::define_unknown_imports(&mut linker, &module, mode).map_err(werr)?;
+    wasi::wasmi_adapter::define_unknown_imports(&mut linker, module, mode).map_err(werr)?;
     let instance = linker
-        .instantiate_and_start(&mut store, &module)
+        .instantiate_and_start(&mut store, module)
         .map_err(|e| {
             anyhow::anyhow!(
                 "failed to instantiate {:?}\n    1: {e}",
@@ -509,13 +499,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
             return End::Error(format!("{what}\n    1: {t}"));
         }
         if let Some(code) = e.as_trap_code() {
-            let bt = marks.as_ref().and_then(|(export, names)| {
-                let index = instance.get_global(store, export)?.get(store).i32()?;
-                Some(trap_site::backtrace(
-                    names.as_deref(),
-                    u32::try_from(index).ok()?,
-                ))
-            });
+            let bt = marked.locate(store, &instance).map(|(_, bt)| bt);
             let msg = format!("wasm trap: {code}");
             return End::Trap(trap_site::caused_by(&what, bt.as_deref(), &msg));
         }

@@ -25,6 +25,9 @@
 //! error and the caller hands the original bytes to the engine, whose own validation
 //! reports what is wrong with them.
 //!
+//! With the `wasmi` feature, [`Marked`] does the whole job for a wasmi user: compile the
+//! marked copy (falling back to the original bytes) and name a trap's function.
+//!
 //! Neighbours: the kernel's `process/engine.rs` and the host tool's `host_run.rs` (both run
 //! wasmi); the WebAssembly core specification §5.5 (binary format of modules).
 #![no_std]
@@ -393,5 +396,50 @@ pub fn describe(names: Option<&[u8]>, index: u32) -> String {
     match names.and_then(|n| function_name(n, index)) {
         Some(name) => name,
         None => format!("<wasm function {index}>"),
+    }
+}
+
+/// A wasmi module compiled from the marked copy, and what names a trap's function.
+#[cfg(feature = "wasmi")]
+#[derive(Clone, Debug)]
+pub struct Marked {
+    /// The module to instantiate.
+    pub module: wasmi::Module,
+    /// `None` when the original bytes had to be compiled (no names then).
+    marks: Option<alloc::sync::Arc<(String, Option<Vec<u8>>)>>,
+}
+
+#[cfg(feature = "wasmi")]
+impl Marked {
+    /// Compiles the marked copy of `bytes`; a module the pass cannot read, or whose copy
+    /// wasmi refuses, is compiled as it is, so that an error speaks of its own bytes. The
+    /// copy is dropped once wasmi has taken what it keeps.
+    pub fn compile(engine: &wasmi::Engine, bytes: &[u8]) -> Result<Marked, wasmi::Error> {
+        if let Ok(marked) = instrument(bytes) {
+            if let Ok(module) = wasmi::Module::new(engine, &marked.bytes) {
+                return Ok(Marked {
+                    module,
+                    marks: Some(alloc::sync::Arc::new((marked.export, marked.names))),
+                });
+            }
+        }
+        Ok(Marked {
+            module: wasmi::Module::new(engine, bytes)?,
+            marks: None,
+        })
+    }
+
+    /// After a trap in `instance` (of this module): the function it happened in
+    /// ([`describe`]) and its one-frame backtrace ([`backtrace`]).
+    pub fn locate<T>(
+        &self,
+        store: &wasmi::Store<T>,
+        instance: &wasmi::Instance,
+    ) -> Option<(String, String)> {
+        let marks = self.marks.as_deref()?;
+        let value = instance.get_global(store, &marks.0)?.get(store).i32()?;
+        let index = u32::try_from(value).ok()?;
+        let names = marks.1.as_deref();
+        Some((describe(names, index), backtrace(names, index)))
     }
 }

@@ -16,7 +16,6 @@
 use super::{ExitStatus, KillFlag, SpawnError, TRAP_EXIT};
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use wasi::{UnknownImports, WasiCtx, WasiView};
 use wasmi::{
@@ -79,24 +78,15 @@ fn engine_no_fuel() -> &'static Engine {
 }
 
 /// A module ready for the interpreter: wasmi's module of a copy marked by `trap_site`
-/// (the running function's index in an exported global), and what turns that index into
+/// (the running function's index in an exported global), with what turns that index into
 /// a name after a trap.
 #[derive(Clone)]
-pub struct InterpModule {
-    module: Module,
-    marks: Option<Arc<Marks>>,
-}
-
-/// Where the running function's index is, and the module's `name` section.
-struct Marks {
-    export: String,
-    names: Option<Vec<u8>>,
-}
+pub struct InterpModule(trap_site::Marked);
 
 impl InterpModule {
     /// wasmi's module.
     pub fn module(&self) -> &Module {
-        &self.module
+        &self.0.module
     }
 }
 
@@ -118,35 +108,15 @@ fn compile_with(engine: &Engine, bytes: &[u8]) -> Result<InterpModule, SpawnErro
         // Components (layer 1) and other versions.
         return Err(SpawnError::NotWasm);
     }
-    // The marked copy is dropped once wasmi has taken what it keeps (bodies, data).
     let t0 = crate::time::monotonic_ns();
-    let marked = trap_site::instrument(bytes);
-    let t1 = crate::time::monotonic_ns();
-    if let Ok(marked) = marked {
-        let module = Module::new(engine, &marked.bytes);
-        log::info!(
-            "interp: {} KiB module marked in {} us, validated in {} us",
-            bytes.len() >> 10,
-            (t1 - t0) / 1000,
-            (crate::time::monotonic_ns() - t1) / 1000
-        );
-        if let Ok(module) = module {
-            return Ok(InterpModule {
-                module,
-                marks: Some(Arc::new(Marks {
-                    export: marked.export,
-                    names: marked.names,
-                })),
-            });
-        }
-        // An invalid module: validating the original gives the message about *its* bytes.
-    }
-    Module::new(engine, bytes)
-        .map(|module| InterpModule {
-            module,
-            marks: None,
-        })
-        .map_err(|e| classify_compile_error(&e.to_string()))
+    let marked = trap_site::Marked::compile(engine, bytes)
+        .map_err(|e| classify_compile_error(&e.to_string()))?;
+    log::info!(
+        "interp: {} KiB module marked and validated in {} us",
+        bytes.len() >> 10,
+        (crate::time::monotonic_ns() - t0) / 1000
+    );
+    Ok(InterpModule(marked))
 }
 
 /// A module wasmi refuses: "needs the native tier" for a proposal it lacks, else invalid.
@@ -326,7 +296,7 @@ fn execute(
     kill: &KillFlag,
     wasi_back: &mut Option<WasiCtx>,
 ) -> (End, Vec<String>) {
-    let engine = module.module.engine().clone();
+    let engine = module.module().engine().clone();
     let mut store = Store::new(
         &engine,
         ProcData {
@@ -348,7 +318,7 @@ fn instantiate_and_call(
     kill: &KillFlag,
     fuel: bool,
 ) -> (End, Vec<String>) {
-    let module = &marked.module;
+    let module = marked.module();
     let mut linker: Linker<ProcData> = Linker::new(module.engine());
     if let Err(e) = wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic) {
         return (End::Error(format!("linking WASI: {e}")), Vec::new());
@@ -434,11 +404,16 @@ fn instantiate_and_call(
         .map(|t| Val::default_for_ty(*t))
         .collect();
     let end = call_sliced(store, func, &params, &mut results, kill, fuel);
-    let end = match (end, &marked.marks) {
-        (End::Trap(msg), Some(marks)) if msg.starts_with("wasm trap") => {
-            place_trap(store, &instance, marks, msg)
-        }
-        (end, _) => end,
+    let end = match end {
+        End::Trap(msg) if msg.starts_with("wasm trap") => match marked.0.locate(store, &instance) {
+            Some((func, backtrace)) => End::TrapIn {
+                msg,
+                func,
+                backtrace,
+            },
+            None => End::Trap(msg),
+        },
+        end => end,
     };
     let mut lines = Vec::new();
     if matches!(end, End::Exit(0)) && !results.is_empty() {
@@ -450,30 +425,6 @@ fn instantiate_and_call(
         lines = wasi::wasmi_adapter::invoke_results(&results);
     }
     (end, lines)
-}
-
-/// Names the function a wasm trap happened in, from the marks' global (see `trap_site`).
-fn place_trap(
-    store: &Store<ProcData>,
-    instance: &wasmi::Instance,
-    marks: &Marks,
-    msg: String,
-) -> End {
-    let index = instance
-        .get_global(store, &marks.export)
-        .and_then(|g| g.get(store).i32())
-        .and_then(|i| u32::try_from(i).ok());
-    match index {
-        Some(index) => {
-            let names = marks.names.as_deref();
-            End::TrapIn {
-                msg,
-                func: trap_site::describe(names, index),
-                backtrace: trap_site::backtrace(names, index),
-            }
-        }
-        None => End::Trap(msg),
-    }
 }
 
 /// Calls `func` in fuel slices, checking the kill flag between them.

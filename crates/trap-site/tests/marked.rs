@@ -1,0 +1,28 @@
+//! `Marked` (feature `wasmi`): compiles the marked copy and names a trap's function; a
+//! module the copy cannot be made of is compiled as it is, and its error is wasmi's own.
+
+use trap_site::Marked;
+use wasmi::{Engine, Linker, Store};
+
+#[test]
+fn locates_the_trap_and_falls_back_to_the_original() {
+    let wasm = wat::parse_str(
+        r#"(module (func $inner (unreachable)) (func $outer (export "run") (call $inner)))"#,
+    )
+    .unwrap();
+    let engine = Engine::default();
+    let marked = Marked::compile(&engine, &wasm).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine)
+        .instantiate_and_start(&mut store, &marked.module)
+        .unwrap();
+    let run = instance.get_func(&store, "run").unwrap();
+    assert!(run.call(&mut store, &[], &mut []).is_err());
+    let (func, backtrace) = marked.locate(&store, &instance).unwrap();
+    assert_eq!(func, "inner");
+    assert!(backtrace.ends_with("0: <unknown>!inner"), "{backtrace}");
+
+    // Not a module the pass can read: wasmi's error about these bytes, not about a copy.
+    let err = Marked::compile(&engine, b"\0asm\x01\0\0\0\x05garbage").unwrap_err();
+    assert!(!err.to_string().is_empty());
+}
