@@ -547,14 +547,21 @@ pub fn prepare_kill_site(engine: &wasmtime::Engine) -> Option<u64> {
 /// code keeps RBP as the frame pointer, pointing at the function's own frame or, in its
 /// prologue and epilogue, at its caller's.
 pub fn on_timer_tick(frame: &mut hal::interrupts::InterruptFrame) {
-    if hal::interrupts::nesting() != 1 || !in_wasm_body(frame.rip) {
+    if hal::interrupts::nesting() != 1 {
+        return;
+    }
+    // Every tick, usually with nothing killed: a try-lock and an atomic load per native
+    // task, before anything else is looked at.
+    let any_killed = NATIVE_TASKS
+        .try_lock()
+        .is_some_and(|tasks| tasks.iter().any(|(_, check)| check()));
+    if !any_killed || !in_wasm_body(frame.rip) {
         return;
     }
     let task = crate::task::current();
-    let killed = match NATIVE_TASKS.try_lock() {
-        Some(tasks) => tasks.iter().any(|(t, check)| *t == task && check()),
-        None => false,
-    };
+    let killed = NATIVE_TASKS
+        .try_lock()
+        .is_some_and(|tasks| tasks.iter().any(|(t, check)| *t == task && check()));
     let handler = TRAP_HANDLER.load(Ordering::Acquire);
     let Some(Some((_, pc))) = KILL_SITE.get() else {
         return;
