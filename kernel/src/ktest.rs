@@ -13,7 +13,7 @@ use crate::task::{self, Exit};
 use crate::{memory, println, time};
 use alloc::boxed::Box;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +31,28 @@ macro_rules! check {
 
 mod native;
 mod process;
+
+/// Writes `bytes` to the file at `path` in the shared VFS, making its directories (for
+/// the tests' modules).
+fn write_file(path: &str, bytes: &[u8]) -> Result<(), String> {
+    let vfs = crate::fs::shared();
+    let mut fs = vfs.lock();
+    let root = fs.root();
+    let mut dir = root;
+    let (parent, name) = path.rsplit_once('/').ok_or("bad path")?;
+    for part in parent.split('/').filter(|p| !p.is_empty()) {
+        dir = match fs.lookup(dir, part) {
+            Ok(i) => i,
+            Err(_) => fs.mkdir(dir, part).map_err(|e| e.to_string())?,
+        };
+    }
+    let (ino, _) = fs
+        .create_file(dir, name, false)
+        .map_err(|e| e.to_string())?;
+    fs.set_len(ino, 0).map_err(|e| e.to_string())?;
+    fs.write_at(ino, 0, bytes).map_err(|e| e.to_string())?;
+    Ok(())
+}
 
 type TestResult = Result<(), String>;
 type Test = (&'static str, fn() -> TestResult);

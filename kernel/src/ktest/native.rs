@@ -39,26 +39,6 @@ const FAULT_CLASSES: &[(&str, Option<i32>, &str)] = &[
     ("mistyped_call", None, ""),
 ];
 
-fn write(path: &str, bytes: &[u8]) -> Result<(), String> {
-    let vfs = crate::fs::shared();
-    let mut fs = vfs.lock();
-    let root = fs.root();
-    let mut dir = root;
-    let (parent, name) = path.rsplit_once('/').ok_or("bad path")?;
-    for part in parent.split('/').filter(|p| !p.is_empty()) {
-        dir = match fs.lookup(dir, part) {
-            Ok(i) => i,
-            Err(_) => fs.mkdir(dir, part).map_err(|e| e.to_string())?,
-        };
-    }
-    let (ino, _) = fs
-        .create_file(dir, name, false)
-        .map_err(|e| e.to_string())?;
-    fs.set_len(ino, 0).map_err(|e| e.to_string())?;
-    fs.write_at(ino, 0, bytes).map_err(|e| e.to_string())?;
-    Ok(())
-}
-
 fn ctx(argv: &[&str], out: Stdio, err: Stdio) -> wasi::WasiCtx {
     process::new_ctx(
         crate::fs::shared(),
@@ -120,7 +100,7 @@ pub(super) fn native_features() -> TestResult {
         st.trap,
         String::from_utf8_lossy(&err)
     );
-    write("/tmp/knative/features.wasm", FEATURES)?;
+    super::write_file("/tmp/knative/features.wasm", FEATURES)?;
     let spawn = |program: &str| {
         process::spawn(Spawn {
             program: program.to_string(),
@@ -134,7 +114,7 @@ pub(super) fn native_features() -> TestResult {
         Err(process::SpawnError::NeedsNative(_)) => {}
         other => return Err(format!("interpreter alone: {:?}", other.map(|_| ()))),
     }
-    write("/tmp/knative/features.cwasm", FEATURES_CWASM)?;
+    super::write_file("/tmp/knative/features.cwasm", FEATURES_CWASM)?;
     let pid = spawn("/tmp/knative/features.wasm").map_err(|e| e.to_string())?;
     let st = process::wait(pid);
     check!(
@@ -512,7 +492,7 @@ pub(super) fn native_bench() -> TestResult {
         (native_epoch as i64 - native as i64) * 100 / native.max(1) as i64
     );
     // Spawn latency of a precompiled hello (load + task + instantiate + run + wait).
-    write("/tmp/knative/hello.cwasm", EXIT42_CWASM)?;
+    super::write_file("/tmp/knative/hello.cwasm", EXIT42_CWASM)?;
     let runs = 20;
     let t0 = crate::time::monotonic_ns();
     for _ in 0..runs {

@@ -20,17 +20,6 @@ const THROW: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/throw.wasm"));
 
 /// Writes the test modules into `/tmp/ktest/` (once).
 fn install() -> Result<(), String> {
-    let vfs = crate::fs::shared();
-    let mut fs = vfs.lock();
-    let root = fs.root();
-    let tmp = match fs.lookup(root, "tmp") {
-        Ok(i) => i,
-        Err(_) => fs.mkdir(root, "tmp").map_err(|e| e.to_string())?,
-    };
-    let dir = match fs.lookup(tmp, "ktest") {
-        Ok(i) => i,
-        Err(_) => fs.mkdir(tmp, "ktest").map_err(|e| e.to_string())?,
-    };
     for (name, bytes) in [
         ("exit42", EXIT42),
         ("divzero", DIVZERO),
@@ -39,11 +28,7 @@ fn install() -> Result<(), String> {
         ("throw", THROW),
         ("notwasm", b"#!/bin/sh\necho hi\n".as_slice()),
     ] {
-        let (ino, _) = fs
-            .create_file(dir, name, false)
-            .map_err(|e| e.to_string())?;
-        fs.set_len(ino, 0).map_err(|e| e.to_string())?;
-        fs.write_at(ino, 0, bytes).map_err(|e| e.to_string())?;
+        super::write_file(&format!("/tmp/ktest/{name}"), bytes)?;
     }
     Ok(())
 }
