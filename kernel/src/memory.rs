@@ -284,6 +284,11 @@ pub fn physical_runs(bytes: &[u8]) -> Vec<(u64, u64)> {
     runs
 }
 
+/// The guest-physical address of the mapped virtual address `virt`.
+pub fn physical_address(virt: u64) -> Option<u64> {
+    hal::paging::translate(virt).map(|t| t.phys)
+}
+
 /// The region holding `addr`, if any (for diagnoses).
 pub fn region_of(addr: u64) -> Option<Region> {
     RESERVATIONS.try_lock()?.find(addr).cloned()

@@ -11,6 +11,12 @@
 //! buffer, which is then left untouched until power-off, for the host to read from the
 //! RAM file after QEMU exits (`memory::physical_runs`).
 //!
+//! The program's stdout and stderr go the same two ways: as `Frame::Stdout`/`Stderr` over
+//! COM1, or, with shared RAM, through [`OutSlots`]: the bytes are copied into one of
+//! `run_protocol::OUT_SLOTS` buffers whose place the host learnt at the start
+//! (`Frame::OutSlot`), and only a 14-byte `Frame::OutInSlot` crosses COM1. The host
+//! frees a slot by writing 0 into its state byte in the RAM file.
+//!
 //! The module is a `.wasm` (interpreted) or a `.cwasm` (native; the host compiled it for
 //! `--engine native` or for a module the interpreter cannot run): its content decides.
 //!
@@ -23,8 +29,10 @@ use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
-use run_protocol::{Decoder, Frame, RunSpec, MAX_PAYLOAD, RUN_SPEC_PATH};
+use core::sync::atomic::{AtomicU8, Ordering};
+use run_protocol::{Decoder, Frame, RunSpec, MAX_PAYLOAD, OUT_SLOTS, OUT_SLOT_LEN, RUN_SPEC_PATH};
 use wasi::{Errno, Stream};
 
 /// Exit code when the kernel cannot even start the program (bad spec, missing module).
@@ -133,10 +141,21 @@ fn run_program() -> Result<u32, String> {
             None => (kv.clone(), String::new()),
         })
         .collect();
+    let slots = if spec.shared_ram {
+        Some(Arc::new(crate::sync::Mutex::new(OutSlots::announce()?)))
+    } else {
+        None
+    };
     let stdio: [Box<dyn Stream>; 3] = [
         Box::new(FrameStdin::default()),
-        Box::new(FrameOut { stderr: false }),
-        Box::new(FrameOut { stderr: true }),
+        Box::new(FrameOut {
+            stderr: false,
+            slots: slots.clone(),
+        }),
+        Box::new(FrameOut {
+            stderr: true,
+            slots,
+        }),
     ];
     let mut ctx = process::new_ctx(vfs.clone(), spec.argv.clone(), env, stdio);
     for (ino, guest) in dir_inos.iter().zip(&spec.dirs) {
@@ -188,19 +207,99 @@ fn run_program() -> Result<u32, String> {
     Ok(status.code as u32)
 }
 
-/// A program's stdout or stderr in run mode: every write becomes frames, byte-exact.
+/// Writes up to this long go inline as `Frame::Stdout`/`Stderr` even when output slots
+/// exist: a slot's frame is 14 bytes on the wire whatever its length.
+const INLINE_MAX: usize = 32;
+
+/// A program's stdout or stderr in run mode: every write becomes frames, byte-exact,
+/// through the output slots when there are any. Both streams share the slots and the
+/// port, so the host sees the writes in the program's order.
 struct FrameOut {
     stderr: bool,
+    slots: Option<Arc<crate::sync::Mutex<OutSlots>>>,
 }
 
 impl Stream for FrameOut {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Errno> {
-        if self.stderr {
-            send_chunked(buf, Frame::Stderr);
-        } else {
-            send_chunked(buf, Frame::Stdout);
+        match &self.slots {
+            Some(slots) if buf.len() > INLINE_MAX => slots.lock().write(self.stderr, buf),
+            _ => {
+                if self.stderr {
+                    send_chunked(buf, Frame::Stderr);
+                } else {
+                    send_chunked(buf, Frame::Stdout);
+                }
+                Ok(buf.len())
+            }
         }
-        Ok(buf.len())
+    }
+}
+
+/// One output slot: its bytes and its state byte (0 free, 1 filled and not yet copied out
+/// by the host), both at addresses the host was told.
+struct OutSlot {
+    data: &'static mut [u8],
+    state: &'static AtomicU8,
+}
+
+/// The output slots of `Frame::OutSlot`, used round robin. They live until power-off
+/// (leaked), since the host reads and writes them by physical address.
+struct OutSlots {
+    slots: Vec<OutSlot>,
+    next: usize,
+}
+
+impl OutSlots {
+    /// Allocates the slots and tells the host where they are.
+    fn announce() -> Result<OutSlots, String> {
+        let mut slots = Vec::with_capacity(OUT_SLOTS);
+        for index in 0..OUT_SLOTS {
+            let data: &'static mut [u8] = alloc::vec![0u8; OUT_SLOT_LEN].leak();
+            let state: &'static AtomicU8 = Box::leak(Box::new(AtomicU8::new(0)));
+            let runs = crate::memory::physical_runs(data);
+            let state_at = crate::memory::physical_address(state as *const AtomicU8 as u64)
+                .ok_or_else(|| String::from("clew: output slot not mapped\n"))?;
+            send(&Frame::OutSlot {
+                index: index as u32,
+                state_at,
+                runs,
+            });
+            slots.push(OutSlot { data, state });
+        }
+        Ok(OutSlots { slots, next: 0 })
+    }
+
+    /// Copies `buf` into the next slots, waiting for the host to free each, and sends a
+    /// `Frame::OutInSlot` per slot. A kill while waiting ends the write short (or with
+    /// `EINTR` when nothing went out).
+    fn write(&mut self, stderr: bool, buf: &[u8]) -> Result<usize, Errno> {
+        let mut done = 0;
+        for chunk in buf.chunks(OUT_SLOT_LEN) {
+            let index = self.next;
+            let slot = &mut self.slots[index];
+            // Acquire: pairs with the host's write of 0 after its copy (through the RAM
+            // file; x86 orders it like another CPU's store).
+            while slot.state.load(Ordering::Acquire) != 0 {
+                if process::current_killed() {
+                    return if done == 0 {
+                        Err(Errno::Intr)
+                    } else {
+                        Ok(done)
+                    };
+                }
+                crate::task::yield_now();
+            }
+            slot.data[..chunk.len()].copy_from_slice(chunk);
+            slot.state.store(1, Ordering::Release);
+            send(&Frame::OutInSlot {
+                stderr,
+                index: index as u32,
+                len: chunk.len() as u32,
+            });
+            self.next = (index + 1) % self.slots.len();
+            done += chunk.len();
+        }
+        Ok(done)
     }
 }
 

@@ -5,7 +5,9 @@
 //! and our stdin goes to it the same way (see `run_protocol`); when it ends the guest sends
 //! each `--dir` tree back, which `dirsync::apply` writes into the host directory, and the
 //! program's exit code becomes ours. Kernel messages go to the log port, never to
-//! stdout/stderr.
+//! stdout/stderr. Guest RAM is a file we share with QEMU ([`SharedRam`]): output and the
+//! trees are read from it, and only their whereabouts cross the serial port, which QEMU
+//! feeds us one byte per `write(2)` (about 1 MB/s).
 
 use crate::archive::Archive;
 use crate::cli::RunArgs;
@@ -25,13 +27,9 @@ const KERNEL_FAILURE_EXIT: u8 = 70;
 /// Runs `args.module` inside Clew and returns the program's exit code.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let dir = RunDir::new()?;
-    // `--dir` trees come back through guest RAM shared with QEMU (see `SharedRam`) when
-    // this host can share it; the spec in the archive tells the guest.
-    let mut shared_ram = if args.dirs.is_empty() {
-        None
-    } else {
-        SharedRam::create()
-    };
+    // Output and `--dir` trees come back through guest RAM shared with QEMU (see
+    // `SharedRam`) when this host can share it; the spec in the archive tells the guest.
+    let mut shared_ram = SharedRam::create();
     let (archive, spec, needs_max_cpu) = build_archive(args, shared_ram.is_some())?;
     let archive_path = dir.path().join("boot.tar");
     std::fs::write(&archive_path, &archive).context("writing the boot archive")?;
@@ -77,9 +75,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut dirs: Vec<Vec<u8>> = vec![Vec::new(); spec.dirs.len()];
     let mut in_ram: Vec<Vec<(u64, u64)>> = vec![Vec::new(); spec.dirs.len()];
     let mut exit = None;
+    let mut slots: Vec<Option<OutSlot>> = vec![None; run_protocol::OUT_SLOTS];
     let mut buf = vec![0u8; 64 * 1024];
     let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
+    let stderr_stream = std::io::stderr();
     loop {
         let n = from_guest.read(&mut buf).context("reading from QEMU")?;
         if n == 0 {
@@ -94,7 +93,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     out.flush()?;
                 }
                 Frame::Stderr(data) => {
-                    let mut err = stderr.lock();
+                    let mut err = stderr_stream.lock();
                     err.write_all(&data)?;
                     err.flush()?;
                 }
@@ -109,6 +108,38 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                         bail!("guest sent a directory that was not shared");
                     }
                     in_ram[index as usize].extend(runs);
+                }
+                Frame::OutSlot {
+                    index,
+                    state_at,
+                    runs,
+                } => {
+                    let slot = slots
+                        .get_mut(index as usize)
+                        .filter(|_| shared_ram.is_some())
+                        .context("guest announced an output slot it cannot have")?;
+                    *slot = Some((state_at, runs));
+                }
+                Frame::OutInSlot { stderr, index, len } => {
+                    let (Some(ram), Some(Some((state_at, runs)))) =
+                        (&shared_ram, slots.get(index as usize))
+                    else {
+                        bail!("guest wrote to an output slot it did not announce");
+                    };
+                    let part = run_protocol::prefix_runs(runs, u64::from(len))
+                        .context("guest wrote past the end of an output slot")?;
+                    let data = ram.read_runs(&part)?;
+                    // The copy is taken: the guest may fill the slot again.
+                    ram.write_byte(*state_at, 0)?;
+                    if stderr {
+                        let mut err = stderr_stream.lock();
+                        err.write_all(&data)?;
+                        err.flush()?;
+                    } else {
+                        let mut out = stdout.lock();
+                        out.write_all(&data)?;
+                        out.flush()?;
+                    }
                 }
                 Frame::Exit(code) => exit = Some(code),
                 Frame::Stdin(_) | Frame::StdinEof => bail!("guest sent a host-only frame"),
@@ -159,6 +190,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // Exit codes above 255 are truncated by the host OS as wasmtime's are.
     Ok(ExitCode::from((code & 0xff) as u8))
 }
+
+/// An output slot the guest announced (`Frame::OutSlot`): the guest-physical address of
+/// its state byte, and the runs of its bytes.
+type OutSlot = (u64, Vec<(u64, u64)>);
 
 /// Copies our stdin to the guest as frames, then signals its end. Errors (the guest has
 /// gone) just end the copy.
@@ -236,8 +271,8 @@ fn build_archive(args: &RunArgs, shared_ram: bool) -> anyhow::Result<(Vec<u8>, R
         } else {
             UnknownImports::Reject
         },
-        // Without it (`CLEW_SERIAL_DIRS=1`, or no memfd) `--dir` trees come back over
-        // the serial port: the fallback path, kept tested.
+        // Without it (`CLEW_NO_SHARED_RAM=1`, or no memfd) output and `--dir` trees
+        // come back over the serial port: the fallback path, kept tested.
         shared_ram,
     };
     archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;

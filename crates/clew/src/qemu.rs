@@ -58,9 +58,9 @@ pub struct SharedRam {
 
 impl SharedRam {
     /// An empty memory file, or `None` where this host cannot make one (then bulk data
-    /// goes over the serial port): `CLEW_SERIAL_DIRS` set, or `memfd_create` refused.
+    /// goes over the serial port): `CLEW_NO_SHARED_RAM` set, or `memfd_create` refused.
     pub fn create() -> Option<SharedRam> {
-        if std::env::var_os("CLEW_SERIAL_DIRS").is_some() {
+        if std::env::var_os("CLEW_NO_SHARED_RAM").is_some() {
             return None;
         }
         // Without CLOEXEC: QEMU inherits the descriptor and opens it by its /proc path.
@@ -70,7 +70,7 @@ impl SharedRam {
                 bytes: 0,
             }),
             Err(e) => {
-                eprintln!("clew: warning: no shared guest RAM (memfd_create: {e}); --dir trees come back over the serial port");
+                eprintln!("clew: warning: no shared guest RAM (memfd_create: {e}); output and --dir trees go over the serial port");
                 None
             }
         }
@@ -97,6 +97,17 @@ impl SharedRam {
             "-machine".into(),
             "memory-backend=clew-ram".into(),
         ]
+    }
+
+    /// Writes one byte at guest-physical `phys` while QEMU runs (QEMU maps the same
+    /// file shared, so the guest sees it; one byte cannot be seen half written).
+    pub fn write_byte(&self, phys: u64, value: u8) -> anyhow::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let offset = ram_offset(phys, self.bytes)
+            .with_context(|| format!("guest address {phys:#x} is not RAM"))?;
+        self.file
+            .write_all_at(&[value], offset)
+            .context("writing guest RAM")
     }
 
     /// The bytes at the guest-physical `runs`, concatenated.

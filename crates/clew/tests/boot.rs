@@ -86,7 +86,7 @@ fn shell_session_over_a_pipe() {
 fn boot_dir_changes_reach_the_host() {
     // Through guest RAM shared with QEMU, then through the serial port.
     boot_dir_changes_reach_the_host_via(&[]);
-    boot_dir_changes_reach_the_host_via(&[("CLEW_SERIAL_DIRS", "1")]);
+    boot_dir_changes_reach_the_host_via(&[("CLEW_NO_SHARED_RAM", "1")]);
 }
 
 fn boot_dir_changes_reach_the_host_via(env: &[(&str, &str)]) {

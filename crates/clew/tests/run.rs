@@ -116,7 +116,7 @@ fn guest_matches_host_for_io_dirs_and_exit_code() {
             "--not-an-option",
         ]);
         let env: &[(&str, &str)] = if mode == "guest-serial" {
-            &[("CLEW_SERIAL_DIRS", "1")]
+            &[("CLEW_NO_SHARED_RAM", "1")]
         } else {
             &[]
         };
@@ -293,4 +293,50 @@ fn large_output_comes_back_through_shared_ram() {
     }
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains("goes back through shared RAM"), "{log}");
+}
+
+/// Output goes through shared guest RAM (output slots; the serial port carries about
+/// 1 MB/s): writes of every size around the slot and inline limits, to stdout and stderr
+/// in turn, arrive byte-exact, on the right stream and, through one pipe (`2>&1`), in the
+/// program's order: the same as `--host` gives, and the same over the serial fallback.
+#[test]
+fn output_through_shared_ram_is_exact_apart_and_in_order() {
+    let work = scratch("spray");
+    let wasm = compile("spray", &work);
+    let wasm = wasm.to_str().unwrap();
+    let clew_bin = env!("CARGO_BIN_EXE_clew");
+    // One pipe for both streams: order across them is kept.
+    let merged = |extra: &[&str], env: &[(&str, &str)]| -> Output {
+        Command::new("sh")
+            .arg("-c")
+            .arg("exec \"$0\" \"$@\" 2>&1")
+            .arg(clew_bin)
+            .args(extra)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .expect("starting sh")
+    };
+    let host = merged(&["run", "--host", "--engine", "interp", wasm, "3"], &[]);
+    assert_eq!(host.status.code(), Some(5), "{host:?}");
+    assert!(host.stdout.len() > 3 << 20);
+    assert!(host.stdout.ends_with(b"\nend\n"));
+    for engine in ["interp", "native"] {
+        let guest = merged(&["run", "--engine", engine, wasm, "3"], &[]);
+        assert_eq!(guest.status.code(), Some(5), "{engine}");
+        assert!(
+            guest.stdout == host.stdout,
+            "{engine}: merged output differs ({} bytes against {})",
+            guest.stdout.len(),
+            host.stdout.len()
+        );
+    }
+    // Apart: each stream on its own pipe.
+    let host = clew(&["run", "--host", "--engine", "interp", wasm, "1"], b"");
+    for env in [&[][..], &[("CLEW_NO_SHARED_RAM", "1")][..]] {
+        let guest = clew_env(&["run", wasm, "1"], b"", env);
+        assert_eq!(guest.status.code(), Some(5), "{env:?}");
+        assert!(guest.stdout == host.stdout, "stdout differs {env:?}");
+        assert!(guest.stderr == host.stderr, "stderr differs {env:?}");
+    }
 }
