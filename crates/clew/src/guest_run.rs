@@ -54,12 +54,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         // enables AVX state when the CPU offers it).
         command.args(["-cpu", "max"]);
     }
-    let mut child = command
+    let child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .context("starting qemu-system-x86_64")?;
+    // Whatever ends this function early (our stdout closed, a malformed frame), QEMU
+    // must not outlive us.
+    let mut qemu = KillOnDrop(child);
+    let child = &mut qemu.0;
 
     let mut to_guest = child.stdin.take().context("QEMU stdin")?;
     std::thread::spawn(move || forward_stdin(&mut to_guest));
@@ -77,8 +81,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut exit = None;
     let mut slots: Vec<Option<OutSlot>> = vec![None; run_protocol::OUT_SLOTS];
     let mut buf = vec![0u8; 64 * 1024];
-    let stdout = std::io::stdout();
-    let stderr_stream = std::io::stderr();
+    let mut output = Output::default();
     loop {
         let n = from_guest.read(&mut buf).context("reading from QEMU")?;
         if n == 0 {
@@ -88,14 +91,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         while let Some(frame) = decoder.next_frame().map_err(|e| anyhow::anyhow!("{e}"))? {
             match frame {
                 Frame::Stdout(data) => {
-                    let mut out = stdout.lock();
-                    out.write_all(&data)?;
-                    out.flush()?;
+                    output.write(false, &data);
                 }
                 Frame::Stderr(data) => {
-                    let mut err = stderr_stream.lock();
-                    err.write_all(&data)?;
-                    err.flush()?;
+                    output.write(true, &data);
                 }
                 Frame::DirChunk { index, data } => {
                     let slot = dirs
@@ -131,15 +130,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     let data = ram.read_runs(&part)?;
                     // The copy is taken: the guest may fill the slot again.
                     ram.write_byte(*state_at, 0)?;
-                    if stderr {
-                        let mut err = stderr_stream.lock();
-                        err.write_all(&data)?;
-                        err.flush()?;
-                    } else {
-                        let mut out = stdout.lock();
-                        out.write_all(&data)?;
-                        out.flush()?;
-                    }
+                    output.write(stderr, &data);
                 }
                 Frame::Exit(code) => exit = Some(code),
                 Frame::Stdin(_) | Frame::StdinEof => bail!("guest sent a host-only frame"),
@@ -189,6 +180,45 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     // Exit codes above 255 are truncated by the host OS as wasmtime's are.
     Ok(ExitCode::from((code & 0xff) as u8))
+}
+
+/// Kills QEMU (and reaps it) when dropped, unless it has already exited.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Our stdout and stderr as the program's. A stream that fails (its reader went away, as
+/// with `| head`) takes no more writes, and the program is not told: its writes still
+/// succeed, as under `wasmtime run` (whose stdio streams count a broken pipe as written),
+/// and it runs on to its own end.
+#[derive(Default)]
+struct Output {
+    closed: [bool; 2],
+}
+
+impl Output {
+    /// Writes `data` to stderr or stdout, unless that stream has failed.
+    fn write(&mut self, stderr: bool, data: &[u8]) {
+        let closed = &mut self.closed[usize::from(stderr)];
+        if *closed {
+            return;
+        }
+        let result = if stderr {
+            let mut err = std::io::stderr().lock();
+            err.write_all(data).and_then(|_| err.flush())
+        } else {
+            let mut out = std::io::stdout().lock();
+            out.write_all(data).and_then(|_| out.flush())
+        };
+        *closed = result.is_err();
+    }
 }
 
 /// An output slot the guest announced (`Frame::OutSlot`): the guest-physical address of

@@ -145,7 +145,12 @@ impl wasi::Stream for HostStream {
             }
             HostStream::Stdin => return Err(Errno::Badf),
         };
-        r.map(|()| buf.len()).map_err(|e| io_errno(&e))
+        match r {
+            // As `wasmtime run`: a reader that went away (`| head`) does not fail the
+            // program's writes; the bytes are dropped.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            r => r.map(|()| buf.len()).map_err(|e| io_errno(&e)),
+        }
     }
     fn read_ready(&mut self) -> bool {
         match self {

@@ -340,3 +340,38 @@ fn output_through_shared_ram_is_exact_apart_and_in_order() {
         assert!(guest.stderr == host.stderr, "stderr differs {env:?}");
     }
 }
+
+/// A reader that goes away (`clew run prog | head -c 10`): the program's writes still
+/// succeed, as under `wasmtime run`, it runs to its end, and the exit code is its own (QEMU
+/// is not left behind waiting for a reader).
+#[test]
+fn closed_stdout_does_not_fail_the_program() {
+    use std::io::Read;
+    let work = scratch("closed");
+    let wasm = compile("closed_stdout", &work);
+    let wasm = wasm.to_str().unwrap();
+    for args in [
+        &["run", "--host", "--engine", "interp", wasm][..],
+        &["run", "--engine", "interp", wasm][..],
+        &["run", "--engine", "native", wasm][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting clew");
+        let mut head = [0u8; 10];
+        child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+        // The pipe's read end is dropped here: further writes to it fail with EPIPE.
+        assert_eq!(&head, b"yyyyyyyyyy");
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "failed writes: 0\n",
+            "{args:?}"
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+}
