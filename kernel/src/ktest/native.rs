@@ -260,11 +260,16 @@ fn repeat_native_traps(n: usize) -> TestResult {
             .ok_or("missing export")?;
         let params: Vec<wasmtime::Val> = arg.iter().map(|a| wasmtime::Val::I32(*a)).collect();
         let mut results = vec![wasmtime::Val::I32(0); f.ty(&store).results().len()];
+        let t0 = crate::time::monotonic_ns();
         for i in 0..n {
             match f.call(&mut store, &params, &mut results) {
                 Err(e) if e.downcast_ref::<wasmtime::Trap>().is_some() => {}
                 other => return Err(format!("native {export} #{i}: {:?}", other.err())),
             }
+        }
+        if n > 1 {
+            let us = (crate::time::monotonic_ns() - t0) / 1000 / n as u64;
+            println!("  {export}: {us} us per trap");
         }
     }
     Ok(())
