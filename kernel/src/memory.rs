@@ -266,9 +266,15 @@ pub fn handle_page_fault(addr: u64, error_code: u64) -> FaultClass {
 /// without a translation cannot occur; it would end the list early, and the host would
 /// find the data short and say so.
 pub fn physical_runs(bytes: &[u8]) -> Vec<(u64, u64)> {
+    physical_runs_of(bytes.as_ptr() as u64, bytes.len() as u64)
+}
+
+/// [`physical_runs`] of the `len` bytes mapped at virtual address `virt` (for memory that
+/// is not a byte slice, such as atomics another agent writes).
+pub fn physical_runs_of(virt: u64, len: u64) -> Vec<(u64, u64)> {
     let mut runs: Vec<(u64, u64)> = Vec::new();
-    let mut at = bytes.as_ptr() as u64;
-    let end = at + bytes.len() as u64;
+    let mut at = virt;
+    let end = at + len;
     while at < end {
         let Some(t) = hal::paging::translate(at) else {
             break;

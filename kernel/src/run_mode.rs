@@ -15,7 +15,8 @@
 //! COM1, or, with shared RAM, through [`OutSlots`]: the bytes are copied into one of
 //! `run_protocol::OUT_SLOTS` buffers whose place the host learnt at the start
 //! (`Frame::OutSlot`), and only a 14-byte `Frame::OutInSlot` crosses COM1. The host
-//! frees a slot by writing 0 into its state byte in the RAM file.
+//! frees a slot by writing 0 into its state byte in the RAM file. Stdin likewise comes
+//! through [`InSlot`]s the host fills (`Frame::InSlot`, `Frame::StdinInSlot`).
 //!
 //! The module is a `.wasm` (interpreted) or a `.cwasm` (native; the host compiled it for
 //! `--engine native` or for a module the interpreter cannot run): its content decides.
@@ -31,8 +32,11 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU8, Ordering};
-use run_protocol::{Decoder, Frame, RunSpec, MAX_PAYLOAD, OUT_SLOTS, OUT_SLOT_LEN, RUN_SPEC_PATH};
+use core::sync::atomic::{fence, AtomicU64, AtomicU8, Ordering};
+use run_protocol::{
+    Decoder, Frame, RunSpec, IN_SLOTS, IN_SLOT_LEN, MAX_PAYLOAD, OUT_SLOTS, OUT_SLOT_LEN,
+    RUN_SPEC_PATH, SLOT_FILLED, SLOT_FREE,
+};
 use wasi::{Errno, Stream};
 
 /// Exit code when the kernel cannot even start the program (bad spec, missing module).
@@ -146,8 +150,16 @@ fn run_program() -> Result<u32, String> {
     } else {
         None
     };
+    let in_slots = if spec.shared_ram {
+        announce_in_slots()?
+    } else {
+        Vec::new()
+    };
     let stdio: [Box<dyn Stream>; 3] = [
-        Box::new(FrameStdin::default()),
+        Box::new(FrameStdin {
+            in_slots,
+            ..FrameStdin::default()
+        }),
         Box::new(FrameOut {
             stderr: false,
             slots: slots.clone(),
@@ -235,8 +247,8 @@ impl Stream for FrameOut {
     }
 }
 
-/// One output slot: its bytes and its state byte (0 free, 1 filled and not yet copied out
-/// by the host), both at addresses the host was told.
+/// One output slot: its bytes and its state byte (`SLOT_FREE`, or `SLOT_FILLED` until the
+/// host has copied the bytes out), both at addresses the host was told.
 struct OutSlot {
     data: &'static mut [u8],
     state: &'static AtomicU8,
@@ -255,10 +267,8 @@ impl OutSlots {
         let mut slots = Vec::with_capacity(OUT_SLOTS);
         for index in 0..OUT_SLOTS {
             let data: &'static mut [u8] = alloc::vec![0u8; OUT_SLOT_LEN].leak();
-            let state: &'static AtomicU8 = Box::leak(Box::new(AtomicU8::new(0)));
+            let (state, state_at) = state_byte()?;
             let runs = crate::memory::physical_runs(data);
-            let state_at = crate::memory::physical_address(state as *const AtomicU8 as u64)
-                .ok_or_else(|| String::from("clew: output slot not mapped\n"))?;
             send(&Frame::OutSlot {
                 index: index as u32,
                 state_at,
@@ -279,7 +289,7 @@ impl OutSlots {
             let slot = &mut self.slots[index];
             // Acquire: pairs with the host's write of 0 after its copy (through the RAM
             // file; x86 orders it like another CPU's store).
-            while slot.state.load(Ordering::Acquire) != 0 {
+            while slot.state.load(Ordering::Acquire) != SLOT_FREE {
                 if process::current_killed() {
                     return if done == 0 {
                         Err(Errno::Intr)
@@ -290,7 +300,7 @@ impl OutSlots {
                 crate::task::yield_now();
             }
             slot.data[..chunk.len()].copy_from_slice(chunk);
-            slot.state.store(1, Ordering::Release);
+            slot.state.store(SLOT_FILLED, Ordering::Release);
             send(&Frame::OutInSlot {
                 stderr,
                 index: index as u32,
@@ -303,13 +313,66 @@ impl OutSlots {
     }
 }
 
-/// A program's stdin in run mode: `Frame::Stdin` / `Frame::StdinEof` decoded from COM1.
+/// A slot's state byte (`run_protocol::SLOT_*`), leaked (the host writes it by physical
+/// address until power-off), and that address.
+fn state_byte() -> Result<(&'static AtomicU8, u64), String> {
+    let state: &'static AtomicU8 = Box::leak(Box::new(AtomicU8::new(0)));
+    let at = crate::memory::physical_address(state as *const AtomicU8 as u64)
+        .ok_or_else(|| String::from("clew: slot state byte not mapped\n"))?;
+    Ok((state, at))
+}
+
+/// One input slot (`Frame::InSlot`): bytes the host writes into our RAM behind the
+/// compiler's back, hence read as atomics, eight at a time; and the slot's state byte.
+struct InSlot {
+    words: &'static [AtomicU64],
+    state: &'static AtomicU8,
+}
+
+impl InSlot {
+    /// Appends the slot's first `len` bytes to `out` and hands the slot back to the host.
+    fn take(&self, len: usize, out: &mut VecDeque<u8>) {
+        // The host wrote the bytes before it sent the frame that brought us here.
+        fence(Ordering::Acquire);
+        let mut left = len;
+        for word in &self.words[..len.div_ceil(8)] {
+            let bytes = word.load(Ordering::Relaxed).to_le_bytes();
+            let n = left.min(8);
+            out.extend(&bytes[..n]);
+            left -= n;
+        }
+        self.state.store(SLOT_FREE, Ordering::Release);
+    }
+}
+
+/// Allocates the input slots (leaked, like the output slots) and tells the host where
+/// they are.
+fn announce_in_slots() -> Result<Vec<InSlot>, String> {
+    let mut slots = Vec::with_capacity(IN_SLOTS);
+    for index in 0..IN_SLOTS {
+        let words: &'static [AtomicU64] =
+            Vec::from_iter((0..IN_SLOT_LEN / 8).map(|_| AtomicU64::new(0))).leak();
+        let (state, state_at) = state_byte()?;
+        let runs = crate::memory::physical_runs_of(words.as_ptr() as u64, IN_SLOT_LEN as u64);
+        send(&Frame::InSlot {
+            index: index as u32,
+            state_at,
+            runs,
+        });
+        slots.push(InSlot { words, state });
+    }
+    Ok(slots)
+}
+
+/// A program's stdin in run mode: `Frame::Stdin` / `Frame::StdinEof` decoded from COM1,
+/// or `Frame::StdinInSlot`s naming input slots in shared RAM.
 #[derive(Default)]
 struct FrameStdin {
     decoder: Decoder,
     data: VecDeque<u8>,
     eof: bool,
     broken: bool,
+    in_slots: Vec<InSlot>,
 }
 
 impl FrameStdin {
@@ -319,6 +382,18 @@ impl FrameStdin {
             match self.decoder.next_frame() {
                 Ok(Some(Frame::Stdin(d))) => self.data.extend(d),
                 Ok(Some(Frame::StdinEof)) => self.eof = true,
+                Ok(Some(Frame::StdinInSlot { index, len })) => {
+                    match self.in_slots.get(index as usize) {
+                        Some(slot) if len as usize <= IN_SLOT_LEN => {
+                            slot.take(len as usize, &mut self.data)
+                        }
+                        _ => {
+                            log::error!("run: stdin names input slot {index} with {len} bytes");
+                            self.broken = true;
+                            return;
+                        }
+                    }
+                }
                 Ok(Some(other)) => log::warn!("run: unexpected frame from the host: {other:?}"),
                 Ok(None) => return,
                 Err(e) => {

@@ -6,8 +6,9 @@
 //! each `--dir` tree back, which `dirsync::apply` writes into the host directory, and the
 //! program's exit code becomes ours. Kernel messages go to the log port, never to
 //! stdout/stderr. Guest RAM is a file we share with QEMU ([`SharedRam`]): output and the
-//! trees are read from it, and only their whereabouts cross the serial port, which QEMU
-//! feeds us one byte per `write(2)` (about 1 MB/s).
+//! trees are read from it and stdin is written into it, and only their whereabouts cross
+//! the serial port, which QEMU feeds us one byte per `write(2)` (about 1 MB/s) and the
+//! guest a few bytes per interrupt (about 25 KB/s).
 
 use crate::archive::Archive;
 use crate::cli::RunArgs;
@@ -16,6 +17,7 @@ use anyhow::{bail, Context};
 use run_protocol::{Decoder, Frame, RunSpec, UnknownImports};
 use std::io::{Read, Write};
 use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
 
 /// Where the module is put in the guest filesystem.
 const GUEST_MODULE_DIR: &str = "run";
@@ -40,13 +42,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(ram) = shared_ram.as_mut() {
         ram.set_size(memory_mib)?;
     }
+    // Read here and by the stdin thread.
+    let shared_ram = shared_ram.map(Arc::new);
     let launch = Launch {
         dir: &dir,
         memory_mib,
         cmdline: "run",
         console: "stdio,signal=off",
         modules: vec![(archive_path, "archive")],
-        shared_ram: shared_ram.as_ref(),
+        shared_ram: shared_ram.as_deref(),
     };
     let mut command = launch.command()?;
     if needs_max_cpu {
@@ -66,7 +70,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let child = &mut qemu.0;
 
     let mut to_guest = child.stdin.take().context("QEMU stdin")?;
-    std::thread::spawn(move || forward_stdin(&mut to_guest));
+    // Input slots the guest announces go to the stdin thread, which fills them.
+    let (in_slot_tx, in_slot_rx) = std::sync::mpsc::channel::<(usize, Slot)>();
+    let stdin_ram = shared_ram.clone();
+    std::thread::spawn(move || forward_stdin(&mut to_guest, stdin_ram.as_deref(), &in_slot_rx));
     let mut qemu_stderr = child.stderr.take().context("QEMU stderr")?;
     let stderr_thread = std::thread::spawn(move || {
         let mut text = String::new();
@@ -79,7 +86,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut dirs: Vec<Vec<u8>> = vec![Vec::new(); spec.dirs.len()];
     let mut in_ram: Vec<Vec<(u64, u64)>> = vec![Vec::new(); spec.dirs.len()];
     let mut exit = None;
-    let mut slots: Vec<Option<OutSlot>> = vec![None; run_protocol::OUT_SLOTS];
+    let mut slots: Vec<Option<Slot>> = vec![None; run_protocol::OUT_SLOTS];
     let mut buf = vec![0u8; 64 * 1024];
     let mut output = Output::default();
     loop {
@@ -119,6 +126,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                         .context("guest announced an output slot it cannot have")?;
                     *slot = Some((state_at, runs));
                 }
+                Frame::InSlot {
+                    index,
+                    state_at,
+                    runs,
+                } => {
+                    if shared_ram.is_none() || index as usize >= run_protocol::IN_SLOTS {
+                        bail!("guest announced an input slot it cannot have");
+                    }
+                    // The stdin thread may have ended (our stdin is closed): no matter.
+                    let _ = in_slot_tx.send((index as usize, (state_at, runs)));
+                }
                 Frame::OutInSlot { stderr, index, len } => {
                     let (Some(ram), Some(Some((state_at, runs)))) =
                         (&shared_ram, slots.get(index as usize))
@@ -133,7 +151,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     output.write(stderr, &data);
                 }
                 Frame::Exit(code) => exit = Some(code),
-                Frame::Stdin(_) | Frame::StdinEof => bail!("guest sent a host-only frame"),
+                Frame::Stdin(_) | Frame::StdinEof | Frame::StdinInSlot { .. } => {
+                    bail!("guest sent a host-only frame")
+                }
             }
         }
     }
@@ -221,15 +241,23 @@ impl Output {
     }
 }
 
-/// An output slot the guest announced (`Frame::OutSlot`): the guest-physical address of
-/// its state byte, and the runs of its bytes.
-type OutSlot = (u64, Vec<(u64, u64)>);
+/// A slot the guest announced (`Frame::OutSlot`, `Frame::InSlot`): the guest-physical
+/// address of its state byte, and the runs of its bytes.
+type Slot = (u64, Vec<(u64, u64)>);
 
-/// Copies our stdin to the guest as frames, then signals its end. Errors (the guest has
-/// gone) just end the copy.
-fn forward_stdin(to_guest: &mut impl Write) {
+/// Copies our stdin to the guest, then signals its end. With shared RAM the bytes go into
+/// the guest's input slots (announced through `in_slots`), each named by a
+/// `Frame::StdinInSlot`; else they travel in `Frame::Stdin`s. Errors (the guest has gone)
+/// just end the copy.
+fn forward_stdin(
+    to_guest: &mut impl Write,
+    ram: Option<&SharedRam>,
+    in_slots: &std::sync::mpsc::Receiver<(usize, Slot)>,
+) {
     let mut stdin = std::io::stdin().lock();
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; run_protocol::IN_SLOT_LEN];
+    let mut slots: Vec<Option<Slot>> = vec![None; run_protocol::IN_SLOTS];
+    let mut next = 0;
     loop {
         let n = match stdin.read(&mut buf) {
             Ok(0) | Err(_) => 0,
@@ -237,6 +265,25 @@ fn forward_stdin(to_guest: &mut impl Write) {
         };
         let frame = if n == 0 {
             Frame::StdinEof
+        } else if let Some(ram) = ram {
+            while slots[next].is_none() {
+                match in_slots.recv() {
+                    Ok((index, slot)) => slots[index] = Some(slot),
+                    Err(_) => return,
+                }
+            }
+            let Some((state_at, runs)) = &slots[next] else {
+                return;
+            };
+            if fill_in_slot(ram, *state_at, runs, &buf[..n]).is_err() {
+                return;
+            }
+            let index = next as u32;
+            next = (next + 1) % slots.len();
+            Frame::StdinInSlot {
+                index,
+                len: n as u32,
+            }
         } else {
             Frame::Stdin(buf[..n].to_vec())
         };
@@ -251,6 +298,25 @@ fn forward_stdin(to_guest: &mut impl Write) {
             return;
         }
     }
+}
+
+/// Waits until the guest has taken the bytes out of the input slot at `runs` (state
+/// byte at `state_at`), then puts `data` there and marks the slot filled.
+fn fill_in_slot(
+    ram: &SharedRam,
+    state_at: u64,
+    runs: &[(u64, u64)],
+    data: &[u8],
+) -> anyhow::Result<()> {
+    let part = run_protocol::prefix_runs(runs, data.len() as u64)
+        .context("stdin chunk larger than an input slot")?;
+    // The guest frees a slot when the program reads: poll, as a program reading slowly
+    // should not make us spin hard.
+    while ram.read_runs(&[(state_at, 1)])?[0] != run_protocol::SLOT_FREE {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    ram.write_runs(&part, data)?;
+    ram.write_byte(state_at, run_protocol::SLOT_FILLED)
 }
 
 /// Builds the boot archive: the module under `/run`, each `--dir` tree under

@@ -113,13 +113,48 @@ impl SharedRam {
     /// The bytes at the guest-physical `runs`, concatenated.
     pub fn read_runs(&self, runs: &[(u64, u64)]) -> anyhow::Result<Vec<u8>> {
         use std::os::unix::fs::FileExt;
+        let ranges = self.file_ranges(runs)?;
+        let mut out = vec![0u8; ranges.iter().map(|r| r.1).sum::<u64>() as usize];
+        let mut at = 0usize;
+        for (offset, len) in ranges {
+            self.file
+                .read_exact_at(&mut out[at..at + len as usize], offset)
+                .context("reading guest RAM")?;
+            at += len as usize;
+        }
+        Ok(out)
+    }
+
+    /// Writes `data` over the guest-physical `runs` (as many bytes as they hold) while QEMU
+    /// runs.
+    pub fn write_runs(&self, runs: &[(u64, u64)], data: &[u8]) -> anyhow::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let ranges = self.file_ranges(runs)?;
+        if ranges.iter().map(|r| r.1).sum::<u64>() != data.len() as u64 {
+            bail!("{} bytes do not fit the guest runs given", data.len());
+        }
+        let mut at = 0usize;
+        for (offset, len) in ranges {
+            self.file
+                .write_all_at(&data[at..at + len as usize], offset)
+                .context("writing guest RAM")?;
+            at += len as usize;
+        }
+        Ok(())
+    }
+
+    /// Where the guest-physical `runs` lie in the RAM file: (offset, length) each; an
+    /// error for a run that is not all RAM.
+    fn file_ranges(&self, runs: &[(u64, u64)]) -> anyhow::Result<Vec<(u64, u64)>> {
         let total: u64 = runs.iter().map(|r| r.1).sum();
         if total > self.bytes {
             bail!("the guest described {total} bytes, more than its RAM");
         }
-        let mut out = vec![0u8; total as usize];
-        let mut at = 0usize;
+        let mut out = Vec::with_capacity(runs.len());
         for &(phys, len) in runs {
+            if len == 0 {
+                continue;
+            }
             let end_phys = phys
                 .checked_add(len)
                 .context("run past the address space")?;
@@ -132,10 +167,7 @@ impl SharedRam {
             if end - start != len - 1 {
                 bail!("guest run {phys:#x}+{len:#x} crosses the 4 GiB hole");
             }
-            self.file
-                .read_exact_at(&mut out[at..at + len as usize], start)
-                .context("reading guest RAM")?;
-            at += len as usize;
+            out.push((start, len));
         }
         Ok(out)
     }

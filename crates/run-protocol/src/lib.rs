@@ -85,6 +85,29 @@ pub enum Frame {
         /// How many of its bytes.
         len: u32,
     },
+    /// Guest → host, once per slot at the start of a run, when the host shares guest RAM:
+    /// input slot `index` (of [`IN_SLOTS`]) holds up to [`IN_SLOT_LEN`] bytes at these
+    /// guest-physical runs, and the byte at `state_at` is its state, as for
+    /// [`Frame::OutSlot`] with the roles swapped: the host fills a free slot (state 0)
+    /// with stdin bytes, sets the state to 1 and sends [`Frame::StdinInSlot`]; the guest
+    /// writes 0 once it has copied the bytes out. The serial port carries about 25 KB/s
+    /// towards the guest (QEMU's 16550 takes a byte or a FIFO's worth per interrupt).
+    InSlot {
+        /// Which slot.
+        index: u32,
+        /// Guest-physical address of the slot's state byte.
+        state_at: u64,
+        /// Where the slot's bytes are, in order.
+        runs: Vec<(u64, u64)>,
+    },
+    /// Host → guest: the first `len` bytes of input slot `index` are the program's next
+    /// stdin bytes (instead of [`Frame::Stdin`]).
+    StdinInSlot {
+        /// Which slot.
+        index: u32,
+        /// How many of its bytes.
+        len: u32,
+    },
     /// Guest → host: the program ended with this exit code (last frame of a run).
     Exit(u32),
     /// Host → guest: bytes for the program's stdin.
@@ -105,6 +128,8 @@ impl Frame {
             Frame::DirInRam { .. } => 7,
             Frame::OutSlot { .. } => 8,
             Frame::OutInSlot { .. } => 9,
+            Frame::InSlot { .. } => 10,
+            Frame::StdinInSlot { .. } => 11,
         }
     }
 
@@ -135,6 +160,11 @@ impl Frame {
                 index,
                 state_at,
                 runs,
+            }
+            | Frame::InSlot {
+                index,
+                state_at,
+                runs,
             } => {
                 payload.extend_from_slice(&index.to_le_bytes());
                 payload.extend_from_slice(&state_at.to_le_bytes());
@@ -146,6 +176,11 @@ impl Frame {
             }
             Frame::OutInSlot { stderr, index, len } => {
                 payload.push(u8::from(*stderr));
+                payload.extend_from_slice(&index.to_le_bytes());
+                payload.extend_from_slice(&len.to_le_bytes());
+                &payload
+            }
+            Frame::StdinInSlot { index, len } => {
                 payload.extend_from_slice(&index.to_le_bytes());
                 payload.extend_from_slice(&len.to_le_bytes());
                 &payload
@@ -170,6 +205,18 @@ pub fn dir_in_ram_frames(index: u32, runs: &[(u64, u64)]) -> impl Iterator<Item 
 
 /// Number of output slots (see [`Frame::OutSlot`]).
 pub const OUT_SLOTS: usize = 32;
+
+/// Slot state (input and output slots): free, the writer side may fill it.
+pub const SLOT_FREE: u8 = 0;
+
+/// Slot state: filled, the reader side has not copied the bytes out yet.
+pub const SLOT_FILLED: u8 = 1;
+
+/// Number of input slots (see [`Frame::InSlot`]).
+pub const IN_SLOTS: usize = 4;
+
+/// Capacity of one input slot, in bytes.
+pub const IN_SLOT_LEN: usize = 64 * 1024;
 
 /// Capacity of one output slot, in bytes.
 pub const OUT_SLOT_LEN: usize = 64 * 1024;
@@ -282,7 +329,16 @@ impl Decoder {
                 index: word(&payload[1..])?,
                 len: word(&payload[5..])?,
             },
-            4 | 6..=9 => return Err(DecodeError::BadPayload(kind)),
+            10 if payload.len() >= 12 && (payload.len() - 12).is_multiple_of(16) => Frame::InSlot {
+                index: word(&payload)?,
+                state_at: u64_at(&payload[4..]),
+                runs: run_list(&payload[12..]),
+            },
+            11 if payload.len() == 8 => Frame::StdinInSlot {
+                index: word(&payload)?,
+                len: word(&payload[4..])?,
+            },
+            4 | 6..=11 => return Err(DecodeError::BadPayload(kind)),
             other => return Err(DecodeError::UnknownKind(other)),
         };
         Ok(Some(frame))
@@ -339,7 +395,8 @@ pub struct RunSpec {
     /// Treatment of unknown imports.
     pub unknown_imports: UnknownImports,
     /// The host shares guest RAM with QEMU (QEMU's RAM is a file the host holds): the
-    /// program's output goes through output slots ([`Frame::OutSlot`]) and `--dir` trees
+    /// program's stdin and output go through input and output slots ([`Frame::InSlot`],
+    /// [`Frame::OutSlot`]) and `--dir` trees
     /// come back as [`Frame::DirInRam`], instead of through the serial port.
     pub shared_ram: bool,
 }
@@ -477,6 +534,12 @@ mod tests {
                 index: 31,
                 len: 65536,
             },
+            Frame::InSlot {
+                index: 3,
+                state_at: 0x42,
+                runs: vec![(0x30_0000, 4096), (0x50_0000, 61440)],
+            },
+            Frame::StdinInSlot { index: 3, len: 7 },
             Frame::Exit(42),
         ];
         let mut wire = Vec::new();
@@ -553,6 +616,9 @@ mod tests {
         let mut dec = Decoder::new();
         dec.push(&[8, 4, 0, 0, 0, 1, 0, 0, 0]);
         assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(8)));
+        let mut dec = Decoder::new();
+        dec.push(&[11, 4, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(11)));
     }
 
     #[test]
