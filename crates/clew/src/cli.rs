@@ -4,7 +4,7 @@
 //! (`clew run --host`, the same WASI code on the host).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Top-level parser.
 #[derive(Parser, Debug)]
@@ -119,7 +119,6 @@ pub struct BootArgs {
 
 /// Options of `clew run`, following `wasmtime run`.
 #[derive(Args, Debug, Clone)]
-#[command(trailing_var_arg = true)]
 pub struct RunArgs {
     /// Run on the host through the same WASI and VFS code instead of booting Clew.
     #[arg(long)]
@@ -151,22 +150,37 @@ pub struct RunArgs {
     /// Maximum linear memory of the guest program in MiB (and guest RAM under QEMU).
     #[arg(long = "memory", value_name = "MiB")]
     pub memory_mib: Option<u32>,
-    /// The WebAssembly module (.wasm, or .cwasm precompiled by `clew compile`).
-    pub module: PathBuf,
-    /// Arguments passed to the program.
-    #[arg(allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    /// The WebAssembly module (.wasm, or .cwasm precompiled by `clew compile`), then the
+    /// arguments passed to the program: everything after the module is the program's,
+    /// `-h` and `--help` included, as with `wasmtime run`.
+    #[arg(
+        value_name = "MODULE [ARGS]...",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
+    )]
+    pub module_and_args: Vec<String>,
 }
 
 impl RunArgs {
+    /// The module's path.
+    pub fn module(&self) -> &Path {
+        Path::new(&self.module_and_args[0])
+    }
+
+    /// The arguments passed to the program (after its argv[0]).
+    pub fn program_args(&self) -> &[String] {
+        &self.module_and_args[1..]
+    }
+
     /// The program's argv: `--argv0` (else the module path as given), then the arguments.
     pub fn argv(&self) -> Vec<String> {
         let argv0 = match &self.argv0 {
             Some(a) => a.clone(),
-            None => self.module.to_string_lossy().into_owned(),
+            None => self.module_and_args[0].clone(),
         };
         std::iter::once(argv0)
-            .chain(self.args.iter().cloned())
+            .chain(self.program_args().iter().cloned())
             .collect()
     }
 
@@ -185,5 +199,44 @@ impl RunArgs {
             }
         }
         env
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(line: &[&str]) -> RunArgs {
+        match Cli::try_parse_from(line).unwrap().command {
+            Command::Run(args) => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn everything_after_the_module_is_the_programs() {
+        let args = run_args(&[
+            "clew",
+            "run",
+            "--env",
+            "A=1",
+            "prog.wasm",
+            "-h",
+            "--help",
+            "--dir",
+            "x",
+            "--",
+        ]);
+        assert_eq!(args.module(), Path::new("prog.wasm"));
+        assert_eq!(args.program_args(), ["-h", "--help", "--dir", "x", "--"]);
+        assert_eq!(args.envs, ["A=1"]);
+        assert!(args.dirs.is_empty());
+        assert_eq!(
+            args.argv(),
+            ["prog.wasm", "-h", "--help", "--dir", "x", "--"]
+        );
+        // Before the module, `-h` is ours; a module is required.
+        assert!(Cli::try_parse_from(["clew", "run", "-h", "prog.wasm"]).is_err());
+        assert!(Cli::try_parse_from(["clew", "run"]).is_err());
     }
 }

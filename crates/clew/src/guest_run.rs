@@ -323,13 +323,13 @@ fn fill_in_slot(
 /// `/run/dirs/<index>`, and the encoded run spec at `RUN_SPEC_PATH`.
 fn build_archive(args: &RunArgs, shared_ram: bool) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
     let chosen =
-        crate::compile::choose(&args.module, args.engine, aot_config::CpuProfile::Baseline)?;
+        crate::compile::choose(args.module(), args.engine, aot_config::CpuProfile::Baseline)?;
     let needs_max_cpu = chosen.native
         && aot_config::header::unwrap(&chosen.bytes)
             .is_ok_and(|(h, _)| h.profile == aot_config::CpuProfile::Avx2);
     let module = chosen.bytes;
     let file_name = args
-        .module
+        .module()
         .file_name()
         .and_then(|n| n.to_str())
         .filter(|n| !n.is_empty())
@@ -349,7 +349,7 @@ fn build_archive(args: &RunArgs, shared_ram: bool) -> anyhow::Result<(Vec<u8>, R
 
     let spec = RunSpec {
         module: format!("/{GUEST_MODULE_DIR}/{file_name}"),
-        display_name: args.module.to_string_lossy().into_owned(),
+        display_name: args.module().to_string_lossy().into_owned(),
         argv: args.argv(),
         env: args
             .environment()

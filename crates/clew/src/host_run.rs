@@ -286,8 +286,8 @@ enum End {
 
 /// Runs `args.module` on the host and returns the program's exit code.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.module)
-        .with_context(|| format!("failed to read input file `{}`", args.module.display()))?;
+    let bytes = std::fs::read(args.module())
+        .with_context(|| format!("failed to read input file `{}`", args.module().display()))?;
     let (ctx, dirs) = setup(args)?;
     let shared = ctx.vfs().clone();
     // The engines run on a thread of their own with a large stack: wasmi's executor and
@@ -307,7 +307,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             })
     })?;
     let wb = write_back(&shared, &dirs);
-    let module = args.module.display();
+    let module = args.module().display();
     let code = match end {
         End::Exit(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
         End::Trap(msg) => {
@@ -393,7 +393,7 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         .with_context(|| {
             format!(
                 "failed to instantiate {:?}",
-                args.module.display().to_string()
+                args.module().display().to_string()
             )
         })?;
 
@@ -428,7 +428,7 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         if ty.params().len() > 0 {
             eprint!("{}", wasi::invoke::ARGS_WARNING);
         }
-        params = wasi::wasmtime_adapter::invoke_params(&ty, &name, &args.args)
+        params = wasi::wasmtime_adapter::invoke_params(&ty, &name, args.program_args())
             .map_err(anyhow::Error::msg)?;
     }
     let mut results = vec![Val::I32(0); ty.results().len()];
@@ -461,7 +461,15 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
     wasi::wasmi_adapter::enable_proposals(&mut config);
     let engine = wasmi::Engine::new(&config);
     // The marked copy (`trap_site`) names the function a trap happens in.
-    let marked = trap_site::Marked::compile(&engine, bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Worded as the kernel words it (`SpawnError::NeedsNative`).
+    let marked = trap_site::Marked::compile(&engine, bytes).map_err(|e| {
+        let msg = e.to_string();
+        if wasi::wasmi_adapter::needs_native_tier(&msg) {
+            anyhow::anyhow!("needs the native tier ({})", msg.trim())
+        } else {
+            anyhow::anyhow!("{msg}")
+        }
+    })?;
     let module = &marked.module;
     let mut store = Store::new(
         &engine,
@@ -482,7 +490,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         {
             bail!(
                 "failed to instantiate {:?}\n    1: unknown import: `{m}::{n}` has not been defined",
-                args.module.display().to_string()
+                args.module().display().to_string()
             );
         }
     }
@@ -492,7 +500,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         .map_err(|e| {
             anyhow::anyhow!(
                 "failed to instantiate {:?}\n    1: {e}",
-                args.module.display().to_string()
+                args.module().display().to_string()
             )
         })?;
 
@@ -532,7 +540,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         if !ty.params().is_empty() {
             eprint!("{}", wasi::invoke::ARGS_WARNING);
         }
-        params = wasi::wasmi_adapter::invoke_params(&ty, &name, &args.args)
+        params = wasi::wasmi_adapter::invoke_params(&ty, &name, args.program_args())
             .map_err(anyhow::Error::msg)?;
     }
     let mut results: Vec<Val> = ty

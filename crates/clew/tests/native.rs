@@ -102,6 +102,13 @@ fn auto_compiles_what_the_interpreter_cannot_run() {
         String::from_utf8_lossy(&out.stderr).contains("needs the native tier"),
         "interp: {out:?}"
     );
+    // `--host` words it the same.
+    let host = clew(&dir, &["run", "--host", "--engine", "interp", "atom.wasm"]);
+    assert_eq!(host.status.code(), Some(1), "host interp: {host:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&host.stderr),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = clew(&dir, &["run", "atom.wasm"]);
     assert_eq!(out.status.code(), Some(0), "auto: {out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "atomic 42\n");
