@@ -18,8 +18,10 @@ static VFS: spin::Once<SharedVfs> = spin::Once::new();
 pub fn init(info: &BootInfo) {
     let mut fs = vfs::Vfs::new(alloc::boxed::Box::new(crate::time::realtime_ns));
     let root = fs.root();
-    // The tree holds its own copy of every file while the module stays reserved: budget
-    // the files against what is free now, leaving a quarter (at least 64 MiB) for programs.
+    // Files borrow their bytes from the module, which stays reserved and unwritten for
+    // good (`hal::boot::Module::bytes`), until they are first changed (`Vfs::load_tar_static`).
+    // Budget the files against what is free now, leaving a quarter (at least 64 MiB) for
+    // programs.
     let free = crate::memory::stats().free_frames * 4096;
     let mut loaded = 0usize;
     for m in info.modules().filter(|m| m.name().ends_with("archive")) {
@@ -27,7 +29,7 @@ pub fn init(info: &BootInfo) {
         loaded += bytes.len();
         let t0 = crate::time::monotonic_ns();
         fs.set_limit_bytes(u64::MAX);
-        match fs.load_tar(root, bytes) {
+        match fs.load_tar_static(root, bytes) {
             Ok(()) => log::info!(
                 "fs: loaded archive '{}' ({} KiB) in {} ms",
                 m.name(),

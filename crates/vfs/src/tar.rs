@@ -197,6 +197,24 @@ impl Vfs {
     /// merge. Parents missing from the archive are created. A malformed archive is an
     /// error, possibly after some entries were created.
     pub fn load_tar(&mut self, dir: Ino, bytes: &[u8]) -> Result<(), ArchiveError> {
+        self.load_archive(dir, bytes, None)
+    }
+
+    /// [`Vfs::load_tar`] from an archive that stays in memory, unchanged, for good (the
+    /// kernel's boot archive): files borrow their bytes from it instead of copying them,
+    /// until they are first changed. A 100 MB `--dir` tree loads in a fraction of the time
+    /// and is not held twice.
+    pub fn load_tar_static(&mut self, dir: Ino, bytes: &'static [u8]) -> Result<(), ArchiveError> {
+        self.load_archive(dir, bytes, Some(bytes))
+    }
+
+    /// The loader of both: `bytes`, and the same bytes as `'static` when files may borrow.
+    fn load_archive(
+        &mut self,
+        dir: Ino,
+        bytes: &[u8],
+        borrow: Option<&'static [u8]>,
+    ) -> Result<(), ArchiveError> {
         self.entries(dir)?;
         let base_prefix = self.dir_prefix(dir)?;
         let mut pos = 0usize;
@@ -243,7 +261,8 @@ impl Vfs {
                 .checked_add(size_usize)
                 .filter(|&end| end <= bytes.len())
                 .ok_or(malformed("truncated entry data", header_at))?;
-            let data = &bytes[pos..data_end];
+            let data_start = pos;
+            let data = &bytes[data_start..data_end];
             let padded = size_usize.div_ceil(BLOCK) * BLOCK;
             pos = pos
                 .checked_add(padded)
@@ -284,6 +303,7 @@ impl Vfs {
                         path: &path,
                         link: &link,
                         data,
+                        static_data: borrow.map(|b| &b[data_start..data_end]),
                         mtime_ns,
                         offset: header_at,
                         unchanged: taken.unchanged,
@@ -338,7 +358,12 @@ impl Vfs {
                 let parent = self.archive_dirs(root, parents)?;
                 self.archive_replace(parent, name)?;
                 let (ino, _) = self.create_file(parent, name, true)?;
-                self.write_at(ino, 0, entry.data)?;
+                match entry.static_data {
+                    Some(data) => self.set_static_data(ino, data)?,
+                    None => {
+                        self.write_at(ino, 0, entry.data)?;
+                    }
+                }
                 self.set_times(ino, mtime, mtime)?;
                 let node = self.node_mut(ino)?;
                 node.unchanged_marker = entry.unchanged;
@@ -430,7 +455,7 @@ impl Vfs {
                         if unchanged {
                             write_marker(&mut out, &path, meta.mtime_ns)?;
                         } else {
-                            write_entry(&mut out, b'0', &path, "", data, meta.mtime_ns)?;
+                            write_entry(&mut out, b'0', &path, "", data.as_slice(), meta.mtime_ns)?;
                         }
                     }
                     Body::Symlink(target) => {
@@ -453,6 +478,8 @@ struct Entry<'a> {
     path: &'a str,
     link: &'a str,
     data: &'a [u8],
+    /// `data` itself, when the archive lives for good and files may borrow it.
+    static_data: Option<&'static [u8]>,
     mtime_ns: u64,
     offset: usize,
 }

@@ -85,8 +85,44 @@ pub(crate) enum Body {
         /// The one directory holding this one (directories cannot be hard-linked).
         parent: Ino,
     },
-    File(Vec<u8>),
+    File(FileData),
     Symlink(String),
+}
+
+/// A regular file's bytes: its own, or a slice of an archive that stays in memory for good
+/// ([`Vfs::load_tar_static`]: the kernel's boot archive), copied on the first change.
+pub(crate) enum FileData {
+    Owned(Vec<u8>),
+    Static(&'static [u8]),
+}
+
+impl FileData {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match self {
+            FileData::Owned(v) => v,
+            FileData::Static(s) => s,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    /// The bytes as a vector of the file's own, keeping at most `keep` of them when they
+    /// must be copied; `None` when memory for the copy is short.
+    fn owned(&mut self, keep: usize) -> Option<&mut Vec<u8>> {
+        if let FileData::Static(s) = *self {
+            let part = &s[..keep.min(s.len())];
+            let mut copy = Vec::new();
+            copy.try_reserve_exact(part.len()).ok()?;
+            copy.extend_from_slice(part);
+            *self = FileData::Owned(copy);
+        }
+        match self {
+            FileData::Owned(v) => Some(v),
+            FileData::Static(_) => None,
+        }
+    }
 }
 
 pub(crate) struct Node {
@@ -553,7 +589,7 @@ impl Vfs {
                 FileKind::Symlink => Err(Error::Loop),
             };
         }
-        let ino = self.new_node(dir, name, Body::File(Vec::new()))?;
+        let ino = self.new_node(dir, name, Body::File(FileData::Owned(Vec::new())))?;
         Ok((ino, true))
     }
 
@@ -774,20 +810,35 @@ impl Vfs {
 
     // ----- file data and times ----------------------------------------------------------
 
-    fn file_data(&self, ino: Ino) -> Result<&Vec<u8>> {
+    fn file_data(&self, ino: Ino) -> Result<&[u8]> {
         match &self.node(ino)?.body {
-            Body::File(data) => Ok(data),
+            Body::File(data) => Ok(data.as_slice()),
             Body::Dir { .. } => Err(Error::IsDir),
             Body::Symlink(_) => Err(Error::Invalid),
         }
     }
 
-    fn file_data_mut(&mut self, ino: Ino) -> Result<&mut Vec<u8>> {
+    /// The file's bytes for changing, copied out of a static archive if they lie there
+    /// (at most the first `keep` of them: a truncation need not copy the rest).
+    fn file_data_mut(&mut self, ino: Ino, keep: usize) -> Result<&mut Vec<u8>> {
         match &mut self.node_mut(ino)?.body {
-            Body::File(data) => Ok(data),
+            Body::File(data) => data.owned(keep).ok_or(Error::NoSpace),
             Body::Dir { .. } => Err(Error::IsDir),
             Body::Symlink(_) => Err(Error::Invalid),
         }
+    }
+
+    /// Makes regular file `ino` (empty) hold `data`, borrowed for good, charging the limit.
+    pub(crate) fn set_static_data(&mut self, ino: Ino, data: &'static [u8]) -> Result<()> {
+        if !self.file_data(ino)?.is_empty() {
+            return Err(Error::Invalid);
+        }
+        if data.len() as u64 > MAX_FILE_SIZE {
+            return Err(Error::FileTooBig);
+        }
+        self.charge(data.len() as u64)?;
+        self.node_mut(ino)?.body = Body::File(FileData::Static(data));
+        Ok(())
     }
 
     /// Reads from regular file `ino` at `offset` into `buf`; returns the bytes read (0 at or
@@ -816,14 +867,20 @@ impl Vfs {
         if new_len_usize > old_len {
             let growth = (new_len_usize - old_len) as u64;
             self.charge(growth)?;
-            let data = self.file_data_mut(ino)?;
+            let data = match self.file_data_mut(ino, old_len) {
+                Ok(data) => data,
+                Err(e) => {
+                    self.uncharge(growth);
+                    return Err(e);
+                }
+            };
             if data.try_reserve(new_len_usize - old_len).is_err() {
                 self.uncharge(growth);
                 return Err(Error::NoSpace);
             }
             data.resize(new_len_usize, 0);
         } else if new_len_usize < old_len {
-            let data = self.file_data_mut(ino)?;
+            let data = self.file_data_mut(ino, new_len_usize)?;
             data.truncate(new_len_usize);
             // Give memory back when a file shrinks a lot, so the limit reflects reality.
             if data.capacity() > 2 * data.len() + 4096 {
@@ -851,7 +908,7 @@ impl Vfs {
         }
         // `end` fits in usize: resize_file checked it, or it is within the old length.
         let start = usize::try_from(offset).map_err(|_| Error::FileTooBig)?;
-        let file = self.file_data_mut(ino)?;
+        let file = self.file_data_mut(ino, usize::MAX)?;
         let target = file
             .get_mut(start..start + data.len())
             .ok_or(Error::FileTooBig)?;
