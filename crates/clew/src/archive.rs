@@ -80,8 +80,10 @@ impl Archive {
         }
         let packed = crate::dirsync::pack_dir(host)?;
         let dir = self.mkdir_all(guest)?;
+        // Leaked so that the tree's files borrow the packed bytes instead of copying them
+        // (a `--dir` can be hundreds of MB); `clew` is a short-lived process.
         self.fs
-            .load_tar(dir, &packed)
+            .load_tar_static(dir, packed.leak())
             .map_err(|e| anyhow::anyhow!("packing {}: {e}", host.display()))
     }
 
