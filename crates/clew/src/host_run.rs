@@ -339,21 +339,6 @@ fn invoke_context(args: &RunArgs) -> String {
 // wasmtime (native)
 // ---------------------------------------------------------------------------------------
 
-fn wasmtime_config() -> wasmtime::Config {
-    let mut c = wasmtime::Config::new();
-    c.wasm_multi_value(true)
-        .wasm_bulk_memory(true)
-        .wasm_reference_types(true)
-        .wasm_simd(true)
-        .wasm_tail_call(true)
-        .wasm_extended_const(true)
-        .wasm_function_references(true)
-        .wasm_gc(true)
-        .wasm_exceptions(true)
-        .wasm_features(wasmtime::WasmFeatures::THREADS, true);
-    c
-}
-
 fn run_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
     match try_wasmtime(args, bytes, ctx) {
         Ok(end) => end,
@@ -362,15 +347,18 @@ fn run_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> End {
 }
 
 fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> {
-    use wasmtime::{Linker, Module, Store, Val};
+    use wasmtime::{Linker, Store, Val};
     // A `.cwasm` from `clew compile` runs with the configuration it was compiled with.
-    let (engine, module) = if aot_config::header::is_artifact(bytes) {
-        aot_config::load_on_host(bytes)?
+    // A `.wasm` goes through the cache `clew run --engine native` uses: compiled once, and
+    // the same code as in the guest.
+    let cwasm;
+    let artifact = if aot_config::header::is_artifact(bytes) {
+        bytes
     } else {
-        let engine = wasmtime::Engine::new(&wasmtime_config())?;
-        let module = Module::new(&engine, bytes)?;
-        (engine, module)
+        cwasm = crate::compile::compile_cached(bytes, aot_config::CpuProfile::Baseline)?;
+        &cwasm
     };
+    let (engine, module) = aot_config::load_on_host(artifact)?;
     let mut store = Store::new(
         &engine,
         State {

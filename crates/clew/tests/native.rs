@@ -109,14 +109,22 @@ fn auto_compiles_what_the_interpreter_cannot_run() {
         String::from_utf8_lossy(&host.stderr),
         String::from_utf8_lossy(&out.stderr)
     );
+    let cached = || {
+        std::fs::read_dir(dir.join("cache/clew/cwasm"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(cached(), 0);
+    // `--host --engine native` compiles through the same cache.
+    let out = clew(&dir, &["run", "--host", "--engine", "native", "atom.wasm"]);
+    assert_eq!(out.status.code(), Some(0), "host native: {out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "atomic 42\n");
+    assert_eq!(cached(), 1, "host native did not cache");
     let out = clew(&dir, &["run", "atom.wasm"]);
     assert_eq!(out.status.code(), Some(0), "auto: {out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "atomic 42\n");
-    // The compiled module is now in the cache.
-    let cached = std::fs::read_dir(dir.join("cache/clew/cwasm"))
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert!(cached >= 1, "nothing cached");
+    // The guest used the same compiled module.
+    assert_eq!(cached(), 1);
 }
 
 #[test]
