@@ -312,7 +312,7 @@ fn fill_in_slot(
         .context("stdin chunk larger than an input slot")?;
     // The guest frees a slot when the program reads: poll, as a program reading slowly
     // should not make us spin hard.
-    while ram.read_runs(&[(state_at, 1)])?[0] != run_protocol::SLOT_FREE {
+    while ram.read_byte(state_at)? != run_protocol::SLOT_FREE {
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
     ram.write_runs(&part, data)?;

@@ -99,6 +99,18 @@ impl SharedRam {
         ]
     }
 
+    /// Reads the byte at guest-physical `phys` while QEMU runs (one byte: never torn).
+    pub fn read_byte(&self, phys: u64) -> anyhow::Result<u8> {
+        use std::os::unix::fs::FileExt;
+        let offset = ram_offset(phys, self.bytes)
+            .with_context(|| format!("guest address {phys:#x} is not RAM"))?;
+        let mut byte = [0u8];
+        self.file
+            .read_exact_at(&mut byte, offset)
+            .context("reading guest RAM")?;
+        Ok(byte[0])
+    }
+
     /// Writes one byte at guest-physical `phys` while QEMU runs (QEMU maps the same
     /// file shared, so the guest sees it; one byte cannot be seen half written).
     pub fn write_byte(&self, phys: u64, value: u8) -> anyhow::Result<()> {
