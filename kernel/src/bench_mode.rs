@@ -103,7 +103,7 @@ pub fn run() {
         match bench_one(name) {
             Ok((ti, tn, same)) => {
                 let ratio = ti as f64 / (tn.max(1)) as f64;
-                log_sum += libm_ln(ratio);
+                log_sum += libm::log(ratio);
                 count += 1;
                 println!(
                     "{:<10} {:>11} {:>11} {:>7.1}x  {}",
@@ -120,7 +120,7 @@ pub fn run() {
     if count > 0 {
         println!(
             "geometric mean native/interp: {:.1}x over {count} benchmarks",
-            libm_exp(log_sum / count as f64)
+            libm::exp(log_sum / count as f64)
         );
     }
     // Spawn latency of a precompiled hello (`/bin/true` natively), loading included: the
@@ -153,56 +153,4 @@ pub fn run() {
         ms(total / runs)
     );
     crate::power::off()
-}
-
-/// Natural logarithm for positive `x` (no libm in the kernel): range reduction by powers
-/// of two, then the atanh series.
-fn libm_ln(x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    let mut m = x;
-    let mut k = 0i32;
-    while m > 2.0 {
-        m /= 2.0;
-        k += 1;
-    }
-    while m < 1.0 {
-        m *= 2.0;
-        k -= 1;
-    }
-    let y = (m - 1.0) / (m + 1.0);
-    let y2 = y * y;
-    let mut term = y;
-    let mut sum = 0.0;
-    let mut n = 1.0;
-    for _ in 0..40 {
-        sum += term / n;
-        term *= y2;
-        n += 2.0;
-    }
-    2.0 * sum + k as f64 * core::f64::consts::LN_2
-}
-
-/// e^x (Taylor series after range reduction).
-fn libm_exp(x: f64) -> f64 {
-    let k = (x / core::f64::consts::LN_2) as i32;
-    let r = x - k as f64 * core::f64::consts::LN_2;
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for i in 1..30 {
-        term *= r / i as f64;
-        sum += term;
-    }
-    let mut v = sum;
-    if k >= 0 {
-        for _ in 0..k {
-            v *= 2.0;
-        }
-    } else {
-        for _ in 0..(-k) {
-            v /= 2.0;
-        }
-    }
-    v
 }
