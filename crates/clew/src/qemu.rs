@@ -1,7 +1,9 @@
 //! QEMU launcher shared by `clew boot` and `clew run`: writes out the kernel image this
 //! binary carries, finds `qemu-system-x86_64`, builds its command line (console on COM1,
 //! kernel log on COM2, bulk data on COM3, the kernel ELF as a `symbols` module for backtraces) and maps
-//! QEMU's exit status back to the guest's.
+//! QEMU's exit status back to the guest's. QEMU never outlives `clew` (it runs under a
+//! parent-death signal), and a run's temporary directory left by a killed `clew` is
+//! removed by the next one.
 //!
 //! [`SharedRam`]: guest RAM in a memory file this process holds (QEMU maps it shared), so
 //! that bulk data the guest leaves in RAM can be read after QEMU exits, at memory speed
@@ -25,9 +27,11 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Creates a fresh private directory under the system temp dir.
+    /// Creates a fresh private directory under the system temp dir (after removing those
+    /// that runs killed before they could remove theirs: see [`remove_stale_run_dirs`]).
     pub fn new() -> anyhow::Result<Self> {
         let base = std::env::temp_dir();
+        remove_stale_run_dirs(&base);
         for attempt in 0..100u32 {
             let path = base.join(format!("clew-{}-{attempt}", std::process::id()));
             match std::fs::create_dir(&path) {
@@ -205,6 +209,32 @@ pub fn ram_offset(phys: u64, ram_bytes: u64) -> Option<u64> {
     }
 }
 
+/// Removes `clew-PID-N` directories under `base` whose process no longer exists: a
+/// `clew` killed by a signal (a timeout's SIGTERM, SIGKILL) cannot remove its own, and
+/// with `--dir` it holds a copy of the whole tree. Directories of live processes, and
+/// those we may not remove (another user's), are left alone.
+fn remove_stale_run_dirs(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("clew-"))
+            .and_then(|rest| rest.split_once('-'))
+            .filter(|(_, attempt)| attempt.parse::<u32>().is_ok())
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl Drop for RunDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
@@ -262,7 +292,18 @@ impl Launch<'_> {
             }
             initrd.push(format!("{text} {tag}"));
         }
-        let mut cmd = Command::new(qemu);
+        // QEMU must not outlive us, however we end: a `clew` killed by a signal (a
+        // harness's timeout, SIGKILL) would otherwise leave it running the guest forever.
+        // util-linux's `setpriv` sets the parent-death signal (prctl PR_SET_PDEATHSIG) and
+        // execs QEMU; doing it ourselves would take `unsafe` (`pre_exec`) in this crate.
+        let mut cmd = match parent_death_wrapper() {
+            Some(setpriv) => {
+                let mut cmd = Command::new(setpriv);
+                cmd.args(["--pdeathsig", "KILL", "--"]).arg(qemu);
+                cmd
+            }
+            None => Command::new(qemu),
+        };
         cmd.arg("-kernel")
             .arg(&kernel)
             .args(["-m", &self.memory_mib.to_string()])
@@ -313,17 +354,36 @@ fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// `setpriv` if it is on PATH and knows `--pdeathsig` (util-linux 2.33 and later; Debian
+/// ships it in the essential package `util-linux`).
+fn parent_death_wrapper() -> Option<PathBuf> {
+    static WRAPPER: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    WRAPPER
+        .get_or_init(|| {
+            let setpriv = find_on_path("setpriv")?;
+            let help = Command::new(&setpriv).arg("--help").output().ok()?;
+            String::from_utf8_lossy(&help.stdout)
+                .contains("--pdeathsig")
+                .then_some(setpriv)
+        })
+        .clone()
+}
+
+/// The first file named `name` in a directory of PATH.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
 /// Finds `qemu-system-x86_64` on PATH (or `$CLEW_QEMU`).
 pub fn find_qemu() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("CLEW_QEMU") {
         return Ok(PathBuf::from(p));
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join("qemu-system-x86_64");
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
+    if let Some(qemu) = find_on_path("qemu-system-x86_64") {
+        return Ok(qemu);
     }
     bail!("qemu-system-x86_64 not found: install it with `sudo apt-get install qemu-system-x86`")
 }

@@ -401,3 +401,66 @@ fn large_stdin_arrives_exact() {
     assert_eq!(out.status.code(), Some(0), "serial: {out:?}");
     assert!(out.stdout == small, "serial: stdout is not the input");
 }
+
+/// A `clew run` killed from outside (a harness's timeout sends SIGTERM, or SIGKILL) takes
+/// QEMU with it instead of leaving the guest running forever, dies of that signal as
+/// `wasmtime run` would, and the next `clew run` removes the temporary directory it could
+/// not remove itself.
+#[test]
+fn killed_clew_run_leaves_no_qemu_behind() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let work = scratch("killed");
+    let wasm = compile("forever", &work);
+    let wasm = wasm.to_str().unwrap();
+    let hello = compile("io", &work);
+    for (signal, name) in [(15, "TERM"), (9, "KILL")] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
+            .args(["run", "--engine", "native", wasm])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting clew");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line, "started\n", "SIG{name}");
+        // QEMU is clew's only child process.
+        let pid = child.id();
+        let children = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .collect::<String>();
+        let qemu: Vec<u32> = children
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        assert_eq!(qemu.len(), 1, "SIG{name}: children {children:?}");
+        let run_dir = std::env::temp_dir().join(format!("clew-{pid}-0"));
+        assert!(run_dir.is_dir(), "SIG{name}: {}", run_dir.display());
+        let status = Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
+        // Gone, or a zombie nobody reaps (its parent is dead): either way not running.
+        let running = || {
+            std::fs::read_to_string(format!("/proc/{}/stat", qemu[0]))
+                .map(|stat| !stat.rsplit(')').next().unwrap_or("").starts_with(" Z"))
+                .unwrap_or(false)
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while running() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!running(), "SIG{name}: QEMU {} still runs", qemu[0]);
+        let out = clew(&["run", hello.to_str().unwrap()], b"");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(!run_dir.exists(), "SIG{name}: {} left", run_dir.display());
+    }
+}
