@@ -1123,6 +1123,12 @@ pub fn path_readlink(
         let ino = vfs.resolve(base, &path, false, true)?;
         vfs.readlink(ino)?
     };
+    // An absolute target (only a `--dir` tree from the host can hold one: `path_symlink`
+    // refuses them) names something outside every preopen, often a host path: refused as
+    // an escape, as wasmtime's cap-std does, rather than shown.
+    if target.starts_with('/') {
+        return Err(vfs::Error::Escape.into());
+    }
     let bytes = target.as_bytes();
     let n = bytes.len().min(buf_len as usize);
     mem.write_bytes(buf, &bytes[..n])?;
