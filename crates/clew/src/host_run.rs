@@ -447,6 +447,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
     use wasmi::{Linker, Store, Val};
     let mut config = wasmi::Config::default();
     wasi::wasmi_adapter::enable_proposals(&mut config);
+    wasi::wasmi_adapter::set_stack_limits(&mut config);
     let engine = wasmi::Engine::new(&config);
     // The marked copy (`trap_site`) names the function a trap happens in.
     // Worded as the kernel words it (`SpawnError::NeedsNative`).

@@ -191,6 +191,25 @@ pub fn enable_proposals(c: &mut wasmi::Config) -> &mut wasmi::Config {
         .wasm_multi_memory(true)
 }
 
+/// Most nested wasm calls the interpreter allows. wasmi's default (1000) let a plain
+/// recursive function trap at depth 1000 where `wasmtime run` (512 KiB of native stack, as
+/// Clew's native tier) reaches about 32,700, and real programs (a C compiler parsing
+/// nested expressions) trapped under the interpreter only. wasmi keeps its frames on the
+/// heap (a few dozen bytes each), so a deeper limit costs memory only when used.
+pub const MAX_RECURSION_DEPTH: usize = 100_000;
+
+/// Most bytes of wasmi's value stack (locals and temporaries of every live frame; its
+/// default is 1 MB), sized with [`MAX_RECURSION_DEPTH`] so that programs with large frames
+/// also get at least the depth wasmtime gives them. Grown on demand up to this bound.
+pub const MAX_VALUE_STACK_BYTES: usize = 16 << 20;
+
+/// Sets the interpreter's call-depth and value-stack limits (see [`MAX_RECURSION_DEPTH`]);
+/// exceeding them is the trap "call stack exhausted", as in wasmtime.
+pub fn set_stack_limits(c: &mut wasmi::Config) -> &mut wasmi::Config {
+    c.set_max_recursion_depth(MAX_RECURSION_DEPTH)
+        .set_max_stack_height(MAX_VALUE_STACK_BYTES)
+}
+
 /// Whether wasmi refused a module (its error `message`) for a proposal it cannot run at
 /// all (exceptions, threads and atomics, GC), which is what the native tier is for.
 /// wasmparser's messages for a feature that is off end in "... not enabled" or "...

@@ -288,10 +288,15 @@ fn repeat_interp_traps(n: usize) -> TestResult {
         let f = winst.get_func(&wstore, export).ok_or("missing export")?;
         let params: Vec<wasmi::Val> = arg.iter().map(|a| wasmi::Val::I32(*a)).collect();
         let mut results = vec![wasmi::Val::I32(0); f.ty(&wstore).results().len()];
+        let t0 = crate::time::monotonic_ns();
         for i in 0..n {
             if f.call(&mut wstore, &params, &mut results).is_ok() {
                 return Err(format!("interp {export} #{i}: no trap"));
             }
+        }
+        if n > 1 {
+            let us = (crate::time::monotonic_ns() - t0) / 1000 / n as u64;
+            println!("  {export}: {us} us per trap");
         }
     }
     Ok(())

@@ -47,7 +47,8 @@ pub struct RunOptions {
 
 fn config(fuel: bool) -> Config {
     let mut c = Config::default();
-    wasi::wasmi_adapter::enable_proposals(&mut c)
+    wasi::wasmi_adapter::enable_proposals(&mut c);
+    wasi::wasmi_adapter::set_stack_limits(&mut c)
         .consume_fuel(fuel)
         .compilation_mode(CompilationMode::LazyTranslation)
         // Lazy translation charges fuel per byte translated, and wasmi 2.0 reports running
