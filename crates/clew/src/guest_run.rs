@@ -26,6 +26,9 @@ const GUEST_MODULE_DIR: &str = "run";
 /// distinct from any code a trap gives (see `host_run`).
 const KERNEL_FAILURE_EXIT: u8 = 70;
 
+/// The most linear memory a wasm32 program can have (65536 pages of 64 KiB).
+const WASM32_MEMORY_MIB: u32 = 4096;
+
 /// Runs `args.module` inside Clew and returns the program's exit code.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let dir = RunDir::new()?;
@@ -35,10 +38,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let (archive, spec, needs_max_cpu) = build_archive(args, shared_ram.is_some())?;
     let archive_path = dir.path().join("boot.tar");
     std::fs::write(&archive_path, &archive).context("writing the boot archive")?;
-    // Guest RAM: the archive is held twice at boot (module and filesystem) and programs
-    // need room besides; `--memory` only caps the program's linear memory.
+    // Guest RAM: the archive is held twice at boot (module and filesystem), the kernel
+    // needs room, and the program gets its linear memory: `--memory` caps it; without it,
+    // as under `wasmtime run`, a program may grow to a whole 32-bit memory (4 GiB). RAM
+    // QEMU is given costs the host nothing until the guest touches it (the memfd, or
+    // QEMU's own anonymous RAM, is sparse), so sizing for the most is free.
     let archive_mib = (archive.len() >> 20) as u32;
-    let memory_mib = (512 + 3 * archive_mib + spec.memory_mib.unwrap_or(256)).max(1024);
+    let program_mib = spec.memory_mib.unwrap_or(WASM32_MEMORY_MIB);
+    let memory_mib = (512 + 3 * archive_mib + program_mib).max(1024);
     if let Some(ram) = shared_ram.as_mut() {
         ram.set_size(memory_mib)?;
     }

@@ -260,6 +260,27 @@ fn large_memory_and_large_input() {
     assert_eq!((after.ino(), after.mtime()), (before.ino(), before.mtime()));
 }
 
+/// Without `--memory` a program may grow its linear memory as far as under `wasmtime run`
+/// (here 1200 MiB, more than the 1 GiB of RAM the guest once had); `--memory` caps it.
+#[test]
+fn linear_memory_beyond_a_gib_unless_capped() {
+    let work = scratch("bigalloc");
+    let wasm = compile("bigalloc", &work);
+    let wasm = wasm.to_str().unwrap();
+    let out = clew(&["run", "--engine", "native", wasm, "1200"], b"");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1200 MiB touched, checksum 39168000\n"
+    );
+    let out = clew(&["run", "--memory", "64", wasm, "100"], b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "malloc of 100 MiB failed\n"
+    );
+}
+
 /// A program's large output file comes back through guest RAM shared with QEMU (the
 /// serial port would carry it at about 1 MB/s), byte-exact.
 #[test]
