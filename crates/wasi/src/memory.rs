@@ -15,6 +15,10 @@ use alloc::vec::Vec;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemError;
 
+/// The longest path a WASI call takes, in bytes: Linux's `PATH_MAX` (4096, counting the
+/// NUL C adds), so that `wasmtime run` on Linux and Clew answer `ENAMETOOLONG` alike.
+pub const MAX_PATH_BYTES: usize = 4095;
+
 /// Guest linear memory, bounds-checked.
 pub trait GuestMemory {
     /// The bytes `[ptr, ptr + len)`.
@@ -113,9 +117,15 @@ pub trait GuestMemoryExt: GuestMemory {
         aligned(ptr, 8)?;
         self.write_bytes(ptr, &v.to_le_bytes())
     }
-    /// Reads a witx `string` (`ptr`, `len`): UTF-8 required, else `EILSEQ`.
+    /// Reads a witx `string` (`ptr`, `len`), in preview1 always a path: UTF-8 required,
+    /// else `EILSEQ`; longer than [`MAX_PATH_BYTES`], `ENAMETOOLONG` (checked after the
+    /// bounds, so a bad pointer is still `EFAULT`). Without the limit, one call naming
+    /// hundreds of MiB of linear memory as a path made the kernel copy all of it.
     fn read_str(&self, ptr: u32, len: u32) -> Result<String, crate::Error> {
         let bytes = self.slice(ptr, len)?;
+        if bytes.len() > MAX_PATH_BYTES {
+            return Err(Errno::Nametoolong.into());
+        }
         match core::str::from_utf8(bytes) {
             Ok(s) => Ok(String::from(s)),
             Err(_) => Err(Errno::Ilseq.into()),

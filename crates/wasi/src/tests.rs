@@ -206,6 +206,24 @@ fn stdio_round_trip() {
 }
 
 #[test]
+fn paths_longer_than_path_max_are_too_long() {
+    let mut s = setup();
+    let long = vec![b'a'; crate::memory::MAX_PATH_BYTES + 1];
+    assert_eq!(
+        errno(open(&mut s, &long, 0, rights::FD_READ).map(drop)),
+        Errno::Nametoolong
+    );
+    // At the limit (short components) it is an ordinary missing file.
+    let mut at_limit = "./".repeat((crate::memory::MAX_PATH_BYTES - 1) / 2).into_bytes();
+    at_limit.push(b'x');
+    assert_eq!(at_limit.len(), crate::memory::MAX_PATH_BYTES);
+    assert_eq!(
+        errno(open(&mut s, &at_limit, 0, rights::FD_READ).map(drop)),
+        Errno::Noent
+    );
+}
+
+#[test]
 fn escapes_are_not_capable() {
     let mut s = setup();
     for path in [&b"../secret"[..], b"/secret", b"sub/../../secret"] {
