@@ -214,7 +214,9 @@ fn paths_longer_than_path_max_are_too_long() {
         Errno::Nametoolong
     );
     // At the limit (short components) it is an ordinary missing file.
-    let mut at_limit = "./".repeat((crate::memory::MAX_PATH_BYTES - 1) / 2).into_bytes();
+    let mut at_limit = "./"
+        .repeat((crate::memory::MAX_PATH_BYTES - 1) / 2)
+        .into_bytes();
     at_limit.push(b'x');
     assert_eq!(at_limit.len(), crate::memory::MAX_PATH_BYTES);
     assert_eq!(
