@@ -212,8 +212,12 @@ pub fn ram_offset(phys: u64, ram_bytes: u64) -> Option<u64> {
 /// Removes `clew-PID-N` directories under `base` whose process no longer exists: a
 /// `clew` killed by a signal (a timeout's SIGTERM, SIGKILL) cannot remove its own, and
 /// with `--dir` it holds a copy of the whole tree. Directories of live processes, and
-/// those we may not remove (another user's), are left alone.
+/// those we may not remove (another user's), are left alone; so is everything when there
+/// is no `/proc` to tell live processes from dead ones.
 fn remove_stale_run_dirs(base: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
