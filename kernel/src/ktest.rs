@@ -59,6 +59,7 @@ type Test = (&'static str, fn() -> TestResult);
 
 const TESTS: &[Test] = &[
     ("heap", heap),
+    ("heap_exhaustion_contained", heap_exhaustion_contained),
     ("paging_lazy_commit", paging_lazy_commit),
     ("protect_wx", protect_wx),
     ("nx_enforced", nx_enforced),
@@ -201,6 +202,35 @@ fn heap() -> TestResult {
         boxes.iter().enumerate().all(|(i, b)| b[99] == i as u8),
         "boxes"
     );
+    Ok(())
+}
+
+/// An allocation larger than the memory left fails as an error the caller sees
+/// (`try_reserve`), takes no frames with it, and leaves the heap usable; one that would eat
+/// into the reserve kept for the kernel fails too.
+fn heap_exhaustion_contained() -> TestResult {
+    let free0 = memory::stats().free_frames;
+    let (_, size0) = hal::heap::stats();
+    for bytes in [
+        (free0 + 1) * 4096,
+        free0.saturating_sub(1024) * 4096,
+        (free0 * 4096).saturating_mul(4),
+    ] {
+        let mut v: Vec<u8> = Vec::new();
+        check!(
+            v.try_reserve_exact(bytes as usize).is_err(),
+            "{bytes} bytes granted with {free0} frames free"
+        );
+        let after = memory::stats().free_frames;
+        check!(
+            after == free0,
+            "a failed {bytes}-byte allocation took {} frames",
+            free0 - after
+        );
+    }
+    check!(hal::heap::stats().1 == size0, "the heap grew");
+    let v = alloc::vec![7u8; 4 << 20];
+    check!(v.iter().all(|&b| b == 7), "the heap still works");
     Ok(())
 }
 

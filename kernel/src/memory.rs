@@ -81,11 +81,34 @@ pub fn init(info: &BootInfo) {
     }
 }
 
-/// Maps `[start, start + len)` of the heap area (the heap's growth callback).
+/// Frames a large heap growth must leave free (16 MiB): an allocation sized by a program
+/// (a huge write, a table of millions of entries) fails while the kernel still has room to
+/// report it and clean up, instead of taking the last frame the next task stack needs.
+const HEAP_GROWTH_RESERVE_FRAMES: u64 = (16 << 20) / PAGE_SIZE;
+
+/// Maps `[start, start + len)` of the heap area (the heap's growth callback). A growth
+/// beyond one step must leave [`HEAP_GROWTH_RESERVE_FRAMES`] free; one that fails part way
+/// unmaps and frees what it mapped (the heap never shrinks, so frames kept here would be
+/// lost to everything but the heap).
 fn grow_heap(start: u64, len: u64) -> bool {
+    let pages = len / PAGE_SIZE;
+    if len > hal::heap::GROW_STEP {
+        let free = FRAMES.lock().as_ref().map_or(0, |f| f.free_frames());
+        if free < pages + HEAP_GROWTH_RESERVE_FRAMES {
+            return false;
+        }
+    }
     let mut a = start;
     while a < start + len {
         if hal::paging::map_zeroed(&mut Frames, a, Prot::RW).is_err() {
+            let mut b = start;
+            while b < a {
+                // The pages were mapped just now by this call; nothing lives in them yet.
+                if let Ok(frame) = hal::paging::unmap(b) {
+                    Frames.free_frame(frame);
+                }
+                b += PAGE_SIZE;
+            }
             return false;
         }
         a += PAGE_SIZE;

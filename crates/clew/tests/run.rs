@@ -281,6 +281,83 @@ fn linear_memory_beyond_a_gib_unless_capped() {
     );
 }
 
+/// WASI calls with valid arguments that name more memory than the guest machine has get
+/// answers, not a kernel failure: a write of 1100 iovecs naming one 1 MiB buffer (more
+/// than the 1 GiB of RAM `--memory 64` boots with) is streamed, never gathered into one
+/// kernel buffer; millions of `poll_oneoff` subscriptions are `ENOMEM` (as `wasmtime
+/// run` answers); a program opening a file forever gets `EMFILE` and goes on.
+#[test]
+fn huge_wasi_requests_get_answers_not_kernel_failures() {
+    let work = scratch("heapbomb");
+    let wasm = compile("heapbomb", &work);
+    let wasm = wasm.to_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clew"))
+        .args(["run", "--memory", "64", wasm, "write", "1100"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .expect("running clew");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "wrote 1153433600\n");
+
+    let out = clew(&["run", wasm, "poll", "3000000"], b"");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "poll errno 48\n");
+
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("f"), "x").unwrap();
+    let dir_arg = format!("{}::/d", data.display());
+    let out = clew(&["run", "--dir", &dir_arg, wasm, "open", "/d/f"], b"");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "opened 65532, then No file descriptors available; close 0; reopen same fd\n"
+    );
+}
+
+/// `table.grow` in the interpreter runs each instruction once: 60 grows of 300,000
+/// elements need more fuel than one slice, and wasmi 2.0.0 resumed a `table.grow` that ran
+/// out of fuel from a stale instruction pointer, running the loop's counter increment
+/// again (the program printed `BS`: 61 iterations). `wasmtime run` prints `AS`.
+#[test]
+fn table_grow_in_the_interpreter_runs_code_once() {
+    let work = scratch("tablegrow");
+    let wasm = wat::parse_str(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (table $t 0 funcref)
+  (global $n (mut i32) (i32.const 0))
+  (func $say (param $c i32)
+    (i32.store8 (i32.const 100) (local.get $c))
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 1))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (local $i i32)
+    (loop $l
+      (global.set $n (i32.add (global.get $n) (i32.const 1)))
+      (drop (table.grow $t (ref.null func) (i32.const 300000)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 60))))
+    ;; 'A' plus the iterations beyond 60, then 'S' if the table has the size it should
+    (call $say (i32.add (i32.const 65) (i32.sub (global.get $n) (i32.const 60))))
+    (if (i32.eq (table.size $t) (i32.const 18000000))
+      (then (call $say (i32.const 83))))
+    (call $say (i32.const 10))))"#,
+    )
+    .expect("assembling the test module");
+    let path = work.join("tablegrow.wasm");
+    std::fs::write(&path, wasm).unwrap();
+    let path = path.to_str().unwrap();
+    for engine in ["interp", "native"] {
+        let out = clew(&["run", "--engine", engine, path], b"");
+        assert_eq!(out.status.code(), Some(0), "{engine}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "AS\n", "{engine}");
+    }
+}
+
 /// A program's large output file comes back through guest RAM shared with QEMU (the
 /// serial port would carry it at about 1 MB/s), byte-exact.
 #[test]

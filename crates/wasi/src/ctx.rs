@@ -70,6 +70,12 @@ pub enum BadPointer {
     Efault,
 }
 
+/// The most descriptors a process may hold (stdio and preopens included); `path_open`
+/// beyond it is `EMFILE`, as under `wasmtime run`, whose every open takes a host fd under
+/// the host's `RLIMIT_NOFILE`. Each costs kernel memory, so without a limit a program that
+/// opens files in a loop would exhaust the kernel heap.
+pub const MAX_OPEN_FDS: usize = 65536;
+
 /// Per-process WASI context.
 pub struct WasiCtx {
     pub(crate) args: Vec<String>,

@@ -131,22 +131,31 @@ pub trait GuestMemoryExt: GuestMemory {
             Err(_) => Err(Errno::Ilseq.into()),
         }
     }
-    /// Reads an `iovec_array`/`ciovec_array` (`ptr`, `len`) as (buf, buf_len) pairs.
-    fn read_iovecs(&self, ptr: u32, len: u32) -> Result<Vec<(u32, u32)>, MemError> {
+    /// An `iovec_array`/`ciovec_array` (`ptr`, `len`) as (buf, buf_len) pairs, decoded as
+    /// they are iterated: the array is bounds-checked here but never copied, so a guest
+    /// naming hundreds of millions of iovecs costs the kernel no memory.
+    fn read_iovecs(&self, ptr: u32, len: u32) -> Result<Iovecs<'_>, MemError> {
         aligned(ptr, 4)?;
         let total = len
             .checked_mul(crate::types::layout::IOVEC_SIZE)
             .ok_or(MemError)?;
-        let bytes = self.slice(ptr, total)?;
-        Ok(bytes
-            .chunks_exact(8)
-            .map(|c| {
-                (
-                    u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
-                    u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
-                )
-            })
-            .collect())
+        Ok(Iovecs(self.slice(ptr, total)?.chunks_exact(8)))
+    }
+}
+
+/// The (buf, buf_len) pairs of an iovec array in guest memory ([`GuestMemoryExt::read_iovecs`]).
+#[derive(Clone)]
+pub struct Iovecs<'a>(core::slice::ChunksExact<'a, u8>);
+
+impl Iterator for Iovecs<'_> {
+    type Item = (u32, u32);
+    fn next(&mut self) -> Option<(u32, u32)> {
+        self.0.next().map(|c| {
+            (
+                u32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                u32::from_le_bytes([c[4], c[5], c[6], c[7]]),
+            )
+        })
     }
 }
 

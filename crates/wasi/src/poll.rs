@@ -13,6 +13,10 @@ use alloc::vec::Vec;
 /// How long to sleep between readiness checks while waiting on a stream (1 ms).
 const POLL_STEP_NS: u64 = 1_000_000;
 const EVENTRW_HANGUP: u16 = 1;
+/// The most subscriptions one call may name (64 MiB of kernel bookkeeping, about 2.8M); more is
+/// `ENOMEM`, as `wasmtime run` answers a list of hundreds of MiB. Without a bound, one call
+/// could make the kernel heap take most of the machine's memory, and keep it.
+const MAX_SUBSCRIPTIONS: u32 = (64 << 20) / core::mem::size_of::<Parsed>() as u32;
 
 enum Sub {
     Clock { deadline: u64 },
@@ -109,7 +113,15 @@ pub fn poll_oneoff(
     if !subs.is_multiple_of(8) || !events.is_multiple_of(8) {
         return Err(Error::BadPointer);
     }
+    // The whole array must be guest memory before the kernel sizes anything by `nsubs`.
+    let subs_bytes = nsubs
+        .checked_mul(layout::SUBSCRIPTION_SIZE)
+        .ok_or(Error::BadPointer)?;
+    mem.slice(subs, subs_bytes)?;
     let mut parsed = Vec::new();
+    if nsubs > MAX_SUBSCRIPTIONS || parsed.try_reserve_exact(nsubs as usize).is_err() {
+        return Err(Errno::Nomem.into());
+    }
     for i in 0..nsubs {
         let at = i
             .checked_mul(layout::SUBSCRIPTION_SIZE)

@@ -144,37 +144,75 @@ fn fs_ino(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<vfs::Ino> {
 /// The first non-empty buffer of an iovec array (what wasmtime reads into), or an empty
 /// one.
 fn first_iovec(mem: &dyn GuestMemory, iovs: u32, iovs_len: u32) -> Result<(u32, u32)> {
-    let list = mem.read_iovecs(iovs, iovs_len)?;
-    Ok(list
-        .into_iter()
+    Ok(mem
+        .read_iovecs(iovs, iovs_len)?
         .find(|&(_, len)| len != 0)
         .unwrap_or((0, 0)))
 }
 
-/// The bytes of every iovec of a write, in order (witx `ciovec_array`: gathered into one
-/// write, so a line `printf` sends as two iovecs reaches a console or pipe whole, never
-/// split by another process's output). One non-empty iovec is borrowed, several copied.
-fn gathered<'m>(
-    mem: &'m dyn GuestMemory,
+/// The most bytes a write of several iovecs gathers into one kernel buffer; a larger write
+/// goes out one iovec at a time, so the kernel never copies more than this for a guest
+/// (iovecs may overlap: a few KiB of them can name terabytes).
+const GATHER_MAX: u64 = 64 * 1024;
+
+/// Writes the bytes of every iovec of a `ciovec_array`, in order, through `write` (which
+/// takes some bytes and says how many it took). Every buffer is bounds-checked before
+/// anything is written, as Linux `writev` fails with nothing written on a bad one.
+///
+/// Up to [`GATHER_MAX`] bytes in several iovecs are gathered into one write, so a line
+/// `printf` sends as two iovecs reaches a console or pipe whole, never split by another
+/// process's output; a single iovec is passed through uncopied. Above that, iovecs are
+/// written one by one until one is taken short; an error after some bytes were written
+/// ends the write with their count, as POSIX `writev` reports a partial write. A total
+/// beyond what `size` (u32) can report is `EINVAL` (Linux: beyond `SSIZE_MAX`).
+fn write_iovecs(
+    mem: &dyn GuestMemory,
     iovs: u32,
     iovs_len: u32,
-) -> Result<alloc::borrow::Cow<'m, [u8]>> {
-    let list: Vec<(u32, u32)> = mem
-        .read_iovecs(iovs, iovs_len)?
-        .into_iter()
-        .filter(|&(_, len)| len != 0)
-        .collect();
-    match list.as_slice() {
-        [] => Ok(alloc::borrow::Cow::Borrowed(&[])),
-        [(buf, len)] => Ok(alloc::borrow::Cow::Borrowed(mem.slice(*buf, *len)?)),
-        _ => {
-            let mut out = Vec::new();
-            for (buf, len) in list {
-                out.extend_from_slice(mem.slice(buf, len)?);
-            }
-            Ok(alloc::borrow::Cow::Owned(out))
+    mut write: impl FnMut(&[u8]) -> Result<usize>,
+) -> Result<usize> {
+    let mut total: u64 = 0;
+    let mut nonempty = 0usize;
+    let mut only: &[u8] = &[];
+    for (buf, len) in mem.read_iovecs(iovs, iovs_len)? {
+        if len != 0 {
+            only = mem.slice(buf, len)?;
+            total += u64::from(len);
+            nonempty += 1;
         }
     }
+    if total > u64::from(u32::MAX) {
+        return Err(Errno::Inval.into());
+    }
+    if nonempty <= 1 {
+        return write(only);
+    }
+    let parts = mem
+        .read_iovecs(iovs, iovs_len)?
+        .filter(|&(_, len)| len != 0)
+        .map(|(buf, len)| mem.slice(buf, len));
+    if total <= GATHER_MAX {
+        let mut out = Vec::with_capacity(total as usize);
+        for part in parts {
+            out.extend_from_slice(part?);
+        }
+        return write(&out);
+    }
+    let mut done = 0usize;
+    for part in parts {
+        let part = part?;
+        match write(part) {
+            Ok(n) => {
+                done += n;
+                if n < part.len() {
+                    break;
+                }
+            }
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 fn kind_filetype(kind: vfs::FileKind) -> u8 {
@@ -640,8 +678,12 @@ pub fn fd_pwrite(
         } => return Err(Errno::Spipe.into()),
         _ => return Err(Errno::Badf.into()),
     };
-    let data = gathered(mem, iovs, iovs_len)?;
-    let (n, _) = file_write(ctx, ino, append, offset, &data)?;
+    let mut at = offset;
+    let n = write_iovecs(mem, iovs, iovs_len, |data| {
+        let (n, end) = file_write(ctx, ino, append, at, data)?;
+        at = end;
+        Ok(n)
+    })?;
     mem.write_u32(nwritten, n as u32)?;
     Ok(())
 }
@@ -847,18 +889,16 @@ pub fn fd_write(
             if rights_base & rights::FD_WRITE == 0 {
                 return Err(Errno::Notcapable.into());
             }
-            let data = gathered(mem, iovs, iovs_len)?;
-            let (n, end) = {
+            let (ino, append) = (*ino, *append);
+            let mut at = *pos;
+            let n = write_iovecs(mem, iovs, iovs_len, |data| {
                 let mut vfs = vfs.lock();
-                let off = if *append {
-                    vfs.metadata(*ino)?.size
-                } else {
-                    *pos
-                };
-                let n = vfs.write_at(*ino, off, &data)?;
-                (n, off.checked_add(n as u64).ok_or(Errno::Overflow)?)
-            };
-            *pos = end;
+                let off = if append { vfs.metadata(ino)?.size } else { at };
+                let n = vfs.write_at(ino, off, data)?;
+                at = off.checked_add(n as u64).ok_or(Errno::Overflow)?;
+                Ok(n)
+            })?;
+            *pos = at;
             mem.write_u32(nwritten, n as u32)?;
             Ok(())
         }
@@ -866,8 +906,7 @@ pub fn fd_write(
             kind: StdioKind::Stdout | StdioKind::Stderr,
             stream,
         } => {
-            let data = gathered(mem, iovs, iovs_len)?;
-            let n = stream.write(&data)?;
+            let n = write_iovecs(mem, iovs, iovs_len, |data| Ok(stream.write(data)?))?;
             mem.write_u32(nwritten, n as u32)?;
             Ok(())
         }
@@ -990,6 +1029,9 @@ pub fn path_open(
     }
     let path = mem.read_str(path, path_len)?;
     // The base must be a directory: a file is ENOTDIR, stdio EBADF (as wasmtime).
+    if ctx.fds.len() >= crate::ctx::MAX_OPEN_FDS {
+        return Err(Errno::Mfile.into());
+    }
     let d = desc(ctx, fd)?;
     let base = match d.handle {
         Handle::Dir { ino, .. } => ino,

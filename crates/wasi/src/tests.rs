@@ -620,3 +620,84 @@ fn fd_write_gathers_iovecs() {
     assert_eq!(vfs.read_at(ino, 0, &mut buf).unwrap(), 8);
     assert_eq!(&buf[..8], b"one two\n");
 }
+
+/// Writes the iovec array `list` at `at`.
+fn put_iovecs(mem: &mut [u8], at: usize, list: &[(u32, u32)]) {
+    for (i, (ptr, len)) in list.iter().enumerate() {
+        let o = at + i * 8;
+        mem[o..o + 4].copy_from_slice(&ptr.to_le_bytes());
+        mem[o + 4..o + 8].copy_from_slice(&len.to_le_bytes());
+    }
+}
+
+/// A write of many (here overlapping) iovecs larger than the gathering bound goes out
+/// iovec by iovec: every byte, in order, and `nwritten` counts them all.
+#[test]
+fn fd_write_beyond_the_gather_bound_writes_every_iovec() {
+    let mut s = setup();
+    let pattern: Vec<u8> = (0..4000u32).map(|i| (i % 251) as u8).collect();
+    put(&mut s.mem, 2000, &pattern);
+    put_iovecs(&mut s.mem, 100, &[(2000, 4000); 40]);
+    p::fd_write(&mut s.ctx, &mut s.mem, 1, 100, 40, 8).unwrap();
+    assert_eq!(u32_at(&s.mem, 8), 160_000);
+    let out = s.stdout.lock().unwrap();
+    assert_eq!(out.len(), 160_000);
+    assert!(out.chunks(4000).all(|c| c == pattern.as_slice()));
+}
+
+/// One bad buffer among good ones fails the whole write with nothing written (Linux
+/// `writev` checks every buffer first), and iovecs naming more than `size` can count
+/// (4 GiB, here 4097 overlapping MiB) are `EINVAL` before any byte is copied.
+#[test]
+fn fd_write_checks_every_iovec_first() {
+    let mut s = setup();
+    s.mem.resize(2 << 20, 0);
+    put_iovecs(
+        &mut s.mem,
+        100,
+        &[(2000, 10), (2000, 10), (0xffff_fff0, 0x20)],
+    );
+    assert_eq!(
+        p::fd_write(&mut s.ctx, &mut s.mem, 1, 100, 3, 8),
+        Err(Error::BadPointer)
+    );
+    assert!(s.stdout.lock().unwrap().is_empty());
+    put_iovecs(&mut s.mem, 100_000, &[(0, 1 << 20); 4097]);
+    assert_eq!(
+        errno(p::fd_write(&mut s.ctx, &mut s.mem, 1, 100_000, 4097, 8)),
+        Errno::Inval
+    );
+    assert!(s.stdout.lock().unwrap().is_empty());
+}
+
+/// `poll_oneoff` checks that the whole subscription list is guest memory before it sizes
+/// anything by `nsubscriptions`.
+#[test]
+fn poll_oneoff_bounds_the_subscription_list_first() {
+    let mut s = setup();
+    assert_eq!(
+        p::poll_oneoff(&mut s.ctx, &mut s.mem, 0, 64, u32::MAX, 200),
+        Err(Error::BadPointer)
+    );
+    assert_eq!(
+        p::poll_oneoff(&mut s.ctx, &mut s.mem, 0, 64, 65536 / 48 + 1, 200),
+        Err(Error::BadPointer)
+    );
+}
+
+/// A process holds at most `MAX_OPEN_FDS` descriptors: `path_open` then answers `EMFILE`
+/// (the kernel heap is not a program's to exhaust), and works again after a close.
+#[test]
+fn path_open_beyond_the_descriptor_limit_is_emfile() {
+    let mut s = setup();
+    let mut last = 0;
+    while s.ctx.fds.len() < crate::ctx::MAX_OPEN_FDS {
+        last = open(&mut s, b"file", 0, rights::FD_READ).unwrap();
+    }
+    assert_eq!(
+        errno(open(&mut s, b"file", 0, rights::FD_READ).map(|_| ())),
+        Errno::Mfile
+    );
+    p::fd_close(&mut s.ctx, &mut s.mem, last).unwrap();
+    assert_eq!(open(&mut s, b"file", 0, rights::FD_READ).unwrap(), last);
+}

@@ -30,7 +30,7 @@ static HEAP: KernelHeap = KernelHeap {
 };
 
 /// Smallest growth step.
-const GROW_STEP: u64 = 1 << 20;
+pub const GROW_STEP: u64 = 1 << 20;
 
 /// Starts the heap over `[HEAP_START, HEAP_START + initial_len)`, which `grow` has mapped.
 pub fn init(initial_len: u64, grow: GrowFn) -> bool {

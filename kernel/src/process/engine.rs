@@ -56,9 +56,16 @@ fn config(fuel: bool) -> Config {
         // (executor `compile_or_get_func_entry` turns it into `DoneReason::Error`): a
         // program whose slice ended while a large function was being compiled died with
         // "all fuel consumed". Translation is bounded by the function's size, so it needs
-        // no metering for kill or preemption: charge it nothing. Copies keep wasmi's cost.
+        // no metering for kill or preemption: charge it nothing.
+        //
+        // Bulk operations are charged nothing either (one fuel per 4 GiB copied, so 0 for
+        // anything a 32-bit program can name), for a wasmi 2.0.0 bug: `table.grow` that runs
+        // out of fuel (executor `table_grow`, `done!` without `set_ip`) resumes from a stale
+        // instruction pointer, so the code before it ran twice (a test program counted 61
+        // iterations of a 60-iteration loop). The cost: a `kill` waits for one bulk
+        // instruction (`memory.fill` of at most 4 GiB) to finish.
         .fuel_cost(CustomFuelCosts {
-            bytes_copied_per_fuel: 64,
+            bytes_copied_per_fuel: u32::MAX,
             fuel_per_bytes_translated: 0,
             fuel_per_bytes_validated: 0,
         });
