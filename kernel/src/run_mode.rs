@@ -189,34 +189,71 @@ fn run_program() -> Result<u32, String> {
         .map_err(|e| format!("clew: cannot start the program: {e}\n"))?;
     let status = process::wait(pid);
 
-    for (i, ino) in dir_inos.iter().enumerate() {
-        let tar = vfs.lock().dump_tar_changes(*ino);
-        match tar {
-            Ok(tar) => {
-                let index = i as u32;
-                if spec.shared_ram {
-                    let len = tar.len();
-                    // Leaked: the bytes must stay where the host will read them.
-                    let runs = crate::memory::physical_runs(tar.leak());
+    let mut lost = false;
+    if spec.shared_ram {
+        // The host reads file contents in place, by physical address, after power-off; the
+        // program is gone, and nothing but reads (`power::off`) touches the tree until then.
+        let fs = vfs.lock();
+        for (i, ino) in dir_inos.iter().enumerate() {
+            match fs.dump_tar_changes_parts(*ino, BORROW_FROM) {
+                Ok(parts) => {
+                    let mut runs = Vec::new();
+                    let mut len = 0;
+                    for part in parts {
+                        len += part.bytes().len();
+                        match part {
+                            // Leaked: the bytes must stay where the host will read them.
+                            vfs::TarPart::Owned(v) => {
+                                runs.extend(crate::memory::physical_runs(v.leak()));
+                            }
+                            vfs::TarPart::Borrowed(b) => {
+                                runs.extend(crate::memory::physical_runs(b));
+                            }
+                        }
+                    }
                     log::info!(
                         "run: --dir {i} goes back through shared RAM ({} KiB in {} runs)",
                         len >> 10,
                         runs.len()
                     );
-                    for frame in run_protocol::dir_in_ram_frames(index, &runs) {
+                    for frame in run_protocol::dir_in_ram_frames(i as u32, &runs) {
                         send(&frame);
                     }
-                } else {
+                }
+                Err(e) => lost |= report_lost_dir(&spec.dirs[i], e),
+            }
+        }
+    } else {
+        for (i, ino) in dir_inos.iter().enumerate() {
+            let tar = vfs.lock().dump_tar_changes(*ino);
+            match tar {
+                Ok(tar) => {
+                    let index = i as u32;
                     send_chunked(&tar, |data| Frame::DirChunk { index, data });
                 }
-            }
-            Err(e) => {
-                let msg = format!("clew: cannot read back directory {}: {e}\n", spec.dirs[i]);
-                send(&Frame::Stderr(msg.into_bytes()));
+                Err(e) => lost |= report_lost_dir(&spec.dirs[i], e),
             }
         }
     }
-    Ok(status.code as u32)
+    // A program that succeeded but whose files did not reach the host must not look like
+    // a success (`wasmtime run` exits 1 on an error of its own).
+    Ok(if lost && status.code == 0 {
+        1
+    } else {
+        status.code as u32
+    })
+}
+
+/// Files at least this large go back to the host from where they lie in the tree, not
+/// copied into the archive (`Vfs::dump_tar_changes_parts`): a `--dir` that a program filled
+/// with most of the machine's memory could not otherwise be sent back.
+const BORROW_FROM: usize = 64 << 10;
+
+/// Tells the host's stderr that directory `dir` could not be sent back; returns true.
+fn report_lost_dir(dir: &str, e: vfs::Error) -> bool {
+    let msg = format!("clew: cannot read back directory {dir}: {e}\n");
+    send(&Frame::Stderr(msg.into_bytes()));
+    true
 }
 
 /// Writes up to this long go inline as `Frame::Stdout`/`Stderr` even when output slots

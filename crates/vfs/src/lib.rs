@@ -59,6 +59,7 @@ mod tree;
 mod tests;
 
 pub use error::{ArchiveError, Error};
+pub use tar::TarPart;
 pub use tree::{
     Clock, DirEntry, FileKind, Ino, Metadata, Vfs, DEFAULT_LIMIT_BYTES, MAX_FILE_SIZE,
     MAX_NAME_LEN, MAX_SYMLINKS, MAX_SYMLINK_TARGET_LEN,

@@ -402,7 +402,7 @@ impl Vfs {
     /// the end). A file with several names inside the subtree is written once as a regular
     /// file and then as hard links (`1`) to that first path.
     pub fn dump_tar(&self, dir: Ino) -> Result<Vec<u8>, Error> {
-        self.dump(dir, false)
+        self.dump(dir, false, None).map(TarPart::concat)
     }
 
     /// As [`Vfs::dump_tar`], but a regular file that was loaded by [`Vfs::load_tar`] at the
@@ -413,17 +413,38 @@ impl Vfs {
     /// without resending large inputs; `crates/clew`'s `dirsync::apply` understands it
     /// ([`Vfs::is_unchanged_marker`]).
     pub fn dump_tar_changes(&self, dir: Ino) -> Result<Vec<u8>, Error> {
-        self.dump(dir, true)
+        self.dump(dir, true, None).map(TarPart::concat)
     }
 
-    fn dump(&self, dir: Ino, mark_unchanged: bool) -> Result<Vec<u8>, Error> {
+    /// [`Vfs::dump_tar_changes`] in parts, where the contents of files of `borrow_from`
+    /// bytes or more are borrowed from the tree instead of copied: the archive then costs
+    /// little more memory than its headers, however large the files. The kernel hands the
+    /// parts' physical addresses to the host, so a `--dir` a program filled with most of
+    /// the machine's memory still goes back.
+    pub fn dump_tar_changes_parts(
+        &self,
+        dir: Ino,
+        borrow_from: usize,
+    ) -> Result<Vec<TarPart<'_>>, Error> {
+        self.dump(dir, true, Some(borrow_from))
+    }
+
+    fn dump(
+        &self,
+        dir: Ino,
+        mark_unchanged: bool,
+        borrow_from: Option<usize>,
+    ) -> Result<Vec<TarPart<'_>>, Error> {
         self.entries(dir)?;
         let base_prefix = if mark_unchanged {
             self.dir_prefix(dir)?
         } else {
             String::new()
         };
-        let mut out = Vec::new();
+        let mut out = TarOut {
+            parts: Vec::new(),
+            borrow_from,
+        };
         let mut first_path: BTreeMap<Ino, String> = BTreeMap::new();
         // An explicit work list instead of recursion: a guest can nest directories deeply.
         let mut pending: Vec<(Ino, String)> = alloc::vec![(dir, String::new())];
@@ -466,9 +487,8 @@ impl Vfs {
             // Reversed so the work list pops them in name order.
             pending.extend(subdirs.into_iter().rev());
         }
-        out.try_reserve(2 * BLOCK).map_err(|_| Error::NoSpace)?;
-        out.resize(out.len() + 2 * BLOCK, 0);
-        Ok(out)
+        out.push_bytes(&[0; 2 * BLOCK])?;
+        Ok(out.parts)
     }
 }
 
@@ -543,32 +563,92 @@ fn header_block(typeflag: u8, name: &str, link: &str, size: u64, mtime_s: u64) -
     h
 }
 
-fn push_data(out: &mut Vec<u8>, data: &[u8]) -> Result<(), Error> {
-    let padded = data.len().div_ceil(BLOCK) * BLOCK;
-    out.try_reserve(padded).map_err(|_| Error::NoSpace)?;
-    out.extend_from_slice(data);
-    out.resize(out.len() + (padded - data.len()), 0);
-    Ok(())
+/// A piece of a tar archive written by [`Vfs::dump_tar_changes_parts`]: bytes of its own
+/// (headers, small files, padding) or a file's contents borrowed from the tree. The archive
+/// is the parts' bytes in order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TarPart<'a> {
+    /// Bytes written for the archive.
+    Owned(Vec<u8>),
+    /// A file's contents, in place.
+    Borrowed(&'a [u8]),
 }
 
-fn write_entry(
-    out: &mut Vec<u8>,
+impl TarPart<'_> {
+    /// The bytes of the part.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            TarPart::Owned(v) => v,
+            TarPart::Borrowed(b) => b,
+        }
+    }
+
+    /// The archive the parts make up, as one vector (taken over when there is one part).
+    fn concat(mut parts: Vec<TarPart<'_>>) -> Vec<u8> {
+        match parts.as_mut_slice() {
+            [TarPart::Owned(v)] => core::mem::take(v),
+            _ => parts
+                .iter()
+                .flat_map(|p| p.bytes().iter().copied())
+                .collect(),
+        }
+    }
+}
+
+/// A tar archive being written as [`TarPart`]s.
+struct TarOut<'a> {
+    parts: Vec<TarPart<'a>>,
+    /// File contents of at least this many bytes are borrowed, not copied.
+    borrow_from: Option<usize>,
+}
+
+impl<'a> TarOut<'a> {
+    /// Appends `bytes`, copied (never failing the whole kernel: `NoSpace` when memory for the
+    /// copy is short).
+    fn push_bytes(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if !matches!(self.parts.last(), Some(TarPart::Owned(_))) {
+            self.parts.try_reserve(1).map_err(|_| Error::NoSpace)?;
+            self.parts.push(TarPart::Owned(Vec::new()));
+        }
+        let Some(TarPart::Owned(v)) = self.parts.last_mut() else {
+            unreachable!("an owned part was just ensured")
+        };
+        v.try_reserve(bytes.len()).map_err(|_| Error::NoSpace)?;
+        v.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Appends a header or contents `data`, padded with zeros to a whole block.
+    fn push_data(&mut self, data: &'a [u8]) -> Result<(), Error> {
+        if self.borrow_from.is_some_and(|min| data.len() >= min) {
+            self.parts.try_reserve(1).map_err(|_| Error::NoSpace)?;
+            self.parts.push(TarPart::Borrowed(data));
+        } else {
+            self.push_bytes(data)?;
+        }
+        let pad = data.len().div_ceil(BLOCK) * BLOCK - data.len();
+        self.push_bytes(&[0; BLOCK][..pad])
+    }
+}
+
+fn write_entry<'a>(
+    out: &mut TarOut<'a>,
     typeflag: u8,
     path: &str,
     link: &str,
-    data: &[u8],
+    data: &'a [u8],
     mtime_ns: u64,
 ) -> Result<(), Error> {
     write_entry_with(out, typeflag, path, link, data, mtime_ns, String::new())
 }
 
 /// [`write_entry`] with extra pax records (already encoded) for the entry.
-fn write_entry_with(
-    out: &mut Vec<u8>,
+fn write_entry_with<'a>(
+    out: &mut TarOut<'a>,
     typeflag: u8,
     path: &str,
     link: &str,
-    data: &[u8],
+    data: &'a [u8],
     mtime_ns: u64,
     mut pax: String,
 ) -> Result<(), Error> {
@@ -589,15 +669,17 @@ fn write_entry_with(
     }
     if !pax.is_empty() {
         let header = header_block(b'x', "././@PaxHeader", "", pax.len() as u64, mtime_s);
-        push_data(out, &header)?;
-        push_data(out, pax.as_bytes())?;
+        out.push_bytes(&header)?;
+        out.push_bytes(pax.as_bytes())?;
+        let pad = pax.len().div_ceil(BLOCK) * BLOCK - pax.len();
+        out.push_bytes(&[0; BLOCK][..pad])?;
     }
-    push_data(out, &header_block(typeflag, path, link, size, mtime_s))?;
-    push_data(out, data)
+    out.push_bytes(&header_block(typeflag, path, link, size, mtime_s))?;
+    out.push_data(data)
 }
 
 /// Writes an empty regular-file entry with the `CLEW.unchanged=1` pax record.
-fn write_marker(out: &mut Vec<u8>, path: &str, mtime_ns: u64) -> Result<(), Error> {
+fn write_marker(out: &mut TarOut<'_>, path: &str, mtime_ns: u64) -> Result<(), Error> {
     let mut pax = String::new();
     pax_record(&mut pax, UNCHANGED_KEY, "1");
     write_entry_with(out, b'0', path, "", &[], mtime_ns, pax)

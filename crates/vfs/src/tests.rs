@@ -495,10 +495,10 @@ fn huge_offsets_are_file_too_big_or_no_space() {
 fn size_limit_gives_no_space_and_is_returned_on_delete() {
     let mut v = vfs();
     let root = v.root();
-    v.set_limit_bytes(v.used_bytes() + 2000);
-    assert_eq!(v.limit_bytes(), v.used_bytes() + 2000);
+    v.set_limit_bytes(v.used_bytes() + 3000);
+    assert_eq!(v.limit_bytes(), v.used_bytes() + 3000);
     let f = file(&mut v, root, "f", &[1; 1000]);
-    assert_eq!(v.write_at(f, 1000, &[2; 1000]), Err(Error::NoSpace));
+    assert_eq!(v.write_at(f, 1000, &[2; 2000]), Err(Error::NoSpace));
     assert_eq!(v.metadata(f).unwrap().size, 1000);
     let mut created = 0;
     loop {
@@ -1342,4 +1342,41 @@ fn dump_tar_changes_marks_only_untouched_files_at_their_load_path() {
     let big = again.lookup(aroot, "big").unwrap();
     assert!(!again.is_unchanged_marker(big));
     assert_eq!(again.metadata(big).unwrap().size, 32 * 1024);
+}
+
+/// `dump_tar_changes_parts` makes the same archive as `dump_tar_changes`, with the
+/// contents of large files borrowed in place (only their headers and padding copied).
+#[test]
+fn tar_parts_borrow_large_contents_and_make_the_same_archive() {
+    let mut v = vfs();
+    let root = v.root();
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let d = v.mkdir(root, "d").unwrap();
+    file(&mut v, d, "big", &big);
+    file(&mut v, d, "small", b"tiny");
+    file(&mut v, root, &"n".repeat(150), &big[..70_000]);
+    let whole = v.dump_tar_changes(root).unwrap();
+    let parts = v.dump_tar_changes_parts(root, 65536).unwrap();
+    let joined: Vec<u8> = parts.iter().flat_map(|p| p.bytes().to_vec()).collect();
+    assert_eq!(joined, whole);
+    let borrowed: Vec<usize> = parts
+        .iter()
+        .filter_map(|p| match p {
+            crate::TarPart::Borrowed(b) => Some(b.len()),
+            crate::TarPart::Owned(_) => None,
+        })
+        .collect();
+    assert_eq!(borrowed, [70_000, 100_000]);
+    let owned: usize = parts
+        .iter()
+        .filter_map(|p| match p {
+            crate::TarPart::Owned(o) => Some(o.len()),
+            crate::TarPart::Borrowed(_) => None,
+        })
+        .sum();
+    assert_eq!(
+        owned,
+        whole.len() - 170_000,
+        "only headers and padding are copied"
+    );
 }

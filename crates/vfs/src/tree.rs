@@ -27,10 +27,16 @@ pub const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 /// Default total size limit of a [`Vfs`] ([`Vfs::set_limit_bytes`]), in bytes.
 pub const DEFAULT_LIMIT_BYTES: u64 = 1 << 30;
 
-/// Bytes charged against the size limit per inode and per directory entry (plus the
-/// name), so that creating empty files cannot exhaust memory uncounted.
-const NODE_COST: u64 = 64;
-const ENTRY_COST: u64 = 32;
+/// Bytes charged against the size limit per inode, per directory (besides its inode) and
+/// per directory entry (plus the name), so that creating empty files cannot exhaust memory
+/// uncounted. They are what the tree really takes from a heap like the kernel's, measured by
+/// `tests/charge.rs` (which fails if the charge falls below it): an inode is an entry of
+/// the inode map, whose B-tree nodes sequential inode numbers leave about half full (about
+/// 285 bytes with its name's entry); a directory's entries live in a B-tree leaf of their
+/// own (about 370 bytes from the first entry on); a name is a B-tree entry plus its string.
+const NODE_COST: u64 = 256;
+const DIR_COST: u64 = 384;
+const ENTRY_COST: u64 = 80;
 
 /// Device numbers: each `Vfs` gets its own, so `(dev, ino)` identifies a file.
 static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
@@ -154,7 +160,7 @@ impl Node {
     fn cost(&self) -> u64 {
         NODE_COST
             + match &self.body {
-                Body::Dir { .. } => 0,
+                Body::Dir { .. } => DIR_COST,
                 Body::File(data) => data.len() as u64,
                 Body::Symlink(target) => target.len() as u64,
             }
@@ -253,7 +259,7 @@ impl Vfs {
             root,
             dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
             clock,
-            used_bytes: NODE_COST,
+            used_bytes: NODE_COST + DIR_COST,
             limit_bytes: DEFAULT_LIMIT_BYTES,
         }
     }
