@@ -375,16 +375,6 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         &module,
         unknown_mode(args),
     )?;
-    let instance = linker
-        .instantiate(&mut store, &module)
-        .map_err(anyhow::Error::from)
-        .with_context(|| {
-            format!(
-                "failed to instantiate {:?}",
-                args.module().display().to_string()
-            )
-        })?;
-
     let classify = |e: wasmtime::Error, what: String| -> End {
         if let Some(exit) = e.downcast_ref::<wasi::wasmtime_adapter::I32Exit>() {
             return End::Exit(exit.0);
@@ -397,6 +387,20 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
             return End::Trap(trap_site::caused_by(&what, bt.as_deref(), &msg));
         }
         End::Error(format!("{what}\n    1: {}", e.root_cause()))
+    };
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        // A segment that does not fit traps while instantiating; `wasmtime run`
+        // instantiates a command when it calls it, so it reports the trap as the call's.
+        Err(e) if e.downcast_ref::<wasmtime::Trap>().is_some() => {
+            return Ok(classify(e, invoke_context(args)));
+        }
+        Err(e) => {
+            return Err(anyhow::Error::from(e).context(format!(
+                "failed to instantiate {:?}",
+                args.module().display().to_string()
+            )))
+        }
     };
 
     if args.invoke.is_some() {
@@ -484,14 +488,22 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         }
     }
     wasi::wasmi_adapter::define_unknown_imports(&mut linker, module, mode).map_err(werr)?;
-    let instance = linker
-        .instantiate_and_start(&mut store, module)
-        .map_err(|e| {
-            anyhow::anyhow!(
+    let instance = match linker.instantiate_and_start(&mut store, module) {
+        Ok(instance) => instance,
+        Err(e) => match wasi::wasmi_adapter::instantiation_trap(&e) {
+            Some(trap) => {
+                return Ok(End::Trap(trap_site::caused_by(
+                    &invoke_context(args),
+                    None,
+                    &trap,
+                )))
+            }
+            None => bail!(
                 "failed to instantiate {:?}\n    1: {e}",
                 args.module().display().to_string()
-            )
-        })?;
+            ),
+        },
+    };
 
     let classify = |e: wasmi::Error, what: String, store: &Store<_>| -> End {
         if let Some(code) = e.i32_exit_status() {
@@ -524,6 +536,11 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         bail!("no func export named `{name}` found");
     };
     let ty = func.ty(&store);
+    if args.invoke.is_none() {
+        if let Some(e) = wasi::wasmi_adapter::start_params_error(&ty) {
+            return Ok(End::Error(format!("{}\n    1: {e}", invoke_context(args))));
+        }
+    }
     let mut params = Vec::new();
     if args.invoke.is_some() {
         if !ty.params().is_empty() {

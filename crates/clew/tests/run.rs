@@ -358,6 +358,58 @@ fn table_grow_in_the_interpreter_runs_code_once() {
     }
 }
 
+/// A segment that does not fit traps during instantiation, which `wasmtime run` reports as
+/// a trap of the command's call (exit 134); a `_start` that takes parameters is an error
+/// (exit 1). Both tiers, in the guest and on the host, say so in wasmtime's words (the
+/// interpreter used to exit 1 with wasmi's table handle, or 134 for the parameters).
+#[test]
+fn instantiation_traps_and_start_parameters_exit_as_wasmtime() {
+    let work = scratch("instantiation");
+    let cases = [
+        (
+            "elem",
+            "(module (table 1 funcref) (func $f) (elem (i32.const 5) $f) (func (export \"_start\")))",
+            134,
+            "1: wasm trap: undefined element: out of bounds table access",
+        ),
+        (
+            "data",
+            "(module (memory 1) (data (i32.const 70000) \"abc\") (func (export \"_start\")))",
+            134,
+            "1: wasm trap: out of bounds memory access",
+        ),
+        (
+            "params",
+            "(module (func (export \"_start\") (param i32)))",
+            1,
+            "1: expected 1 arguments, got 0",
+        ),
+    ];
+    for (name, wat_text, code, last) in cases {
+        let path = work.join(format!("{name}.wasm"));
+        std::fs::write(&path, wat::parse_str(wat_text).unwrap()).unwrap();
+        let path = path.to_str().unwrap();
+        for mode in [
+            &["--engine", "interp"][..],
+            &["--engine", "native"],
+            &["--host", "--engine", "interp"],
+            &["--host", "--engine", "native"],
+        ] {
+            let mut args = vec!["run"];
+            args.extend_from_slice(mode);
+            args.push(path);
+            let out = clew(&args, b"");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{name} {mode:?}: {stderr}");
+            assert!(
+                stderr.contains("0: failed to invoke command default\n")
+                    && stderr.trim_end().ends_with(last),
+                "{name} {mode:?}: {stderr}"
+            );
+        }
+    }
+}
+
 /// A program's large output file comes back through guest RAM shared with QEMU (the
 /// serial port would carry it at about 1 MB/s), byte-exact, read where it lies in the
 /// guest's file tree: 250 MiB in the 1 GiB guest `--memory 64` boots could not also be

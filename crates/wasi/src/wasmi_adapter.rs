@@ -130,6 +130,37 @@ pub fn define_unknown_imports<T: 'static>(
     Ok(())
 }
 
+/// The trap an instantiation error stands for, worded as `wasmtime run` words it, or None
+/// for other failures. The spec makes a data or element segment that does not fit a trap
+/// of instantiation (wasmtime: "wasm trap: out of bounds memory access", "wasm trap:
+/// undefined element: out of bounds table access", exit 134); wasmi reports the element
+/// case as an `InstantiationError` whose text dumps its table handle.
+pub fn instantiation_trap(e: &wasmi::Error) -> Option<String> {
+    use wasmi::errors::{ErrorKind, InstantiationError, MemoryError, TableError};
+    if let Some(code) = e.as_trap_code() {
+        return Some(format!("wasm trap: {code}"));
+    }
+    match e.kind() {
+        ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. })
+        | ErrorKind::Table(TableError::InitOutOfBounds) => Some(String::from(
+            "wasm trap: undefined element: out of bounds table access",
+        )),
+        ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => {
+            Some(String::from("wasm trap: out of bounds memory access"))
+        }
+        _ => None,
+    }
+}
+
+/// For a command's entry point that takes parameters (which `wasmtime run` calls with
+/// none, failing with exit 1), the error in wasmtime's words.
+pub fn start_params_error(ty: &wasmi::FuncType) -> Option<String> {
+    match ty.params().len() {
+        0 => None,
+        n => Some(format!("expected {n} arguments, got 0")),
+    }
+}
+
 /// The arguments of `--invoke export` for `ty`'s parameters (see [`crate::invoke`]).
 pub fn invoke_params(
     ty: &wasmi::FuncType,

@@ -357,8 +357,8 @@ fn instantiate_and_call(
     let instance = match linker.instantiate_and_start(&mut *store, module) {
         Ok(i) => i,
         Err(e) => {
-            if e.as_trap_code().is_some() {
-                return (classify(e), Vec::new());
+            if let Some(trap) = wasi::wasmi_adapter::instantiation_trap(&e) {
+                return (End::Trap(trap), Vec::new());
             }
             return (
                 End::Error(format!(
@@ -392,6 +392,14 @@ fn instantiate_and_call(
         );
     };
     let ty = func.ty(&*store);
+    if opts.invoke.is_none() {
+        if let Some(e) = wasi::wasmi_adapter::start_params_error(&ty) {
+            return (
+                End::Error(format!("failed to invoke command default\n    1: {e}")),
+                Vec::new(),
+            );
+        }
+    }
     let mut params = Vec::new();
     if opts.invoke.is_some() {
         if !ty.params().is_empty() {
