@@ -395,12 +395,11 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         Err(e) if e.downcast_ref::<wasmtime::Trap>().is_some() => {
             return Ok(classify(e, invoke_context(args)));
         }
-        Err(e) => {
-            return Err(anyhow::Error::from(e).context(format!(
-                "failed to instantiate {:?}",
-                args.module().display().to_string()
-            )))
-        }
+        Err(e) => bail!(
+            "failed to instantiate {:?}\n    1: {}",
+            args.module().display().to_string(),
+            anyhow::Error::from(e).root_cause()
+        ),
     };
 
     if args.invoke.is_some() {
@@ -476,18 +475,14 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
     let werr = |e: wasmi::Error| anyhow::anyhow!("{e}");
     wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic).map_err(werr)?;
     let mode = unknown_mode(args);
-    if mode == UnknownImports::Reject {
-        if let Some((m, n)) = wasi::wasmi_adapter::unknown_imports(module)
-            .into_iter()
-            .next()
-        {
-            bail!(
-                "failed to instantiate {:?}\n    1: unknown import: `{m}::{n}` has not been defined",
-                args.module().display().to_string()
-            );
-        }
+    if let Some((m, n)) = wasi::wasmi_adapter::first_undefined_import(module, mode) {
+        bail!(
+            "failed to instantiate {:?}\n    1: unknown import: `{m}::{n}` has not been defined",
+            args.module().display().to_string()
+        );
     }
-    wasi::wasmi_adapter::define_unknown_imports(&mut linker, module, mode).map_err(werr)?;
+    wasi::wasmi_adapter::define_unknown_imports(&mut linker, &mut store, module, mode)
+        .map_err(werr)?;
     let instance = match linker.instantiate_and_start(&mut store, module) {
         Ok(instance) => instance,
         Err(e) => match wasi::wasmi_adapter::instantiation_trap(&e) {

@@ -410,6 +410,60 @@ fn instantiation_traps_and_start_parameters_exit_as_wasmtime() {
     }
 }
 
+/// `--default-values-unknown-imports` gives every kind of unknown import its default, as
+/// wasmtime's `define_unknown_imports_as_default_values` does: a function returning 0, a
+/// global holding 0, a table of its minimum size (2), a memory of its minimum size (1);
+/// the interpreter used to define functions only, failing instantiation.
+/// `--trap-unknown-imports` defines functions only, so the global fails instantiation.
+#[test]
+fn unknown_imports_of_every_kind() {
+    let work = scratch("unknown-imports");
+    let wasm = wat::parse_str(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "env" "f" (func $f (result i32)))
+  (import "env" "g" (global $g i32))
+  (import "env" "t" (table 2 funcref))
+  (import "env" "m" (memory 1))
+  (export "memory" (memory 0))
+  (func (export "_start")
+    (i32.store8 (i32.const 100) (i32.add (i32.const 48) (call $f)))
+    (i32.store8 (i32.const 101) (i32.add (i32.const 48) (global.get $g)))
+    (i32.store8 (i32.const 102) (i32.add (i32.const 48) (table.size 0)))
+    (i32.store8 (i32.const 103) (i32.add (i32.const 48) (memory.size)))
+    (i32.store8 (i32.const 104) (i32.const 10))
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 5))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
+    )
+    .expect("assembling the test module");
+    let path = work.join("unknown.wasm");
+    std::fs::write(&path, wasm).unwrap();
+    let path = path.to_str().unwrap();
+    for mode in [
+        &["--engine", "interp"][..],
+        &["--engine", "native"],
+        &["--host", "--engine", "interp"],
+        &["--host", "--engine", "native"],
+    ] {
+        let mut args = vec!["run", "--default-values-unknown-imports"];
+        args.extend_from_slice(mode);
+        args.push(path);
+        let out = clew(&args, b"");
+        assert_eq!(out.status.code(), Some(0), "{mode:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "0021\n", "{mode:?}");
+        args[1] = "--trap-unknown-imports";
+        let out = clew(&args, b"");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{mode:?}: {stderr}");
+        assert!(
+            stderr.contains("0: failed to instantiate")
+                && stderr.contains("1: unknown import: `env::"),
+            "{mode:?}: {stderr}"
+        );
+    }
+}
+
 /// A program's large output file comes back through guest RAM shared with QEMU (the
 /// serial port would carry it at about 1 MB/s), byte-exact, read where it lies in the
 /// guest's file tree: 250 MiB in the 1 GiB guest `--memory 64` boots could not also be

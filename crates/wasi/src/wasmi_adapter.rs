@@ -72,24 +72,38 @@ pub fn add_to_linker<T: WasiView + 'static>(
     Ok(())
 }
 
-/// The function imports of `module` that [`add_to_linker`] does not provide, as
-/// (module, name) pairs.
-pub fn unknown_imports(module: &Module) -> alloc::vec::Vec<(String, String)> {
+/// The first import of `module` that neither [`add_to_linker`] nor
+/// [`define_unknown_imports`] in `mode` provides, as (module, name): with
+/// [`UnknownImports::Reject`] any unknown import, with [`UnknownImports::Trap`] an unknown
+/// one that is not a function (wasmtime's `define_unknown_imports_as_traps` defines
+/// functions only). Instantiation fails on it with "unknown import: `m::n` has not been
+/// defined", as `wasmtime run` words it.
+pub fn first_undefined_import(module: &Module, mode: UnknownImports) -> Option<(String, String)> {
     module
         .imports()
         .filter(|i| !(i.module() == MODULE && crate::table::NAMES.contains(&i.name())))
+        .find(|i| match mode {
+            UnknownImports::Reject => true,
+            UnknownImports::Trap => !matches!(i.ty(), wasmi::ExternType::Func(_)),
+            UnknownImports::DefaultValues => false,
+        })
         .map(|i| (String::from(i.module()), String::from(i.name())))
-        .collect()
 }
 
-/// Defines the unknown function imports of `module` per `mode` (`--default-values-unknown-
-/// imports`: return zeros; `--trap-unknown-imports`: trap when called). With
+/// Defines the unknown imports of `module` per `mode`, as wasmtime's `Linker` does for
+/// `wasmtime run`: `--default-values-unknown-imports` (`define_unknown_imports_as_default_
+/// values`) gives every kind its default: functions that return zeros, globals holding
+/// zero, tables of their minimum size filled with null, memories of their minimum size;
+/// `--trap-unknown-imports` (`define_unknown_imports_as_traps`) gives functions that trap
+/// when called and leaves other kinds to fail instantiation. With
 /// [`UnknownImports::Reject`] nothing is defined and instantiation reports them.
 pub fn define_unknown_imports<T: 'static>(
     linker: &mut Linker<T>,
+    mut store: impl wasmi::AsContextMut<Data = T>,
     module: &Module,
     mode: UnknownImports,
 ) -> Result<(), wasmi::Error> {
+    use wasmi::ExternType;
     if mode == UnknownImports::Reject {
         return Ok(());
     }
@@ -97,34 +111,37 @@ pub fn define_unknown_imports<T: 'static>(
         if import.module() == MODULE && crate::table::NAMES.contains(&import.name()) {
             continue;
         }
-        let wasmi::ExternType::Func(ty) = import.ty() else {
-            continue;
-        };
-        let ty = ty.clone();
-        let what = format!(
-            "unknown import: `{}::{}` has not been defined",
-            import.module(),
-            import.name()
-        );
-        match mode {
-            UnknownImports::DefaultValues => {
-                linker.func_new(
-                    import.module(),
-                    import.name(),
-                    ty,
-                    |_, _, results: &mut [Val]| {
-                        for r in results.iter_mut() {
-                            *r = Val::default_for_ty(r.ty());
-                        }
-                        Ok(())
-                    },
-                )?;
+        let (m, n) = (import.module(), import.name());
+        match (import.ty(), mode) {
+            (ExternType::Func(ty), UnknownImports::DefaultValues) => {
+                linker.func_new(m, n, ty.clone(), |_, _, results: &mut [Val]| {
+                    for r in results.iter_mut() {
+                        *r = Val::default_for_ty(r.ty());
+                    }
+                    Ok(())
+                })?;
             }
-            _ => {
-                linker.func_new(import.module(), import.name(), ty, move |_, _, _| {
+            (ExternType::Func(ty), _) => {
+                let what = format!("unknown import: `{m}::{n}` has not been defined");
+                linker.func_new(m, n, ty.clone(), move |_, _, _| {
                     Err(wasmi::Error::host(WasiTrap(what.clone())))
                 })?;
             }
+            (ExternType::Global(g), UnknownImports::DefaultValues) => {
+                let value = Val::default_for_ty(g.content());
+                let global = wasmi::Global::new(&mut store, value, g.mutability());
+                linker.define(m, n, global)?;
+            }
+            (ExternType::Table(t), UnknownImports::DefaultValues) => {
+                let null = wasmi::Ref::null(t.element());
+                let table = wasmi::Table::new(&mut store, *t, null)?;
+                linker.define(m, n, table)?;
+            }
+            (ExternType::Memory(t), UnknownImports::DefaultValues) => {
+                let memory = wasmi::Memory::new(&mut store, *t)?;
+                linker.define(m, n, memory)?;
+            }
+            _ => {}
         }
     }
     Ok(())

@@ -332,22 +332,21 @@ fn instantiate_and_call(
         return (End::Error(format!("linking WASI: {e}")), Vec::new());
     }
     let module_label = opts.wasmtime_style.clone().unwrap_or_default();
-    if opts.unknown_imports == UnknownImports::Reject {
-        if let Some((m, n)) = wasi::wasmi_adapter::unknown_imports(module)
-            .into_iter()
-            .next()
-        {
-            return (
-                End::Error(format!(
-                    "failed to instantiate {module_label:?}\n    1: unknown import: `{m}::{n}` has not been defined"
-                )),
-                Vec::new(),
-            );
-        }
-    }
-    if let Err(e) =
-        wasi::wasmi_adapter::define_unknown_imports(&mut linker, module, opts.unknown_imports)
+    if let Some((m, n)) = wasi::wasmi_adapter::first_undefined_import(module, opts.unknown_imports)
     {
+        return (
+            End::Error(format!(
+                "failed to instantiate {module_label:?}\n    1: unknown import: `{m}::{n}` has not been defined"
+            )),
+            Vec::new(),
+        );
+    }
+    if let Err(e) = wasi::wasmi_adapter::define_unknown_imports(
+        &mut linker,
+        &mut *store,
+        module,
+        opts.unknown_imports,
+    ) {
         return (End::Error(format!("{e}")), Vec::new());
     }
     // A start function runs under generous fuel in one go (rare in WASI commands).
