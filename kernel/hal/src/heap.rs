@@ -1,18 +1,27 @@
-//! The kernel heap: `linked_list_allocator::Heap` behind an interrupt-disabling spin lock
-//! (an interrupt handler could otherwise deadlock on a lock held by the task it interrupted),
+//! The kernel heap: the `talc` allocator behind an interrupt-disabling spin lock (an
+//! interrupt handler could otherwise deadlock on a lock held by the task it interrupted),
 //! placed at [`crate::paging::HEAP_START`] and grown on demand through a callback the kernel's
 //! `memory` module installs (it maps fresh frames at the heap's end).
+//!
+//! Talc keeps free blocks in size-segregated bins, so an allocation costs about the same
+//! with a few blocks or millions of them. (`linked_list_allocator`, used before, searched
+//! one list of every free block: after a program unlinked a million files in the VFS, each
+//! allocation walked hundreds of thousands of holes and unlinking took minutes.)
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
-use linked_list_allocator::Heap;
+use talc::{ErrOnOom, Span, Talc};
 use x86_64::instructions::interrupts::without_interrupts;
 
 /// Maps `[start, start + len)` for the heap; returns false when out of memory.
 pub type GrowFn = fn(start: u64, len: u64) -> bool;
 
 struct State {
-    heap: Heap,
+    talc: Talc<ErrOnOom>,
+    /// The heap as talc knows it (empty until [`init`]).
+    heap: Span,
+    /// End of the memory mapped for the heap so far.
+    mapped_end: u64,
     grow: Option<GrowFn>,
 }
 
@@ -24,7 +33,9 @@ pub struct KernelHeap {
 #[global_allocator]
 static HEAP: KernelHeap = KernelHeap {
     state: spin::Mutex::new(State {
-        heap: Heap::empty(),
+        talc: Talc::new(ErrOnOom),
+        heap: Span::empty(),
+        mapped_end: crate::paging::HEAP_START,
         grow: None,
     }),
 };
@@ -32,65 +43,118 @@ static HEAP: KernelHeap = KernelHeap {
 /// Smallest growth step.
 pub const GROW_STEP: u64 = 1 << 20;
 
-/// Starts the heap over `[HEAP_START, HEAP_START + initial_len)`, which `grow` has mapped.
+/// Starts the heap over `[HEAP_START, HEAP_START + initial_len)`, which `grow` maps.
 pub fn init(initial_len: u64, grow: GrowFn) -> bool {
     if !grow(crate::paging::HEAP_START, initial_len) {
         return false;
     }
     without_interrupts(|| {
         let mut s = HEAP.state.lock();
+        let span = Span::from_base_size(crate::paging::HEAP_START as *mut u8, initial_len as usize);
         // SAFETY: the range was just mapped RW by `grow`, lies in the heap area reserved for
-        // this allocator, and is handed over exactly once.
-        unsafe {
-            s.heap
-                .init(crate::paging::HEAP_START as *mut u8, initial_len as usize)
-        };
-        s.grow = Some(grow);
-    });
-    true
+        // this allocator, and is handed over exactly once; nothing else uses it.
+        match unsafe { s.talc.claim(span) } {
+            Ok(heap) => {
+                s.heap = heap;
+                s.mapped_end = crate::paging::HEAP_START + initial_len;
+                s.grow = Some(grow);
+                true
+            }
+            Err(()) => false,
+        }
+    })
 }
 
 /// (bytes in use, bytes managed).
 pub fn stats() -> (usize, usize) {
     without_interrupts(|| {
         let s = HEAP.state.lock();
-        (s.heap.used(), s.heap.size())
+        (s.talc.get_counters().allocated_bytes, s.heap.size())
     })
 }
 
+impl State {
+    /// Maps at least `need` more bytes at the heap's end and hands them to talc; false when
+    /// the heap area or memory is exhausted.
+    fn grow_by(&mut self, need: usize) -> bool {
+        let Some(grow) = self.grow else {
+            return false;
+        };
+        let step = (need as u64 + 4096).div_ceil(GROW_STEP) * GROW_STEP;
+        let top = self.mapped_end;
+        if top + step > crate::paging::HEAP_START + crate::paging::HEAP_MAX || !grow(top, step) {
+            return false;
+        }
+        self.mapped_end = top + step;
+        let Some((base, _)) = self.heap.get_base_acme() else {
+            return false;
+        };
+        let wanted = Span::new(base, self.mapped_end as *mut u8);
+        // SAFETY: `grow` mapped [top, top + step) RW right after the memory already given to
+        // talc (`self.heap` ends at or before `top`), and only talc uses it from now on.
+        self.heap = unsafe { self.talc.extend(self.heap, wanted) };
+        true
+    }
+
+    /// Allocates `layout` (nonzero size), growing the heap as needed.
+    fn alloc(&mut self, layout: Layout) -> *mut u8 {
+        loop {
+            // SAFETY: GlobalAlloc callers never ask for a zero size.
+            if let Ok(p) = unsafe { self.talc.malloc(layout) } {
+                return p.as_ptr();
+            }
+            if !self.grow_by(layout.size() + layout.align()) {
+                return core::ptr::null_mut();
+            }
+        }
+    }
+}
+
 // SAFETY: allocation and deallocation are serialised by the lock with interrupts disabled;
-// `linked_list_allocator` returns blocks that fit `layout` inside memory it owns.
+// talc returns blocks that fit `layout` inside memory it owns.
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        without_interrupts(|| {
-            let mut s = self.state.lock();
-            loop {
-                if let Ok(p) = s.heap.allocate_first_fit(layout) {
-                    return p.as_ptr();
-                }
-                let Some(grow) = s.grow else {
-                    return core::ptr::null_mut();
-                };
-                let need = (layout.size() + layout.align() + 64) as u64;
-                let step = need.div_ceil(GROW_STEP) * GROW_STEP;
-                let top = s.heap.top() as u64;
-                if top + step > crate::paging::HEAP_START + crate::paging::HEAP_MAX
-                    || !grow(top, step)
-                {
-                    return core::ptr::null_mut();
-                }
-                // SAFETY: `grow` mapped [top, top + step) RW right after the heap's end.
-                unsafe { s.heap.extend(step as usize) };
-            }
-        })
+        without_interrupts(|| self.state.lock().alloc(layout))
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         without_interrupts(|| {
             if let Some(p) = NonNull::new(ptr) {
                 // SAFETY: per GlobalAlloc's contract `ptr` came from `alloc` with `layout`.
-                unsafe { self.state.lock().heap.deallocate(p, layout) }
+                unsafe { self.state.lock().talc.free(p, layout) }
             }
+        })
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let Some(p) = NonNull::new(ptr) else {
+            return core::ptr::null_mut();
+        };
+        without_interrupts(|| {
+            let mut s = self.state.lock();
+            if new_size <= layout.size() {
+                // SAFETY: per GlobalAlloc's contract `ptr` came from `alloc` with `layout`,
+                // and `new_size` (nonzero) is not larger.
+                unsafe { s.talc.shrink(p, layout, new_size) };
+                return ptr;
+            }
+            // SAFETY: as above, with `new_size` larger.
+            if let Ok(p) = unsafe { s.talc.grow_in_place(p, layout, new_size) } {
+                return p.as_ptr();
+            }
+            // SAFETY: `new_size` with `layout`'s alignment is a valid layout per
+            // GlobalAlloc::realloc's contract.
+            let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+            let new = s.alloc(new_layout);
+            if !new.is_null() {
+                // SAFETY: both blocks are live, distinct, and at least `layout.size()` long;
+                // the old one is freed once copied.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(ptr, new, layout.size());
+                    s.talc.free(p, layout);
+                }
+            }
+            new
         })
     }
 }

@@ -8,7 +8,7 @@
 //! - [`interrupts`]: IDT, the 256 entry stubs (saving GPRs and FXSAVE state into an
 //!   [`interrupts::InterruptFrame`]), the 8259 PIC and the 8254 PIT.
 //! - [`paging`]: physical-memory window, page-table access for `kernel_logic::paging`, CR3.
-//! - [`heap`]: the `#[global_allocator]` (linked_list_allocator, grown on demand).
+//! - [`heap`]: the `#[global_allocator]` (talc, grown on demand).
 //! - [`unwind`]: `catch_unwind`, starting an unwind, backtraces, fault-unwind planning and
 //!   `_Unwind_Resume` on the alternate stack (over the `unwinding` crate).
 //! - [`trap`]: delivering a CPU exception to the faulting task's own context (signal style).
