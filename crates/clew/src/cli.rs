@@ -147,8 +147,10 @@ pub struct RunArgs {
     /// Satisfy unknown imports with functions that trap when called.
     #[arg(long)]
     pub trap_unknown_imports: bool,
-    /// Maximum linear memory of the guest program in MiB (and guest RAM under QEMU).
-    #[arg(long = "memory", value_name = "MiB")]
+    /// Maximum linear memory of the guest program in MiB (and guest RAM under QEMU). At
+    /// least 1: the run protocol's 0 means "no limit", so 0 is refused rather than taken
+    /// as that.
+    #[arg(long = "memory", value_name = "MiB", value_parser = clap::value_parser!(u32).range(1..))]
     pub memory_mib: Option<u32>,
     /// The WebAssembly module (.wasm, or .cwasm precompiled by `clew compile`), then the
     /// arguments passed to the program: everything after the module is the program's,

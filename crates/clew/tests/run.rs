@@ -279,6 +279,9 @@ fn linear_memory_beyond_a_gib_unless_capped() {
         String::from_utf8_lossy(&out.stdout),
         "malloc of 100 MiB failed\n"
     );
+    // 0 is not a limit (the run protocol's 0 means none): refused as a usage error.
+    let out = clew(&["run", "--memory", "0", wasm, "1"], b"");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
 /// WASI calls with valid arguments that name more memory than the guest machine has get
