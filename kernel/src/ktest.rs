@@ -61,6 +61,7 @@ const TESTS: &[Test] = &[
     ("heap", heap),
     ("heap_exhaustion_contained", heap_exhaustion_contained),
     ("heap_many_holes", heap_many_holes),
+    ("heap_gives_memory_back", heap_gives_memory_back),
     ("paging_lazy_commit", paging_lazy_commit),
     ("protect_wx", protect_wx),
     ("nx_enforced", nx_enforced),
@@ -270,6 +271,35 @@ fn heap_many_holes() -> TestResult {
     );
     crate::println!(
         "bench heap_alloc: {tidy_ns} ns per 48-byte allocation in a tidy heap, {holes_ns} ns with 200,000 holes"
+    );
+    Ok(())
+}
+
+/// A large block freed at the top of the heap gives its frames back (all but the 8 MiB
+/// the heap keeps mapped above its highest allocation), so memory an interpreted
+/// program's linear memory took serves native code and later programs once it is gone.
+fn heap_gives_memory_back() -> TestResult {
+    let free0 = memory::stats().free_frames;
+    let big = alloc::vec![1u8; 256 << 20];
+    let during = memory::stats().free_frames;
+    check!(
+        free0 - during >= (256 << 20) / 4096,
+        "256 MiB took only {} frames",
+        free0 - during
+    );
+    check!(big.iter().step_by(4096).all(|&b| b == 1), "contents");
+    drop(big);
+    let after = memory::stats().free_frames;
+    check!(
+        after + (10 << 20) / 4096 >= free0,
+        "{} of {} frames came back",
+        after.saturating_sub(during),
+        free0 - during
+    );
+    let again = alloc::vec![2u8; 64 << 20];
+    check!(
+        again.iter().step_by(4096).all(|&b| b == 2),
+        "the heap grows again"
     );
     Ok(())
 }

@@ -76,7 +76,7 @@ pub fn init(info: &BootInfo) {
     if let Err(e) = hal::paging::init(&mut Frames, max_phys) {
         panic!("building the kernel page tables failed: {e:?}");
     }
-    if !hal::heap::init(HEAP_INITIAL, grow_heap) {
+    if !hal::heap::init(HEAP_INITIAL, grow_heap, shrink_heap) {
         panic!("no memory for the kernel heap");
     }
 }
@@ -101,19 +101,25 @@ fn grow_heap(start: u64, len: u64) -> bool {
     let mut a = start;
     while a < start + len {
         if hal::paging::map_zeroed(&mut Frames, a, Prot::RW).is_err() {
-            let mut b = start;
-            while b < a {
-                // The pages were mapped just now by this call; nothing lives in them yet.
-                if let Ok(frame) = hal::paging::unmap(b) {
-                    Frames.free_frame(frame);
-                }
-                b += PAGE_SIZE;
-            }
+            // The pages were mapped just now by this call; nothing lives in them yet.
+            shrink_heap(start, a - start);
             return false;
         }
         a += PAGE_SIZE;
     }
     true
+}
+
+/// Unmaps `[start, start + len)` of the heap area and frees its frames (the heap's shrink
+/// callback: nothing lives there any more).
+fn shrink_heap(start: u64, len: u64) {
+    let mut a = start;
+    while a < start + len {
+        if let Ok(frame) = hal::paging::unmap(a) {
+            Frames.free_frame(frame);
+        }
+        a += PAGE_SIZE;
+    }
 }
 
 /// Memory figures for `mem`.

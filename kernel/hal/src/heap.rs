@@ -16,13 +16,19 @@ use x86_64::instructions::interrupts::without_interrupts;
 /// Maps `[start, start + len)` for the heap; returns false when out of memory.
 pub type GrowFn = fn(start: u64, len: u64) -> bool;
 
+/// Unmaps `[start, start + len)` of the heap and frees its frames (nothing lives there).
+pub type ShrinkFn = fn(start: u64, len: u64);
+
 struct State {
     talc: Talc<ErrOnOom>,
     /// The heap as talc knows it (empty until [`init`]).
     heap: Span,
     /// End of the memory mapped for the heap so far.
     mapped_end: u64,
+    /// The heap never shrinks below this end (its initial size).
+    floor: u64,
     grow: Option<GrowFn>,
+    shrink: Option<ShrinkFn>,
 }
 
 /// The global allocator type.
@@ -36,15 +42,26 @@ static HEAP: KernelHeap = KernelHeap {
         talc: Talc::new(ErrOnOom),
         heap: Span::empty(),
         mapped_end: crate::paging::HEAP_START,
+        floor: crate::paging::HEAP_START,
         grow: None,
+        shrink: None,
     }),
 };
 
 /// Smallest growth step.
 pub const GROW_STEP: u64 = 1 << 20;
 
-/// Starts the heap over `[HEAP_START, HEAP_START + initial_len)`, which `grow` maps.
-pub fn init(initial_len: u64, grow: GrowFn) -> bool {
+/// Freeing a block at least this large checks whether the heap's top can be given back.
+const SHRINK_CHECK_SIZE: usize = 1 << 20;
+
+/// Free memory kept mapped at the top when the heap shrinks (so a program freeing and
+/// allocating a large buffer in turn does not map and unmap it each time).
+const SHRINK_SLACK: u64 = 8 << 20;
+
+/// Starts the heap over `[HEAP_START, HEAP_START + initial_len)`, which `grow` maps; the
+/// heap grows through `grow` and gives memory above its highest allocation back through
+/// `shrink` when large blocks are freed.
+pub fn init(initial_len: u64, grow: GrowFn, shrink: ShrinkFn) -> bool {
     if !grow(crate::paging::HEAP_START, initial_len) {
         return false;
     }
@@ -57,7 +74,9 @@ pub fn init(initial_len: u64, grow: GrowFn) -> bool {
             Ok(heap) => {
                 s.heap = heap;
                 s.mapped_end = crate::paging::HEAP_START + initial_len;
+                s.floor = s.mapped_end;
                 s.grow = Some(grow);
+                s.shrink = Some(shrink);
                 true
             }
             Err(()) => false,
@@ -96,6 +115,37 @@ impl State {
         true
     }
 
+    /// Gives the memory above the highest allocation back (keeping [`SHRINK_SLACK`] and
+    /// never going below the initial size): a program's large buffers (an interpreted
+    /// program's linear memory lives here) would otherwise keep their frames from native
+    /// code and later programs once it exits.
+    fn shrink_top(&mut self) {
+        let Some(shrink) = self.shrink else {
+            return;
+        };
+        let Some((base, _)) = self.heap.get_base_acme() else {
+            return;
+        };
+        // SAFETY: `self.heap` is the span talc last returned for this heap.
+        let used = unsafe { self.talc.get_allocated_span(self.heap) };
+        let used_end = used
+            .get_base_acme()
+            .map_or(self.floor, |(_, acme)| acme as u64);
+        let keep_end = (used_end + SHRINK_SLACK)
+            .div_ceil(GROW_STEP)
+            .saturating_mul(GROW_STEP)
+            .max(self.floor);
+        if keep_end >= self.mapped_end {
+            return;
+        }
+        let wanted = Span::new(base, keep_end as *mut u8);
+        // SAFETY: `wanted` lies within the heap and holds every allocation (it reaches past
+        // the allocated span's end); talc leaves everything above the returned span.
+        self.heap = unsafe { self.talc.truncate(self.heap, wanted) };
+        shrink(keep_end, self.mapped_end - keep_end);
+        self.mapped_end = keep_end;
+    }
+
     /// Allocates `layout` (nonzero size), growing the heap as needed.
     fn alloc(&mut self, layout: Layout) -> *mut u8 {
         loop {
@@ -120,8 +170,12 @@ unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         without_interrupts(|| {
             if let Some(p) = NonNull::new(ptr) {
+                let mut s = self.state.lock();
                 // SAFETY: per GlobalAlloc's contract `ptr` came from `alloc` with `layout`.
-                unsafe { self.state.lock().talc.free(p, layout) }
+                unsafe { s.talc.free(p, layout) };
+                if layout.size() >= SHRINK_CHECK_SIZE {
+                    s.shrink_top();
+                }
             }
         })
     }
