@@ -469,9 +469,10 @@ fn unknown_imports_of_every_kind() {
 
 /// A program's large output file comes back through guest RAM shared with QEMU (the
 /// serial port would carry it at about 1 MB/s), byte-exact, read where it lies in the
-/// guest's file tree: 250 MiB in the 1 GiB guest `--memory 64` boots could not also be
-/// copied into an archive (the kernel said "cannot read back directory" and the file was
-/// lost, with exit code 0).
+/// guest's file tree: 400 MiB in the 1 GiB guest `--memory 64` boots. Before files were
+/// kept in 64 KiB chunks, a file stopped growing at 256 MiB there (ENOSPC: its one buffer
+/// could not double), and a 250 MiB one could not also be copied into an archive (the
+/// kernel said "cannot read back directory" and the file was lost, with exit code 0).
 #[test]
 fn large_output_comes_back_through_shared_ram() {
     let work = scratch("bigout");
@@ -492,15 +493,15 @@ fn large_output_comes_back_through_shared_ram() {
             "--dir",
             &dir_arg,
             wasm.to_str().unwrap(),
-            "250",
+            "400",
         ],
         b"",
     );
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "wrote 250 MiB\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "wrote 400 MiB\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     let got = std::fs::read(data.join("out.bin")).unwrap();
-    assert_eq!(got.len(), 250 << 20);
+    assert_eq!(got.len(), 400 << 20);
     for (m, chunk) in got.chunks(1 << 20).enumerate() {
         for (i, b) in chunk.iter().enumerate() {
             assert_eq!(*b, (i * 7 + m) as u8, "byte {i} of MiB {m}");

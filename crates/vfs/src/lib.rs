@@ -51,6 +51,7 @@
 extern crate alloc;
 
 mod error;
+mod filedata;
 mod path;
 mod tar;
 mod tree;

@@ -456,13 +456,13 @@ impl Vfs {
                 match &self.node(ino)?.body {
                     Body::Dir { .. } => {
                         let dir_path = format!("{path}/");
-                        write_entry(&mut out, b'5', &dir_path, "", &[], meta.mtime_ns)?;
+                        write_entry(&mut out, b'5', &dir_path, "", meta.mtime_ns)?;
                         subdirs.push((ino, dir_path));
                     }
                     Body::File(data) => {
                         if meta.nlink > 1 {
                             if let Some(first) = first_path.get(&ino) {
-                                write_entry(&mut out, b'1', &path, first, &[], meta.mtime_ns)?;
+                                write_entry(&mut out, b'1', &path, first, meta.mtime_ns)?;
                                 continue;
                             }
                             first_path.insert(ino, path.clone());
@@ -470,17 +470,26 @@ impl Vfs {
                         // A marker costs a pax header block and its data block: only
                         // worth it for files larger than that.
                         let unchanged = mark_unchanged
-                            && data.len() > 2 * BLOCK
+                            && data.len() > 2 * BLOCK as u64
                             && self.node(ino)?.origin.as_deref()
                                 == Some(format!("{base_prefix}{path}").as_str());
                         if unchanged {
                             write_marker(&mut out, &path, meta.mtime_ns)?;
                         } else {
-                            write_entry(&mut out, b'0', &path, "", data.as_slice(), meta.mtime_ns)?;
+                            write_entry_with(
+                                &mut out,
+                                b'0',
+                                &path,
+                                "",
+                                data.len(),
+                                data.segments(),
+                                meta.mtime_ns,
+                                String::new(),
+                            )?;
                         }
                     }
                     Body::Symlink(target) => {
-                        write_entry(&mut out, b'2', &path, target, &[], meta.mtime_ns)?;
+                        write_entry(&mut out, b'2', &path, target, meta.mtime_ns)?;
                     }
                 }
             }
@@ -618,41 +627,59 @@ impl<'a> TarOut<'a> {
         Ok(())
     }
 
-    /// Appends a header or contents `data`, padded with zeros to a whole block.
-    fn push_data(&mut self, data: &'a [u8]) -> Result<(), Error> {
-        if self.borrow_from.is_some_and(|min| data.len() >= min) {
-            self.parts.try_reserve(1).map_err(|_| Error::NoSpace)?;
-            self.parts.push(TarPart::Borrowed(data));
-        } else {
-            self.push_bytes(data)?;
+    /// Appends an entry's contents, given as consecutive slices of `size` bytes in all,
+    /// padded with zeros to a whole block.
+    fn push_contents(
+        &mut self,
+        size: u64,
+        segments: impl Iterator<Item = &'a [u8]>,
+    ) -> Result<(), Error> {
+        for data in segments {
+            if self.borrow_from.is_some_and(|min| data.len() >= min) {
+                self.parts.try_reserve(1).map_err(|_| Error::NoSpace)?;
+                self.parts.push(TarPart::Borrowed(data));
+            } else {
+                self.push_bytes(data)?;
+            }
         }
-        let pad = data.len().div_ceil(BLOCK) * BLOCK - data.len();
+        let pad = (size.div_ceil(BLOCK as u64) * BLOCK as u64 - size) as usize;
         self.push_bytes(&[0; BLOCK][..pad])
     }
 }
 
-fn write_entry<'a>(
-    out: &mut TarOut<'a>,
+/// An entry without contents (directory, link, symlink, marker).
+fn write_entry(
+    out: &mut TarOut<'_>,
     typeflag: u8,
     path: &str,
     link: &str,
-    data: &'a [u8],
     mtime_ns: u64,
 ) -> Result<(), Error> {
-    write_entry_with(out, typeflag, path, link, data, mtime_ns, String::new())
+    write_entry_with(
+        out,
+        typeflag,
+        path,
+        link,
+        0,
+        core::iter::empty(),
+        mtime_ns,
+        String::new(),
+    )
 }
 
-/// [`write_entry`] with extra pax records (already encoded) for the entry.
+/// An entry with contents of `size` bytes, given as consecutive slices, and extra pax
+/// records (already encoded).
+#[allow(clippy::too_many_arguments)]
 fn write_entry_with<'a>(
     out: &mut TarOut<'a>,
     typeflag: u8,
     path: &str,
     link: &str,
-    data: &'a [u8],
+    size: u64,
+    contents: impl Iterator<Item = &'a [u8]>,
     mtime_ns: u64,
     mut pax: String,
 ) -> Result<(), Error> {
-    let size = data.len() as u64;
     let mtime_s = mtime_ns / NS_PER_S;
     let nanos = mtime_ns % NS_PER_S;
     if path.len() > 100 {
@@ -675,12 +702,12 @@ fn write_entry_with<'a>(
         out.push_bytes(&[0; BLOCK][..pad])?;
     }
     out.push_bytes(&header_block(typeflag, path, link, size, mtime_s))?;
-    out.push_data(data)
+    out.push_contents(size, contents)
 }
 
 /// Writes an empty regular-file entry with the `CLEW.unchanged=1` pax record.
 fn write_marker(out: &mut TarOut<'_>, path: &str, mtime_ns: u64) -> Result<(), Error> {
     let mut pax = String::new();
     pax_record(&mut pax, UNCHANGED_KEY, "1");
-    write_entry_with(out, b'0', path, "", &[], mtime_ns, pax)
+    write_entry_with(out, b'0', path, "", 0, core::iter::empty(), mtime_ns, pax)
 }

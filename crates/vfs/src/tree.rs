@@ -8,6 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::filedata::FileData;
 use crate::{Error, Result};
 
 /// An inode number, unique within one [`Vfs`] and never reused.
@@ -95,42 +96,6 @@ pub(crate) enum Body {
     Symlink(String),
 }
 
-/// A regular file's bytes: its own, or a slice of an archive that stays in memory for good
-/// ([`Vfs::load_tar_static`]: the kernel's boot archive), copied on the first change.
-pub(crate) enum FileData {
-    Owned(Vec<u8>),
-    Static(&'static [u8]),
-}
-
-impl FileData {
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        match self {
-            FileData::Owned(v) => v,
-            FileData::Static(s) => s,
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-
-    /// The bytes as a vector of the file's own, keeping at most `keep` of them when they
-    /// must be copied; `None` when memory for the copy is short.
-    fn owned(&mut self, keep: usize) -> Option<&mut Vec<u8>> {
-        if let FileData::Static(s) = *self {
-            let part = &s[..keep.min(s.len())];
-            let mut copy = Vec::new();
-            copy.try_reserve_exact(part.len()).ok()?;
-            copy.extend_from_slice(part);
-            *self = FileData::Owned(copy);
-        }
-        match self {
-            FileData::Owned(v) => Some(v),
-            FileData::Static(_) => None,
-        }
-    }
-}
-
 pub(crate) struct Node {
     pub(crate) body: Body,
     /// Names of a file or symlink; 1 for a live directory, 0 for a removed one.
@@ -161,7 +126,7 @@ impl Node {
         NODE_COST
             + match &self.body {
                 Body::Dir { .. } => DIR_COST,
-                Body::File(data) => data.len() as u64,
+                Body::File(data) => data.stored(),
                 Body::Symlink(target) => target.len() as u64,
             }
     }
@@ -505,7 +470,7 @@ impl Vfs {
                 };
                 (nlink, entries.len() as u64)
             }
-            Body::File(data) => (node.nlink, data.len() as u64),
+            Body::File(data) => (node.nlink, data.len()),
             Body::Symlink(target) => (node.nlink, target.len() as u64),
         };
         Ok(Metadata {
@@ -595,7 +560,7 @@ impl Vfs {
                 FileKind::Symlink => Err(Error::Loop),
             };
         }
-        let ino = self.new_node(dir, name, Body::File(FileData::Owned(Vec::new())))?;
+        let ino = self.new_node(dir, name, Body::File(FileData::empty()))?;
         Ok((ino, true))
     }
 
@@ -816,19 +781,17 @@ impl Vfs {
 
     // ----- file data and times ----------------------------------------------------------
 
-    fn file_data(&self, ino: Ino) -> Result<&[u8]> {
+    fn file_data(&self, ino: Ino) -> Result<&FileData> {
         match &self.node(ino)?.body {
-            Body::File(data) => Ok(data.as_slice()),
+            Body::File(data) => Ok(data),
             Body::Dir { .. } => Err(Error::IsDir),
             Body::Symlink(_) => Err(Error::Invalid),
         }
     }
 
-    /// The file's bytes for changing, copied out of a static archive if they lie there
-    /// (at most the first `keep` of them: a truncation need not copy the rest).
-    fn file_data_mut(&mut self, ino: Ino, keep: usize) -> Result<&mut Vec<u8>> {
+    fn file_data_mut(&mut self, ino: Ino) -> Result<&mut FileData> {
         match &mut self.node_mut(ino)?.body {
-            Body::File(data) => data.owned(keep).ok_or(Error::NoSpace),
+            Body::File(data) => Ok(data),
             Body::Dir { .. } => Err(Error::IsDir),
             Body::Symlink(_) => Err(Error::Invalid),
         }
@@ -836,89 +799,76 @@ impl Vfs {
 
     /// Makes regular file `ino` (empty) hold `data`, borrowed for good, charging the limit.
     pub(crate) fn set_static_data(&mut self, ino: Ino, data: &'static [u8]) -> Result<()> {
-        if !self.file_data(ino)?.is_empty() {
+        if self.file_data(ino)?.len() != 0 {
             return Err(Error::Invalid);
         }
         if data.len() as u64 > MAX_FILE_SIZE {
             return Err(Error::FileTooBig);
         }
-        self.charge(data.len() as u64)?;
-        self.node_mut(ino)?.body = Body::File(FileData::Static(data));
+        let before = self.file_data(ino)?.stored();
+        self.charge(FileData::Static(data).stored())?;
+        self.uncharge(before);
+        *self.file_data_mut(ino)? = FileData::Static(data);
         Ok(())
     }
 
     /// Reads from regular file `ino` at `offset` into `buf`; returns the bytes read (0 at or
     /// past the end). A directory gives IsDir, a symlink Invalid.
     pub fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        let data = self.file_data(ino)?;
-        let Ok(start) = usize::try_from(offset) else {
-            return Ok(0);
-        };
-        let Some(available) = data.get(start..) else {
-            return Ok(0);
-        };
-        let n = available.len().min(buf.len());
-        buf[..n].copy_from_slice(&available[..n]);
-        Ok(n)
+        Ok(self.file_data(ino)?.read_at(offset, buf))
     }
 
-    /// Resizes the data of file `ino` to `new_len`, zero-filling growth, charging the
-    /// limit and never aborting on allocation failure.
-    fn resize_file(&mut self, ino: Ino, new_len: u64) -> Result<()> {
-        if new_len > MAX_FILE_SIZE {
-            return Err(Error::FileTooBig);
-        }
-        let new_len_usize = usize::try_from(new_len).map_err(|_| Error::FileTooBig)?;
-        let old_len = self.file_data(ino)?.len();
-        if new_len_usize > old_len {
-            let growth = (new_len_usize - old_len) as u64;
-            self.charge(growth)?;
-            let data = match self.file_data_mut(ino, old_len) {
-                Ok(data) => data,
-                Err(e) => {
-                    self.uncharge(growth);
-                    return Err(e);
-                }
-            };
-            if data.try_reserve(new_len_usize - old_len).is_err() {
-                self.uncharge(growth);
-                return Err(Error::NoSpace);
-            }
-            data.resize(new_len_usize, 0);
-        } else if new_len_usize < old_len {
-            let data = self.file_data_mut(ino, new_len_usize)?;
-            data.truncate(new_len_usize);
-            // Give memory back when a file shrinks a lot, so the limit reflects reality.
-            if data.capacity() > 2 * data.len() + 4096 {
-                data.shrink_to_fit();
-            }
-            self.uncharge((old_len - new_len_usize) as u64);
+    /// After a change to file `ino` that held `before` bytes and for which `charged` was
+    /// charged, makes the charge what the file holds now (the estimate may be off by the
+    /// spare capacity a vector chose).
+    fn settle(&mut self, ino: Ino, before: u64, charged: u64) -> Result<()> {
+        let after = self.file_data(ino)?.stored();
+        let expected = before + charged;
+        if after > expected {
+            self.used_bytes += after - expected;
+        } else {
+            self.uncharge(expected - after);
         }
         Ok(())
+    }
+
+    /// Makes file `ino`'s bytes its own (copied out of a static archive, at most the first
+    /// `keep`), giving back the charge of what a truncating copy leaves out.
+    fn own_file_data(&mut self, ino: Ino, keep: u64) -> Result<()> {
+        match self.file_data_mut(ino)?.make_owned(keep) {
+            Ok(delta) => {
+                self.uncharge(delta.min(0).unsigned_abs());
+                Ok(())
+            }
+            Err(_) => Err(Error::NoSpace),
+        }
     }
 
     /// Writes `data` to regular file `ino` at `offset` (zero-filling any gap past the end)
     /// and returns the bytes written (all of them). Updates mtime and ctime when `data` is
     /// not empty (POSIX `write`). Errors: IsDir, Invalid (symlink), FileTooBig past
     /// [`MAX_FILE_SIZE`], NoSpace. Appending is the caller's business (offset = size).
+    /// A write far past the end leaves a hole that takes no memory (a sparse file).
     pub fn write_at(&mut self, ino: Ino, offset: u64, data: &[u8]) -> Result<usize> {
-        let old_len = self.file_data(ino)?.len() as u64;
+        self.file_data(ino)?;
         if data.is_empty() {
             return Ok(0);
         }
         let end = offset
             .checked_add(data.len() as u64)
             .ok_or(Error::FileTooBig)?;
-        if end > old_len {
-            self.resize_file(ino, end)?;
+        if end > MAX_FILE_SIZE {
+            return Err(Error::FileTooBig);
         }
-        // `end` fits in usize: resize_file checked it, or it is within the old length.
-        let start = usize::try_from(offset).map_err(|_| Error::FileTooBig)?;
-        let file = self.file_data_mut(ino, usize::MAX)?;
-        let target = file
-            .get_mut(start..start + data.len())
-            .ok_or(Error::FileTooBig)?;
-        target.copy_from_slice(data);
+        self.own_file_data(ino, u64::MAX)?;
+        let before = self.file_data(ino)?.stored();
+        let growth = self.file_data(ino)?.write_growth(offset, data.len() as u64);
+        self.charge(growth)?;
+        let written = self.file_data_mut(ino)?.write_at(offset, data);
+        self.settle(ino, before, growth)?;
+        if written.is_err() {
+            return Err(Error::NoSpace);
+        }
         let now = self.now();
         let node = self.node_mut(ino)?;
         node.mtime = now;
@@ -928,11 +878,58 @@ impl Vfs {
         Ok(data.len())
     }
 
-    /// Truncates or extends (with zeros) regular file `ino` to `len` bytes and updates mtime
-    /// and ctime (POSIX `ftruncate`). Errors as [`Vfs::write_at`].
+    /// Gives bytes `[offset, offset + len)` of regular file `ino` memory of their own,
+    /// extending the file (with zeros) if they reach past its end, as `posix_fallocate`
+    /// does: unlike a hole, the space is taken now (NoSpace if the limit has no room for
+    /// it, and then nothing changes). Errors as [`Vfs::write_at`].
+    pub fn allocate(&mut self, ino: Ino, offset: u64, len: u64) -> Result<()> {
+        self.file_data(ino)?;
+        let end = offset.checked_add(len).ok_or(Error::FileTooBig)?;
+        if end > MAX_FILE_SIZE {
+            return Err(Error::FileTooBig);
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        self.own_file_data(ino, u64::MAX)?;
+        let old_size = self.file_data(ino)?.len();
+        let before = self.file_data(ino)?.stored();
+        let growth = self.file_data(ino)?.write_growth(offset, len);
+        self.charge(growth)?;
+        let grown = self.file_data_mut(ino)?.materialize(offset, len);
+        self.settle(ino, before, growth)?;
+        if grown.is_err() {
+            return Err(Error::NoSpace);
+        }
+        // Only a change of size is a change of the file (as `ftruncate` would make it).
+        if end > old_size {
+            let now = self.now();
+            let node = self.node_mut(ino)?;
+            node.mtime = now;
+            node.ctime = now;
+            node.origin = None;
+            node.unchanged_marker = false;
+        }
+        Ok(())
+    }
+
+    /// Truncates or extends (with zeros, a hole that takes no memory) regular file `ino`
+    /// to `len` bytes and updates mtime and ctime (POSIX `ftruncate`). Errors as
+    /// [`Vfs::write_at`].
     pub fn set_len(&mut self, ino: Ino, len: u64) -> Result<()> {
         self.file_data(ino)?;
-        self.resize_file(ino, len)?;
+        if len > MAX_FILE_SIZE {
+            return Err(Error::FileTooBig);
+        }
+        self.own_file_data(ino, len)?;
+        let before = self.file_data(ino)?.stored();
+        let growth = self.file_data(ino)?.set_len_growth(len);
+        self.charge(growth)?;
+        let resized = self.file_data_mut(ino)?.set_len(len);
+        self.settle(ino, before, growth)?;
+        if resized.is_err() {
+            return Err(Error::NoSpace);
+        }
         let now = self.now();
         let node = self.node_mut(ino)?;
         node.mtime = now;

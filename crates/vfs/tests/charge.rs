@@ -99,6 +99,23 @@ fn the_limit_charges_at_least_what_the_tree_costs() {
             fs.link(f, root, &format!("l{i}")).unwrap();
         }
     });
+    measure("files of 200,000 bytes written 1000 at a time", |fs| {
+        let root = fs.root();
+        for i in 0..200 {
+            let (f, _) = fs.create_file(root, &format!("{i}"), true).unwrap();
+            for k in 0..200u64 {
+                fs.write_at(f, k * 1000, &[7; 1000]).unwrap();
+            }
+        }
+    });
+    measure("sparse files", |fs| {
+        let root = fs.root();
+        for i in 0..1000 {
+            let (f, _) = fs.create_file(root, &format!("{i}"), true).unwrap();
+            fs.write_at(f, 1 << 30, b"x").unwrap();
+            fs.set_len(f, 3 << 20).unwrap();
+        }
+    });
     measure("files of one byte", |fs| {
         let root = fs.root();
         for i in 0..N {

@@ -407,10 +407,8 @@ pub fn fd_allocate(ctx: &mut WasiCtx, _mem: Mem<'_>, fd: u32, off: u64, len: u64
     if end > vfs::MAX_FILE_SIZE {
         return Err(Errno::Fbig.into());
     }
-    let mut vfs = ctx.vfs.lock();
-    if end > vfs.metadata(ino)?.size {
-        vfs.set_len(ino, end)?;
-    }
+    // The range gets memory now, as posix_fallocate reserves storage (a hole would not).
+    ctx.vfs.lock().allocate(ino, off, len)?;
     Ok(())
 }
 
