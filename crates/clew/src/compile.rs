@@ -164,15 +164,23 @@ pub fn compile_cached(wasm: &[u8], profile: CpuProfile) -> anyhow::Result<Vec<u8
     Ok(cwasm)
 }
 
-/// Whether the interpreter (wasmi, configured as in the kernel) refuses `wasm` for a
-/// proposal it lacks, so only the native tier can run it.
+/// Whether the interpreter (wasmi, configured as in the kernel) refuses `wasm`, for a
+/// proposal it lacks or a limit of its translation (wasmi allows fewer locals and a
+/// shallower operand stack than wasmtime), so only the native tier can run it. The module
+/// is translated eagerly here: the kernel translates each function on its first call, so a
+/// function over wasmi's limits would otherwise fail the program only when called.
 pub fn needs_native(wasm: &[u8]) -> bool {
     let mut c = wasmi::Config::default();
     wasi::wasmi_adapter::enable_proposals(&mut c);
+    wasi::wasmi_adapter::set_stack_limits(&mut c);
+    c.compilation_mode(wasmi::CompilationMode::Eager);
     let engine = wasmi::Engine::new(&c);
     match wasmi::Module::new(&engine, wasm) {
         Ok(_) => false,
-        Err(e) => wasi::wasmi_adapter::needs_native_tier(&e.to_string()),
+        Err(e) => {
+            matches!(e.kind(), wasmi::errors::ErrorKind::Translation(_))
+                || wasi::wasmi_adapter::needs_native_tier(&e.to_string())
+        }
     }
 }
 

@@ -467,6 +467,29 @@ fn unknown_imports_of_every_kind() {
     }
 }
 
+/// `--engine auto` runs natively a module the interpreter cannot translate: wasmi allows
+/// fewer locals than wasmtime (a function with 50,000), and the kernel translates lazily,
+/// so the program used to fail at the function's first call ("too many function
+/// parameters", exit 134) where `wasmtime run` runs it. An empty cache, so nothing
+/// precompiled earlier decides it.
+#[test]
+fn auto_runs_natively_what_the_interpreter_cannot_translate() {
+    let work = scratch("locals");
+    let locals = vec!["i32"; 50_000].join(" ");
+    let wat_text = format!(
+        "(module (func (export \"_start\") (local {locals}) (local.set 49999 (i32.const 1))))"
+    );
+    let path = work.join("locals.wasm");
+    std::fs::write(&path, wat::parse_str(&wat_text).unwrap()).unwrap();
+    let cache = work.join("cache");
+    let out = clew_env(
+        &["run", "--engine", "auto", path.to_str().unwrap()],
+        b"",
+        &[("XDG_CACHE_HOME", cache.to_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
 /// A program's large output file comes back through guest RAM shared with QEMU (the
 /// serial port would carry it at about 1 MB/s), byte-exact, read where it lies in the
 /// guest's file tree: 400 MiB in the 1 GiB guest `--memory 64` boots. Before files were
