@@ -36,6 +36,23 @@ fn compile(name: &str, dir: &Path) -> PathBuf {
     out
 }
 
+/// The ways `clew run` can run a module: each engine, in the guest and on the host.
+const ENGINES: [&[&str]; 4] = [
+    &["--engine", "interp"],
+    &["--engine", "native"],
+    &["--host", "--engine", "interp"],
+    &["--host", "--engine", "native"],
+];
+
+/// WAT for the hand-written test modules: `$say` writes one byte to stdout (through
+/// memory 0's first bytes and byte 100), with the `fd_write` import it needs.
+const SAY: &str = r#"(import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (func $say (param $c i32)
+    (i32.store8 (i32.const 100) (local.get $c))
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 1))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))"#;
+
 fn clew(args: &[&str], stdin: &[u8]) -> Output {
     clew_env(args, stdin, &[])
 }
@@ -326,17 +343,12 @@ fn huge_wasi_requests_get_answers_not_kernel_failures() {
 #[test]
 fn table_grow_in_the_interpreter_runs_code_once() {
     let work = scratch("tablegrow");
-    let wasm = wat::parse_str(
+    let wasm = wat::parse_str(format!(
         r#"(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  {SAY}
   (memory (export "memory") 1)
   (table $t 0 funcref)
   (global $n (mut i32) (i32.const 0))
-  (func $say (param $c i32)
-    (i32.store8 (i32.const 100) (local.get $c))
-    (i32.store (i32.const 0) (i32.const 100))
-    (i32.store (i32.const 4) (i32.const 1))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
   (func (export "_start")
     (local $i i32)
     (loop $l
@@ -348,8 +360,8 @@ fn table_grow_in_the_interpreter_runs_code_once() {
     (call $say (i32.add (i32.const 65) (i32.sub (global.get $n) (i32.const 60))))
     (if (i32.eq (table.size $t) (i32.const 18000000))
       (then (call $say (i32.const 83))))
-    (call $say (i32.const 10))))"#,
-    )
+    (call $say (i32.const 10))))"#
+    ))
     .expect("assembling the test module");
     let path = work.join("tablegrow.wasm");
     std::fs::write(&path, wasm).unwrap();
@@ -392,12 +404,7 @@ fn instantiation_traps_and_start_parameters_exit_as_wasmtime() {
         let path = work.join(format!("{name}.wasm"));
         std::fs::write(&path, wat::parse_str(wat_text).unwrap()).unwrap();
         let path = path.to_str().unwrap();
-        for mode in [
-            &["--engine", "interp"][..],
-            &["--engine", "native"],
-            &["--host", "--engine", "interp"],
-            &["--host", "--engine", "native"],
-        ] {
+        for mode in ENGINES {
             let mut args = vec!["run"];
             args.extend_from_slice(mode);
             args.push(path);
@@ -421,34 +428,26 @@ fn instantiation_traps_and_start_parameters_exit_as_wasmtime() {
 #[test]
 fn unknown_imports_of_every_kind() {
     let work = scratch("unknown-imports");
-    let wasm = wat::parse_str(
+    let wasm = wat::parse_str(format!(
         r#"(module
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "env" "f" (func $f (result i32)))
   (import "env" "g" (global $g i32))
   (import "env" "t" (table 2 funcref))
   (import "env" "m" (memory 1))
+  {SAY}
   (export "memory" (memory 0))
   (func (export "_start")
-    (i32.store8 (i32.const 100) (i32.add (i32.const 48) (call $f)))
-    (i32.store8 (i32.const 101) (i32.add (i32.const 48) (global.get $g)))
-    (i32.store8 (i32.const 102) (i32.add (i32.const 48) (table.size 0)))
-    (i32.store8 (i32.const 103) (i32.add (i32.const 48) (memory.size)))
-    (i32.store8 (i32.const 104) (i32.const 10))
-    (i32.store (i32.const 0) (i32.const 100))
-    (i32.store (i32.const 4) (i32.const 5))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#,
-    )
+    (call $say (i32.add (i32.const 48) (call $f)))
+    (call $say (i32.add (i32.const 48) (global.get $g)))
+    (call $say (i32.add (i32.const 48) (table.size 0)))
+    (call $say (i32.add (i32.const 48) (memory.size)))
+    (call $say (i32.const 10))))"#
+    ))
     .expect("assembling the test module");
     let path = work.join("unknown.wasm");
     std::fs::write(&path, wasm).unwrap();
     let path = path.to_str().unwrap();
-    for mode in [
-        &["--engine", "interp"][..],
-        &["--engine", "native"],
-        &["--host", "--engine", "interp"],
-        &["--host", "--engine", "native"],
-    ] {
+    for mode in ENGINES {
         let mut args = vec!["run", "--default-values-unknown-imports"];
         args.extend_from_slice(mode);
         args.push(path);

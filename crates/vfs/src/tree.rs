@@ -818,6 +818,18 @@ impl Vfs {
         Ok(self.file_data(ino)?.read_at(offset, buf))
     }
 
+    /// Records a change of file `ino`'s contents: mtime and ctime now, and it no longer
+    /// matches what the archive it came from holds.
+    fn mark_modified(&mut self, ino: Ino) -> Result<()> {
+        let now = self.now();
+        let node = self.node_mut(ino)?;
+        node.mtime = now;
+        node.ctime = now;
+        node.origin = None;
+        node.unchanged_marker = false;
+        Ok(())
+    }
+
     /// After a change to file `ino` that held `before` bytes and for which `charged` was
     /// charged, makes the charge what the file holds now (the estimate may be off by the
     /// spare capacity a vector chose).
@@ -869,12 +881,7 @@ impl Vfs {
         if written.is_err() {
             return Err(Error::NoSpace);
         }
-        let now = self.now();
-        let node = self.node_mut(ino)?;
-        node.mtime = now;
-        node.ctime = now;
-        node.origin = None;
-        node.unchanged_marker = false;
+        self.mark_modified(ino)?;
         Ok(data.len())
     }
 
@@ -903,12 +910,7 @@ impl Vfs {
         }
         // Only a change of size is a change of the file (as `ftruncate` would make it).
         if end > old_size {
-            let now = self.now();
-            let node = self.node_mut(ino)?;
-            node.mtime = now;
-            node.ctime = now;
-            node.origin = None;
-            node.unchanged_marker = false;
+            self.mark_modified(ino)?;
         }
         Ok(())
     }
@@ -930,12 +932,7 @@ impl Vfs {
         if resized.is_err() {
             return Err(Error::NoSpace);
         }
-        let now = self.now();
-        let node = self.node_mut(ino)?;
-        node.mtime = now;
-        node.ctime = now;
-        node.origin = None;
-        node.unchanged_marker = false;
+        self.mark_modified(ino)?;
         Ok(())
     }
 
