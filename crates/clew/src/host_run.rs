@@ -509,7 +509,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         }
         if let Some(code) = e.as_trap_code() {
             let bt = marked.locate(store, &instance).map(|(_, bt)| bt);
-            let msg = format!("wasm trap: {code}");
+            let msg = wasi::wasmi_adapter::trap_message(code);
             return End::Trap(trap_site::caused_by(&what, bt.as_deref(), &msg));
         }
         End::Trap(format!("{what}\n    1: {e}"))

@@ -399,6 +399,13 @@ fn instantiation_traps_and_start_parameters_exit_as_wasmtime() {
             1,
             "1: expected 1 arguments, got 0",
         ),
+        // Not an instantiation trap: wasmi words this one "uninitialized element 2".
+        (
+            "null",
+            "(module (type $t (func)) (table 1 funcref) (func (export \"_start\") (call_indirect (type $t) (i32.const 0))))",
+            134,
+            "wasm trap: uninitialized element",
+        ),
     ];
     for (name, wat_text, code, last) in cases {
         let path = work.join(format!("{name}.wasm"));

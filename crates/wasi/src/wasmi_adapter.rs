@@ -147,6 +147,16 @@ pub fn define_unknown_imports<T: 'static>(
     Ok(())
 }
 
+/// A wasmi trap as `wasmtime run` words it ("wasm trap: ..."). wasmi 2.0.0 words a call
+/// through a null table entry "uninitialized element 2" (a leftover its source marks
+/// TODO); wasmtime says "uninitialized element".
+pub fn trap_message(code: wasmi::TrapCode) -> String {
+    match code {
+        wasmi::TrapCode::IndirectCallToNull => String::from("wasm trap: uninitialized element"),
+        code => format!("wasm trap: {code}"),
+    }
+}
+
 /// The trap an instantiation error stands for, worded as `wasmtime run` words it, or None
 /// for other failures. The spec makes a data or element segment that does not fit a trap
 /// of instantiation (wasmtime: "wasm trap: out of bounds memory access", "wasm trap:
@@ -155,7 +165,7 @@ pub fn define_unknown_imports<T: 'static>(
 pub fn instantiation_trap(e: &wasmi::Error) -> Option<String> {
     use wasmi::errors::{ErrorKind, InstantiationError, MemoryError, TableError};
     if let Some(code) = e.as_trap_code() {
-        return Some(format!("wasm trap: {code}"));
+        return Some(trap_message(code));
     }
     match e.kind() {
         ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. })

@@ -182,7 +182,7 @@ fn classify(e: wasmi::Error) -> End {
         return End::Error(t.to_string());
     }
     if let Some(code) = e.as_trap_code() {
-        return End::Trap(format!("wasm trap: {code}"));
+        return End::Trap(wasi::wasmi_adapter::trap_message(code));
     }
     End::Trap(e.to_string())
 }
