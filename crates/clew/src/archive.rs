@@ -61,6 +61,17 @@ impl Archive {
         Ok(dir)
     }
 
+    /// Adds a symlink at the absolute guest path `path` pointing to `target`.
+    pub fn add_symlink(&mut self, path: &str, target: &str) -> anyhow::Result<()> {
+        let (parent, name) = path
+            .rsplit_once('/')
+            .filter(|(_, n)| !n.is_empty())
+            .with_context(|| format!("bad guest symlink path {path}"))?;
+        let dir = self.mkdir_all(parent)?;
+        self.fs.symlink(target, dir, name).map_err(fs_err(path))?;
+        Ok(())
+    }
+
     /// Adds a regular file at the absolute guest path `path`.
     pub fn add_file(&mut self, path: &str, bytes: &[u8]) -> anyhow::Result<()> {
         let (parent, name) = path

@@ -26,6 +26,39 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use vfs::{FileKind, Ino, Vfs};
 
+/// Where each of `hosts` (the `--dir` host directories, in order) is mounted from: `None`
+/// for a tree of its own, `Some((j, rel))` for one that is `hosts[j]` or lies inside it at
+/// the relative path `rel` ("" for the same directory), `hosts[j]` being the outermost such
+/// tree (the first of equal ones). Mounting the same host directory twice, or one inside
+/// another, must show the program one tree, as the host's own file system does under
+/// `wasmtime run`: packed separately, each copy saw only its own changes, and writing them
+/// back one after another lost the others.
+pub fn shared_mounts(hosts: &[&Path]) -> Result<Vec<Option<(usize, String)>>> {
+    let canon: Vec<PathBuf> = hosts
+        .iter()
+        .map(|h| fs::canonicalize(h).with_context(|| format!("--dir {}", h.display())))
+        .collect::<Result<_>>()?;
+    let mut out = Vec::new();
+    for (i, c) in canon.iter().enumerate() {
+        // The outermost tree holding this one; among equal ones the first.
+        let root = (0..canon.len())
+            .filter(|&j| c.starts_with(&canon[j]))
+            .min_by_key(|&j| (canon[j].components().count(), j))
+            .unwrap_or(i);
+        if root == i {
+            out.push(None);
+            continue;
+        }
+        let rel = c
+            .strip_prefix(&canon[root])
+            .ok()
+            .and_then(|r| r.to_str())
+            .with_context(|| format!("--dir {}: name is not UTF-8", c.display()))?;
+        out.push(Some((root, rel.to_string())));
+    }
+    Ok(out)
+}
+
 /// A scratch `Vfs` for packing and comparing: host trees are as large as the host allows.
 fn scratch_vfs() -> Vfs {
     let mut vfs = Vfs::new(Box::new(|| {

@@ -35,7 +35,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // Output and `--dir` trees come back through guest RAM shared with QEMU (see
     // `SharedRam`) when this host can share it; the spec in the archive tells the guest.
     let mut shared_ram = SharedRam::create();
-    let (archive, spec, needs_max_cpu) = build_archive(args, shared_ram.is_some())?;
+    let hosts: Vec<&std::path::Path> = args.dirs.iter().map(|d| d.host.as_path()).collect();
+    let shared_mounts = crate::dirsync::shared_mounts(&hosts)?;
+    let (archive, spec, needs_max_cpu) = build_archive(args, &shared_mounts, shared_ram.is_some())?;
     let archive_path = dir.path().join("boot.tar");
     std::fs::write(&archive_path, &archive).context("writing the boot archive")?;
     // Guest RAM: the archive is held twice at boot (module and filesystem), the kernel
@@ -198,8 +200,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // A tree the guest sent nothing for was not touched: the program never started (a
     // module that does not load) or the kernel could not read it back (it said so on
     // stderr). An archive, even of no changes, always has its end marker.
-    for ((mapping, archive), runs) in args.dirs.iter().zip(&dirs).zip(&in_ram) {
-        if archive.is_empty() && runs.is_empty() {
+    // A tree mounted inside another (or twice) comes back with the outer one.
+    for (((mapping, archive), runs), shared) in
+        args.dirs.iter().zip(&dirs).zip(&in_ram).zip(&shared_mounts)
+    {
+        if (archive.is_empty() && runs.is_empty()) || shared.is_some() {
             continue;
         }
         crate::dirsync::apply(archive, &mapping.host)
@@ -328,7 +333,11 @@ fn fill_in_slot(
 
 /// Builds the boot archive: the module under `/run`, each `--dir` tree under
 /// `/run/dirs/<index>`, and the encoded run spec at `RUN_SPEC_PATH`.
-fn build_archive(args: &RunArgs, shared_ram: bool) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
+fn build_archive(
+    args: &RunArgs,
+    shared_mounts: &[Option<(usize, String)>],
+    shared_ram: bool,
+) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
     let chosen =
         crate::compile::choose(args.module(), args.engine, aot_config::CpuProfile::Baseline)?;
     let needs_max_cpu = chosen.native
@@ -350,8 +359,17 @@ fn build_archive(args: &RunArgs, shared_ram: bool) -> anyhow::Result<(Vec<u8>, R
     };
     let mut archive = Archive::new();
     archive.add_file(&format!("/{GUEST_MODULE_DIR}/{file_name}"), &module)?;
-    for (i, mapping) in args.dirs.iter().enumerate() {
-        archive.add_host_dir(&format!("/{GUEST_MODULE_DIR}/dirs/{i}"), &mapping.host)?;
+    for (i, (mapping, shared)) in args.dirs.iter().zip(shared_mounts).enumerate() {
+        let at = format!("/{GUEST_MODULE_DIR}/dirs/{i}");
+        match shared {
+            None => archive.add_host_dir(&at, &mapping.host)?,
+            // The kernel resolves `/run/dirs/{i}` following symlinks: the same directory
+            // inode is preopened for both mappings.
+            Some((root, rel)) => {
+                let target = format!("/{GUEST_MODULE_DIR}/dirs/{root}/{rel}");
+                archive.add_symlink(&at, target.trim_end_matches('/'))?;
+            }
+        }
     }
 
     let spec = RunSpec {

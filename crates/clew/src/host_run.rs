@@ -211,10 +211,18 @@ fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
     let fs = vfs::Vfs::new(Box::new(wall_ns));
     let shared: SharedVfs = wasi::share(fs);
     let mut dirs = Vec::new();
+    let preopens: Vec<vfs::Ino>;
     {
         let mut fs = shared.lock();
         let root = fs.root();
+        let hosts: Vec<&std::path::Path> = args.dirs.iter().map(|d| d.host.as_path()).collect();
+        let shared_mounts = crate::dirsync::shared_mounts(&hosts)?;
+        // Trees of their own first: a tree inside another is found in it.
+        let mut inos = vec![None; args.dirs.len()];
         for (i, d) in args.dirs.iter().enumerate() {
+            if shared_mounts[i].is_some() {
+                continue;
+            }
             let tar = crate::dirsync::pack_dir(&d.host)
                 .with_context(|| format!("failed to open directory `{}`", d.host.display()))?;
             let ino = fs.mkdir(root, &format!("preopen{i}")).map_err(|e| {
@@ -222,11 +230,23 @@ fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
             })?;
             fs.load_tar(ino, &tar)
                 .map_err(|e| anyhow::anyhow!("loading `{}` into the VFS: {e}", d.host.display()))?;
+            inos[i] = Some(ino);
             dirs.push(LoadedDir {
                 host: d.host.clone(),
                 ino,
             });
         }
+        for (i, shared) in shared_mounts.iter().enumerate() {
+            if let Some((root_index, rel)) = shared {
+                let base = inos[*root_index].context("a shared --dir without its tree")?;
+                let path = if rel.is_empty() { "." } else { rel.as_str() };
+                inos[i] =
+                    Some(fs.resolve(base, path, true, false).map_err(|e| {
+                        anyhow::anyhow!("--dir {}: {e}", args.dirs[i].host.display())
+                    })?);
+            }
+        }
+        preopens = inos.into_iter().flatten().collect();
     }
     let argv = args.argv();
     let env = args.environment();
@@ -245,8 +265,8 @@ fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
             Box::new(HostStream::Stderr),
         ],
     );
-    for (d, loaded) in args.dirs.iter().zip(&dirs) {
-        ctx.preopen_dir(loaded.ino, &d.guest);
+    for (d, ino) in args.dirs.iter().zip(&preopens) {
+        ctx.preopen_dir(*ino, &d.guest);
     }
     Ok((ctx, dirs))
 }

@@ -496,6 +496,55 @@ fn auto_runs_natively_what_the_interpreter_cannot_translate() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
 
+/// One host directory mounted twice, and a directory inside it mounted too, are one tree
+/// to the program, as the host's own file system is under `wasmtime run`: a write through
+/// one mount is read through the others, and every change reaches the host. Each `--dir`
+/// used to get a copy of its own, written back one after another, so changes were lost.
+#[test]
+fn overlapping_dirs_are_one_tree() {
+    let work = scratch("twomount");
+    let wasm = compile("twomount", &work);
+    let expected = "/b/new.txt: via a\n/a/sub/inner.txt: via s\n/s/outer.txt: via b\n\
+                    unlink /a/old.txt: 0\n/b/old.txt after: gone\n";
+    for mode in [&[][..], &["--host"]] {
+        let data = work.join(format!("data{}", mode.len()));
+        std::fs::create_dir_all(data.join("sub")).unwrap();
+        std::fs::write(data.join("old.txt"), "old").unwrap();
+        let a = format!("{}::/a", data.display());
+        let b = format!("{}::/b", data.display());
+        let s = format!("{}::/s", data.join("sub").display());
+        let mut args = vec!["run"];
+        args.extend_from_slice(mode);
+        args.extend([
+            "--dir",
+            &s,
+            "--dir",
+            &a,
+            "--dir",
+            &b,
+            wasm.to_str().unwrap(),
+        ]);
+        let out = clew(&args, b"");
+        assert_eq!(out.status.code(), Some(0), "{mode:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{mode:?}");
+        let mut files = tree(&data);
+        files.retain(|_, v| v.as_slice() != b"<dir>");
+        let files: Vec<(String, String)> = files
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        assert_eq!(
+            files,
+            [
+                ("new.txt".to_string(), "via a".to_string()),
+                ("sub/inner.txt".to_string(), "via s".to_string()),
+                ("sub/outer.txt".to_string(), "via b".to_string()),
+            ],
+            "{mode:?}"
+        );
+    }
+}
+
 /// A program's large output file comes back through guest RAM shared with QEMU (the
 /// serial port would carry it at about 1 MB/s), byte-exact, read where it lies in the
 /// guest's file tree: 400 MiB in the 1 GiB guest `--memory 64` boots. Before files were
