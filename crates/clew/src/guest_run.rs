@@ -29,6 +29,10 @@ const KERNEL_FAILURE_EXIT: u8 = 70;
 /// The most linear memory a wasm32 program can have (65536 pages of 64 KiB).
 const WASM32_MEMORY_MIB: u32 = 4096;
 
+/// The largest boot archive QEMU loads as a multiboot module (it reads modules with a
+/// signed 32-bit size: 2100 MiB failed with "Failed to open file", 1900 MiB worked).
+const MAX_ARCHIVE_BYTES: u64 = (2 << 30) - (1 << 20);
+
 /// Runs `args.module` inside Clew and returns the program's exit code.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let dir = RunDir::new()?;
@@ -38,6 +42,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let hosts: Vec<&std::path::Path> = args.dirs.iter().map(|d| d.host.as_path()).collect();
     let shared_mounts = crate::dirsync::shared_mounts(&hosts)?;
     let (archive, spec, needs_max_cpu) = build_archive(args, &shared_mounts, shared_ram.is_some())?;
+    if archive.len() as u64 >= MAX_ARCHIVE_BYTES {
+        anyhow::bail!(
+            "the module and --dir trees make a boot archive of {} MiB; QEMU loads at most {} MiB \
+             (grant a smaller directory)",
+            archive.len() >> 20,
+            MAX_ARCHIVE_BYTES >> 20
+        );
+    }
     let archive_path = dir.path().join("boot.tar");
     std::fs::write(&archive_path, &archive).context("writing the boot archive")?;
     // Guest RAM: the archive is held twice at boot (module and filesystem), the kernel
