@@ -12,8 +12,9 @@
 //! entries are examined with `lstat`, only real directories are descended into, and a
 //! symlink in the way is removed (its target untouched), so nothing outside `host` changes.
 //! Sockets, FIFOs and devices, which `pack_dir` cannot represent and skips, are left alone
-//! by `apply` unless the archive puts something else at their name. Names that are not UTF-8
-//! (which WASI cannot express) make `pack_dir` fail and are left alone by `apply`.
+//! by `apply` unless the archive puts something else at their name. Entries whose names are
+//! not UTF-8 (which WASI cannot express) are skipped by `pack_dir` and left alone by
+//! `apply`; a symlink whose target is not UTF-8 makes `pack_dir` fail.
 //! Symlink mtimes are not carried back: std cannot set them without following the link.
 
 use std::collections::HashMap;
@@ -104,9 +105,10 @@ fn pack_into(
         let entry = entry.with_context(|| format!("{}", host_dir.display()))?;
         let path = entry.path();
         let name = entry.file_name();
-        let name = name
-            .to_str()
-            .ok_or_else(|| anyhow!("{}: name is not UTF-8", path.display()))?;
+        // WASI cannot name it: the program does not see it (under `wasmtime run`, reading
+        // this directory fails with EILSEQ; refusing the whole run was worse), and `apply`
+        // leaves it alone.
+        let Some(name) = name.to_str() else { continue };
         let meta = fs::symlink_metadata(&path).with_context(|| format!("{}", path.display()))?;
         let mtime = Some(host_mtime_ns(&meta));
         let kind = meta.file_type();
@@ -622,6 +624,25 @@ mod tests {
         assert_eq!(vfs.lookup(vfs.root(), "sock"), Err(vfs::Error::NotFound));
         apply(&archive, host.path()).unwrap();
         assert!(fs::symlink_metadata(&sock).is_ok());
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_skipped_and_left_alone() {
+        use std::os::unix::ffi::OsStrExt;
+        let host = TempDir::new();
+        let bad = host
+            .path()
+            .join(std::ffi::OsStr::from_bytes(b"bad\xff.bin"));
+        fs::write(&bad, "kept").unwrap();
+        fs::write(host.path().join("f"), "x").unwrap();
+        let archive = pack_dir(host.path()).unwrap();
+        let mut vfs = load(&archive);
+        let root = vfs.root();
+        assert_eq!(vfs.read_dir(root).unwrap().len(), 1);
+        vfs.unlink(root, "f").unwrap();
+        apply(&vfs.dump_tar(root).unwrap(), host.path()).unwrap();
+        assert_eq!(fs::read(&bad).unwrap(), b"kept");
+        assert!(!host.path().join("f").exists());
     }
 
     #[test]
