@@ -206,9 +206,30 @@ impl<L> WasiView for State<L> {
     }
 }
 
+/// The size limit of `--host`'s VFS, which holds the `--dir` trees and what the program
+/// writes, in this process's memory: three quarters of the host's available memory (from
+/// `/proc/meminfo`), as the kernel allows three quarters of the guest's free RAM; the
+/// `vfs` default (1 GiB) when that cannot be read. (It was always 1 GiB: a larger `--dir`
+/// failed to load.)
+fn vfs_limit(meminfo: Option<&str>) -> u64 {
+    meminfo
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemAvailable:"))
+                .and_then(|v| v.trim().strip_suffix("kB"))
+                .and_then(|kb| kb.trim().parse::<u64>().ok())
+        })
+        .map_or(vfs::DEFAULT_LIMIT_BYTES, |kb| {
+            kb.saturating_mul(1024) / 4 * 3
+        })
+}
+
 /// Builds the VFS with every `--dir` tree and the WASI context with its preopens.
 fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
-    let fs = vfs::Vfs::new(Box::new(wall_ns));
+    let mut fs = vfs::Vfs::new(Box::new(wall_ns));
+    fs.set_limit_bytes(vfs_limit(
+        std::fs::read_to_string("/proc/meminfo").ok().as_deref(),
+    ));
     let shared: SharedVfs = wasi::share(fs);
     let mut dirs = Vec::new();
     let preopens: Vec<vfs::Ino>;
@@ -579,4 +600,21 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         print!("{line}");
     }
     Ok(End::Exit(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vfs_limit;
+
+    #[test]
+    fn vfs_limit_is_three_quarters_of_available_memory() {
+        let meminfo =
+            "MemTotal:       24000000 kB\nMemFree:         1000 kB\nMemAvailable:   16000000 kB\n";
+        assert_eq!(vfs_limit(Some(meminfo)), 16_000_000 * 1024 / 4 * 3);
+        assert_eq!(
+            vfs_limit(Some("MemTotal: 5 kB\n")),
+            vfs::DEFAULT_LIMIT_BYTES
+        );
+        assert_eq!(vfs_limit(None), vfs::DEFAULT_LIMIT_BYTES);
+    }
 }
