@@ -88,8 +88,7 @@ const HEAP_GROWTH_RESERVE_FRAMES: u64 = (16 << 20) / PAGE_SIZE;
 
 /// Maps `[start, start + len)` of the heap area (the heap's growth callback). A growth
 /// beyond one step must leave [`HEAP_GROWTH_RESERVE_FRAMES`] free; one that fails part way
-/// unmaps and frees what it mapped (the heap never shrinks, so frames kept here would be
-/// lost to everything but the heap).
+/// unmaps and frees what it mapped (the heap does not know of them, so nothing else would).
 fn grow_heap(start: u64, len: u64) -> bool {
     let pages = len / PAGE_SIZE;
     if len > hal::heap::GROW_STEP {

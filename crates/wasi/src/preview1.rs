@@ -633,13 +633,13 @@ pub fn fd_prestat_dir_name(
 /// Writes `data` to a file the way `fd_write`/`fd_pwrite` do: append mode writes at the
 /// end (Linux `pwrite` semantics ignore the offset then). Returns (bytes, end position).
 fn file_write(
-    ctx: &WasiCtx,
+    vfs: &crate::SharedVfs,
     ino: vfs::Ino,
     append: bool,
     at: u64,
     data: &[u8],
 ) -> Result<(usize, u64)> {
-    let mut vfs = ctx.vfs.lock();
+    let mut vfs = vfs.lock();
     let off = if append { vfs.metadata(ino)?.size } else { at };
     let n = vfs.write_at(ino, off, data)?;
     let end = off.checked_add(n as u64).ok_or(Errno::Overflow)?;
@@ -678,7 +678,7 @@ pub fn fd_pwrite(
     };
     let mut at = offset;
     let n = write_iovecs(mem, iovs, iovs_len, |data| {
-        let (n, end) = file_write(ctx, ino, append, at, data)?;
+        let (n, end) = file_write(&ctx.vfs, ino, append, at, data)?;
         at = end;
         Ok(n)
     })?;
@@ -890,10 +890,8 @@ pub fn fd_write(
             let (ino, append) = (*ino, *append);
             let mut at = *pos;
             let n = write_iovecs(mem, iovs, iovs_len, |data| {
-                let mut vfs = vfs.lock();
-                let off = if append { vfs.metadata(ino)?.size } else { at };
-                let n = vfs.write_at(ino, off, data)?;
-                at = off.checked_add(n as u64).ok_or(Errno::Overflow)?;
+                let (n, end) = file_write(&vfs, ino, append, at, data)?;
+                at = end;
                 Ok(n)
             })?;
             *pos = at;

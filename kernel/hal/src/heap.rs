@@ -184,31 +184,35 @@ unsafe impl GlobalAlloc for KernelHeap {
         let Some(p) = NonNull::new(ptr) else {
             return core::ptr::null_mut();
         };
-        without_interrupts(|| {
+        let in_place = without_interrupts(|| {
             let mut s = self.state.lock();
             if new_size <= layout.size() {
                 // SAFETY: per GlobalAlloc's contract `ptr` came from `alloc` with `layout`,
                 // and `new_size` (nonzero) is not larger.
                 unsafe { s.talc.shrink(p, layout, new_size) };
-                return ptr;
+                return true;
             }
             // SAFETY: as above, with `new_size` larger.
-            if let Ok(p) = unsafe { s.talc.grow_in_place(p, layout, new_size) } {
-                return p.as_ptr();
+            unsafe { s.talc.grow_in_place(p, layout, new_size) }.is_ok()
+        });
+        if in_place {
+            return ptr;
+        }
+        // Moved: the copy runs outside the lock with interrupts on (it may be hundreds of
+        // MiB, an interpreted program's linear memory).
+        // SAFETY: `new_size` with `layout`'s alignment is a valid layout per
+        // GlobalAlloc::realloc's contract.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: `new_layout` has a nonzero size.
+        let new = unsafe { self.alloc(new_layout) };
+        if !new.is_null() {
+            // SAFETY: both blocks are live, distinct, and at least `layout.size()` long; the
+            // old one came from `alloc` with `layout` and is freed once copied.
+            unsafe {
+                core::ptr::copy_nonoverlapping(ptr, new, layout.size());
+                self.dealloc(ptr, layout);
             }
-            // SAFETY: `new_size` with `layout`'s alignment is a valid layout per
-            // GlobalAlloc::realloc's contract.
-            let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-            let new = s.alloc(new_layout);
-            if !new.is_null() {
-                // SAFETY: both blocks are live, distinct, and at least `layout.size()` long;
-                // the old one is freed once copied.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(ptr, new, layout.size());
-                    s.talc.free(p, layout);
-                }
-            }
-            new
-        })
+        }
+        new
     }
 }
