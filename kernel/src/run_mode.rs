@@ -176,7 +176,7 @@ fn run_program() -> Result<u32, String> {
     let opts = RunOptions {
         invoke: spec.invoke.clone(),
         invoke_args: spec.argv.iter().skip(1).cloned().collect(),
-        memory_mib: spec.memory_mib,
+        max_memory: spec.max_memory,
         unknown_imports: match spec.unknown_imports {
             run_protocol::UnknownImports::Reject => wasi::UnknownImports::Reject,
             run_protocol::UnknownImports::DefaultValues => wasi::UnknownImports::DefaultValues,
@@ -187,7 +187,10 @@ fn run_program() -> Result<u32, String> {
     };
     let pid = process::start(module_name, module, ctx, opts)
         .map_err(|e| format!("clew: cannot start the program: {e}\n"))?;
-    let status = process::wait(pid);
+    let status = match spec.timeout_ms {
+        Some(ms) => wait_with_deadline(pid, ms),
+        None => process::wait(pid),
+    };
 
     let mut lost = false;
     if spec.shared_ram {
@@ -242,6 +245,26 @@ fn run_program() -> Result<u32, String> {
     } else {
         status.code as u32
     })
+}
+
+/// Waits for process `pid`, stopping it with the trap "interrupt" once it has run `ms`
+/// milliseconds (`-W timeout`; `process::time_out`). Checks every tick: the program is
+/// the only one running, and this task sleeps in between.
+fn wait_with_deadline(pid: process::Pid, ms: u64) -> process::ExitStatus {
+    let deadline = crate::time::uptime_ms().saturating_add(ms);
+    loop {
+        if let Some(status) = process::try_wait(pid) {
+            return status;
+        }
+        let now = crate::time::uptime_ms();
+        if now >= deadline {
+            // It may have ended meanwhile: then there is nothing to stop, and `wait` has
+            // its status.
+            let _ = process::time_out(pid);
+            return process::wait(pid);
+        }
+        crate::task::sleep_ms((deadline - now).min(crate::time::MS_PER_TICK));
+    }
 }
 
 /// Files at least this large go back to the host from where they lie in the tree, not

@@ -3,8 +3,10 @@
 //! unchanged. `main.rs` dispatches them to `boot` (QEMU launcher) and `host_run`
 //! (`clew run --host`, the same WASI code on the host).
 
+use crate::wasmtime_opts::{WasiOpt, WasiOpts, WasmOpt, WasmOpts};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Top-level parser.
 #[derive(Parser, Debug)]
@@ -95,6 +97,17 @@ pub enum Engine {
     Native,
 }
 
+/// How `clew run` satisfies imports it does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownImportsMode {
+    /// Instantiation fails naming the import.
+    Reject,
+    /// Functions returning zeros (and default globals, tables, memories).
+    DefaultValues,
+    /// Functions that trap when called.
+    Trap,
+}
+
 /// Options of `clew boot`.
 #[derive(Args, Debug)]
 pub struct BootArgs {
@@ -152,6 +165,19 @@ pub struct RunArgs {
     /// as that.
     #[arg(long = "memory", value_name = "MiB", value_parser = clap::value_parser!(u32).range(1..))]
     pub memory_mib: Option<u32>,
+    /// `wasmtime run`'s WebAssembly options, e.g. `-W max-memory-size=BYTES`,
+    /// `-W timeout=10s`, `-W unknown-imports-trap`, proposals such as `-W exceptions` (Clew
+    /// has them on); what Clew cannot honour is refused.
+    #[arg(short = 'W', long = "wasm", value_name = "KEY[=VAL[,..]]", value_parser = crate::wasmtime_opts::parse_wasm)]
+    pub wasm: Vec<WasmOpts>,
+    /// `wasmtime run`'s WASI options, e.g. `-S inherit-env` (the host's environment,
+    /// then `--env`); what Clew cannot honour is refused.
+    #[arg(short = 'S', long = "wasi", value_name = "KEY[=VAL[,..]]", value_parser = crate::wasmtime_opts::parse_wasi)]
+    pub wasi: Vec<WasiOpts>,
+    /// Accepted for `wasmtime run` compatibility: Clew always runs `.cwasm` files made by
+    /// `clew compile`.
+    #[arg(long, hide = true)]
+    pub allow_precompiled: bool,
     /// The WebAssembly module (.wasm, or .cwasm precompiled by `clew compile`), then the
     /// arguments passed to the program: everything after the module is the program's,
     /// `-h` and `--help` included, as with `wasmtime run`.
@@ -186,21 +212,99 @@ impl RunArgs {
             .collect()
     }
 
-    /// The program's environment from `--env`: `NAME=VAL` as given, a bare `NAME` inherits
-    /// the host's value (and is left out when the host has none), as in `wasmtime run`.
+    /// The program's environment: with `-S inherit-env`, the host's (variables whose name
+    /// or value is not UTF-8 left out: WASI strings are UTF-8); then `--env`: `NAME=VAL` as
+    /// given, a bare `NAME` inherits the host's value (and is left out when the host has
+    /// none), as in `wasmtime run`. A `--env` replaces an inherited variable of its name.
     pub fn environment(&self) -> Vec<(String, String)> {
-        let mut env = Vec::new();
+        let mut env: Vec<(String, String)> = Vec::new();
+        if self.inherit_env() {
+            env.extend(
+                std::env::vars_os()
+                    .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            );
+        }
         for e in &self.envs {
-            match e.split_once('=') {
-                Some((k, v)) => env.push((k.to_string(), v.to_string())),
-                None => {
-                    if let Ok(v) = std::env::var(e) {
-                        env.push((e.clone(), v));
-                    }
-                }
+            let (k, v) = match e.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => match std::env::var(e) {
+                    Ok(v) => (e.clone(), v),
+                    Err(_) => continue,
+                },
+            };
+            match env.iter_mut().find(|(name, _)| *name == k) {
+                Some(slot) => slot.1 = v,
+                None => env.push((k, v)),
             }
         }
         env
+    }
+
+    /// `-W` settings in command-line order.
+    fn wasm_opts(&self) -> impl Iterator<Item = &WasmOpt> {
+        self.wasm.iter().flat_map(|o| &o.0)
+    }
+
+    /// Whether `-S inherit-env` is on (the last setting counts).
+    fn inherit_env(&self) -> bool {
+        let mut on = false;
+        for o in self.wasi.iter().flat_map(|o| &o.0) {
+            if let WasiOpt::InheritEnv(b) = o {
+                on = *b;
+            }
+        }
+        on
+    }
+
+    /// The cap on linear memory in bytes: the smaller of `--memory` and
+    /// `-W max-memory-size` (the last one given).
+    pub fn max_memory(&self) -> Option<u64> {
+        let mut w = None;
+        for o in self.wasm_opts() {
+            if let WasmOpt::MaxMemorySize(b) = o {
+                w = Some(*b);
+            }
+        }
+        let m = self.memory_mib.map(|m| u64::from(m) << 20);
+        match (m, w) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// `-W timeout`: how long the program may run before it is stopped with the trap
+    /// "interrupt" (the last one given).
+    pub fn timeout(&self) -> Option<Duration> {
+        let mut t = None;
+        for o in self.wasm_opts() {
+            if let WasmOpt::Timeout(d) = o {
+                t = Some(*d);
+            }
+        }
+        t
+    }
+
+    /// How unknown imports are satisfied: `--trap-unknown-imports` or
+    /// `-W unknown-imports-trap` win over the default-values forms, as in `wasmtime run`.
+    pub fn unknown_imports(&self) -> UnknownImportsMode {
+        let (mut trap, mut default) = (
+            self.trap_unknown_imports,
+            self.default_values_unknown_imports,
+        );
+        for o in self.wasm_opts() {
+            match o {
+                WasmOpt::UnknownImportsTrap(b) => trap = *b,
+                WasmOpt::UnknownImportsDefault(b) => default = *b,
+                _ => {}
+            }
+        }
+        if trap {
+            UnknownImportsMode::Trap
+        } else if default {
+            UnknownImportsMode::DefaultValues
+        } else {
+            UnknownImportsMode::Reject
+        }
     }
 }
 

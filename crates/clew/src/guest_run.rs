@@ -11,7 +11,7 @@
 //! guest a few bytes per interrupt (about 25 KB/s).
 
 use crate::archive::Archive;
-use crate::cli::RunArgs;
+use crate::cli::{RunArgs, UnknownImportsMode};
 use crate::qemu::{Launch, RunDir, SharedRam};
 use anyhow::{bail, Context};
 use run_protocol::{Decoder, Frame, RunSpec, UnknownImports};
@@ -58,7 +58,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // QEMU is given costs the host nothing until the guest touches it (the memfd, or
     // QEMU's own anonymous RAM, is sparse), so sizing for the most is free.
     let archive_mib = (archive.len() >> 20) as u32;
-    let program_mib = spec.memory_mib.unwrap_or(WASM32_MEMORY_MIB);
+    let program_mib = spec.max_memory.map_or(WASM32_MEMORY_MIB, |b| {
+        b.div_ceil(1 << 20).min(WASM32_MEMORY_MIB.into()) as u32
+    });
     let memory_mib = (512 + 3 * archive_mib + program_mib).max(1024);
     if let Some(ram) = shared_ram.as_mut() {
         ram.set_size(memory_mib)?;
@@ -396,13 +398,14 @@ fn build_archive(
         dirs: args.dirs.iter().map(|d| d.guest.clone()).collect(),
         engine: if chosen.native { "native" } else { "interp" }.to_string(),
         invoke: args.invoke.clone(),
-        memory_mib: args.memory_mib,
-        unknown_imports: if args.trap_unknown_imports {
-            UnknownImports::Trap
-        } else if args.default_values_unknown_imports {
-            UnknownImports::DefaultValues
-        } else {
-            UnknownImports::Reject
+        max_memory: args.max_memory(),
+        timeout_ms: args
+            .timeout()
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1)),
+        unknown_imports: match args.unknown_imports() {
+            UnknownImportsMode::Trap => UnknownImports::Trap,
+            UnknownImportsMode::DefaultValues => UnknownImports::DefaultValues,
+            UnknownImportsMode::Reject => UnknownImports::Reject,
         },
         // Without it (`CLEW_NO_SHARED_RAM=1`, or no memfd) output and `--dir` trees
         // come back over the serial port: the fallback path, kept tested.

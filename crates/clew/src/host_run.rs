@@ -8,7 +8,7 @@
 //! Key pieces: [`HostClocks`], [`HostRandom`] and [`HostStream`] implement the `wasi`
 //! crate's host traits with std; `run_wasmtime` and `run_wasmi` drive one engine each.
 
-use crate::cli::{Engine, RunArgs};
+use crate::cli::{Engine, RunArgs, UnknownImportsMode};
 use anyhow::{bail, Context as _};
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
@@ -305,12 +305,10 @@ fn write_back(shared: &SharedVfs, dirs: &[LoadedDir]) -> anyhow::Result<()> {
 }
 
 fn unknown_mode(args: &RunArgs) -> UnknownImports {
-    if args.trap_unknown_imports {
-        UnknownImports::Trap
-    } else if args.default_values_unknown_imports {
-        UnknownImports::DefaultValues
-    } else {
-        UnknownImports::Reject
+    match args.unknown_imports() {
+        UnknownImportsMode::Trap => UnknownImports::Trap,
+        UnknownImportsMode::DefaultValues => UnknownImports::DefaultValues,
+        UnknownImportsMode::Reject => UnknownImports::Reject,
     }
 }
 
@@ -327,6 +325,11 @@ enum End {
 
 /// Runs `args.module` on the host and returns the program's exit code.
 pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    if args.timeout().is_some() {
+        // The kernel stops a program from its timer; here native code has no epoch checks
+        // to stop it at (the engines share the kernel's configuration).
+        bail!("-W timeout is not supported with --host");
+    }
     let bytes = std::fs::read(args.module())
         .with_context(|| format!("failed to read input file `{}`", args.module().display()))?;
     let (ctx, dirs) = setup(args)?;
@@ -404,7 +407,7 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         &engine,
         State {
             wasi: ctx,
-            limits: wasi::wasmtime_adapter::memory_limits(args.memory_mib),
+            limits: wasi::wasmtime_adapter::memory_limits(args.max_memory()),
         },
     );
     store.limiter(|s| &mut s.limits);
@@ -508,7 +511,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         &engine,
         State {
             wasi: ctx,
-            limits: wasi::wasmi_adapter::memory_limits(args.memory_mib),
+            limits: wasi::wasmi_adapter::memory_limits(args.max_memory()),
         },
     );
     store.limiter(|s| &mut s.limits);

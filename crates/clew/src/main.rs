@@ -11,6 +11,7 @@ mod dirsync;
 mod guest_run;
 mod host_run;
 mod qemu;
+mod wasmtime_opts;
 
 use clap::Parser;
 use std::process::ExitCode;

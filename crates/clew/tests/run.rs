@@ -758,3 +758,103 @@ fn killed_clew_run_leaves_no_qemu_behind() {
         assert!(!run_dir.exists(), "SIG{name}: {} left", run_dir.display());
     }
 }
+
+/// `wasmtime run`'s `-W` and `-S` option groups: `-W timeout` stops a program computing
+/// forever with the trap "interrupt" (exit 134) in both engines; `-W max-memory-size`
+/// caps linear memory as `--memory` does; `-S inherit-env` passes the host's environment,
+/// which `--env` overrides; what Clew cannot honour is a usage error (exit 2).
+#[test]
+fn wasmtime_option_groups() {
+    use std::time::{Duration, Instant};
+    let work = scratch("wopts");
+    let forever = compile("forever", &work);
+    for engine in ["interp", "native"] {
+        let child = Command::new(env!("CARGO_BIN_EXE_clew"))
+            .args(["run", "--engine", engine, "-W", "timeout=1s"])
+            .arg(&forever)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting clew");
+        // Without a working timeout the program would run forever: give up (and kill
+        // it, QEMU with it) long after the second it was given.
+        let id = child.id();
+        let start = Instant::now();
+        let watchdog = std::thread::spawn(move || {
+            while start.elapsed() < Duration::from_secs(300) {
+                std::thread::sleep(Duration::from_millis(200));
+                if !Path::new(&format!("/proc/{id}")).exists() {
+                    return;
+                }
+            }
+            let _ = Command::new("kill").arg(id.to_string()).status();
+        });
+        let out = child.wait_with_output().unwrap();
+        watchdog.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(134), "{engine}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "started\n",
+            "{engine}"
+        );
+        assert!(
+            stderr.starts_with("Error: failed to run main module")
+                && stderr.ends_with("wasm trap: interrupt\n"),
+            "{engine}: {stderr}"
+        );
+    }
+
+    let bigalloc = compile("bigalloc", &work);
+    let bigalloc = bigalloc.to_str().unwrap();
+    let out = clew(
+        &["run", "-W", "max-memory-size=0x4000000", bigalloc, "100"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "malloc of 100 MiB failed\n"
+    );
+
+    let io = compile("io", &work);
+    let io = io.to_str().unwrap();
+    let host_env = [("GREETING", "from the host")];
+    let out = clew_env(&["run", "-S", "inherit-env", io, "0"], b"", &host_env);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("GREETING=from the host\n"), "{stdout}");
+    let out = clew_env(
+        &[
+            "run",
+            "-Sinherit-env",
+            "--env",
+            "GREETING=from --env",
+            io,
+            "0",
+        ],
+        b"",
+        &host_env,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("GREETING=from --env\n"), "{stdout}");
+
+    for refused in [
+        &["-W", "fuel=100"][..],
+        &["-W", "exceptions=n"],
+        &["-W", "max-memory-size=1M"],
+        &["-S", "threads"],
+        &["-S", "no-such-option"],
+    ] {
+        let mut args = vec!["run"];
+        args.extend(refused);
+        args.push(io);
+        let out = clew(&args, b"");
+        assert_eq!(out.status.code(), Some(2), "{refused:?}: {out:?}");
+        assert!(out.stdout.is_empty(), "{refused:?} ran the program");
+    }
+    let out = clew(&["run", "--host", "-W", "timeout=5s", io], b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported with --host"));
+}

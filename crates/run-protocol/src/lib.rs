@@ -390,8 +390,11 @@ pub struct RunSpec {
     pub engine: String,
     /// Export to call instead of `_start`.
     pub invoke: Option<String>,
-    /// Cap on linear memory, in MiB.
-    pub memory_mib: Option<u32>,
+    /// Cap on linear memory, in bytes (`--memory`, `-W max-memory-size`).
+    pub max_memory: Option<u64>,
+    /// Wall-clock milliseconds the program may run before it is stopped with the trap
+    /// "interrupt" (`-W timeout`).
+    pub timeout_ms: Option<u64>,
     /// Treatment of unknown imports.
     pub unknown_imports: UnknownImports,
     /// The host shares guest RAM with QEMU (QEMU's RAM is a file the host holds): the
@@ -420,7 +423,7 @@ impl RunSpec {
                 put(out, s);
             }
         };
-        out.extend_from_slice(b"CLEWRUN4");
+        out.extend_from_slice(b"CLEWRUN5");
         put(&mut out, &self.module);
         put(&mut out, &self.display_name);
         put_list(&mut out, &self.argv);
@@ -428,7 +431,8 @@ impl RunSpec {
         put_list(&mut out, &self.dirs);
         put(&mut out, &self.engine);
         put(&mut out, self.invoke.as_deref().unwrap_or(""));
-        out.extend_from_slice(&self.memory_mib.unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&self.max_memory.unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&self.timeout_ms.unwrap_or(0).to_le_bytes());
         out.push(match self.unknown_imports {
             UnknownImports::Reject => 0,
             UnknownImports::DefaultValues => 1,
@@ -441,7 +445,7 @@ impl RunSpec {
     /// Decodes what [`RunSpec::encode`] wrote; malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<RunSpec, SpecError> {
         let mut rest = bytes
-            .strip_prefix(b"CLEWRUN4")
+            .strip_prefix(b"CLEWRUN5")
             .ok_or(SpecError("not a run spec"))?;
         fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], SpecError> {
             if rest.len() < n {
@@ -454,6 +458,10 @@ impl RunSpec {
         fn word(rest: &mut &[u8]) -> Result<u32, SpecError> {
             let b = take(rest, 4)?;
             Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        }
+        fn dword(rest: &mut &[u8]) -> Result<u64, SpecError> {
+            let b = take(rest, 8)?;
+            Ok(u64::from_le_bytes(b.try_into().expect("8 bytes")))
         }
         fn string(rest: &mut &[u8]) -> Result<String, SpecError> {
             let n = word(rest)? as usize;
@@ -475,7 +483,8 @@ impl RunSpec {
         let dirs = list(&mut rest)?;
         let engine = string(&mut rest)?;
         let invoke = Some(string(&mut rest)?).filter(|s| !s.is_empty());
-        let memory_mib = Some(word(&mut rest)?).filter(|m| *m != 0);
+        let max_memory = Some(dword(&mut rest)?).filter(|m| *m != 0);
+        let timeout_ms = Some(dword(&mut rest)?).filter(|m| *m != 0);
         let unknown_imports = match take(&mut rest, 1)?[0] {
             0 => UnknownImports::Reject,
             1 => UnknownImports::DefaultValues,
@@ -498,7 +507,8 @@ impl RunSpec {
             dirs,
             engine,
             invoke,
-            memory_mib,
+            max_memory,
+            timeout_ms,
             unknown_imports,
             shared_ram,
         })
@@ -644,7 +654,8 @@ mod tests {
             dirs: vec!["/data".into(), ".".into()],
             engine: "interp".into(),
             invoke: Some("add".into()),
-            memory_mib: Some(256),
+            max_memory: Some(256 << 20),
+            timeout_ms: Some(1500),
             unknown_imports: UnknownImports::Trap,
             shared_ram: true,
         };
@@ -653,7 +664,7 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(RunSpec::decode(&bytes[..cut]).is_err());
         }
-        let mut huge = b"CLEWRUN4".to_vec();
+        let mut huge = b"CLEWRUN5".to_vec();
         huge.extend_from_slice(&0u32.to_le_bytes());
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(RunSpec::decode(&huge).is_err());

@@ -141,12 +141,12 @@ pub fn invoke_results(results: &[wasmtime::Val]) -> alloc::vec::Vec<String> {
         .collect()
 }
 
-/// Store limits for `--memory MiB`: linear memories may not grow past it (no limit
-/// without it).
-pub fn memory_limits(memory_mib: Option<u32>) -> wasmtime::StoreLimits {
+/// Store limits for a cap of `max_bytes` on linear memory (`clew run --memory MiB`,
+/// `-W max-memory-size=BYTES`): memories may not grow past it (no limit without it).
+pub fn memory_limits(max_bytes: Option<u64>) -> wasmtime::StoreLimits {
     let mut limits = wasmtime::StoreLimitsBuilder::new();
-    if let Some(mib) = memory_mib {
-        limits = limits.memory_size(usize::try_from(u64::from(mib) << 20).unwrap_or(usize::MAX));
+    if let Some(bytes) = max_bytes {
+        limits = limits.memory_size(usize::try_from(bytes).unwrap_or(usize::MAX));
     }
     limits.build()
 }

@@ -33,8 +33,8 @@ pub struct RunOptions {
     pub invoke: Option<String>,
     /// The arguments for `invoke`'s parameters (argv without argv[0]).
     pub invoke_args: Vec<String>,
-    /// Cap on linear memory in MiB (`--memory`).
-    pub memory_mib: Option<u32>,
+    /// Cap on linear memory in bytes (`clew run --memory`, `-W max-memory-size`).
+    pub max_memory: Option<u64>,
     /// Unknown-import treatment.
     pub unknown_imports: UnknownImports,
     /// `Some(module name)`: report failures as `wasmtime run` does (run mode), else as a
@@ -241,6 +241,13 @@ pub(super) fn report(
     }
     let (code, diag, place, backtrace) = match end {
         End::Exit(code) => (code, None, None, None),
+        // `wasmtime run -W timeout` stops the program with this trap (its epoch deadline).
+        End::Killed if kill.timed_out() => (
+            TRAP_EXIT,
+            Some(String::from("wasm trap: interrupt")),
+            None,
+            None,
+        ),
         End::Killed => (kill.exit_code(), None, None, None),
         End::Trap(msg) => (TRAP_EXIT, Some(msg), None, None),
         End::TrapIn {
@@ -309,7 +316,7 @@ fn execute(
         &engine,
         ProcData {
             wasi: ctx,
-            limits: wasi::wasmi_adapter::memory_limits(opts.memory_mib),
+            limits: wasi::wasmi_adapter::memory_limits(opts.max_memory),
         },
     );
     store.limiter(|d| &mut d.limits);

@@ -171,11 +171,14 @@ struct Entry {
 pub(crate) struct KillFlag {
     killed: AtomicBool,
     interrupted: AtomicBool,
+    timed_out: AtomicBool,
 }
 
 impl KillFlag {
     pub(crate) fn is_set(&self) -> bool {
-        self.killed.load(Ordering::Relaxed) || self.interrupted.load(Ordering::Relaxed)
+        self.killed.load(Ordering::Relaxed)
+            || self.interrupted.load(Ordering::Relaxed)
+            || self.timed_out.load(Ordering::Relaxed)
     }
     pub(crate) fn exit_code(&self) -> i32 {
         if self.interrupted.load(Ordering::Relaxed) {
@@ -184,6 +187,21 @@ impl KillFlag {
             KILLED_EXIT
         }
     }
+    /// Stopped by [`time_out`] alone: reported as the trap `wasmtime run -W timeout`
+    /// ends a program with, not as a kill.
+    pub(crate) fn timed_out(&self) -> bool {
+        self.timed_out.load(Ordering::Relaxed)
+            && !self.killed.load(Ordering::Relaxed)
+            && !self.interrupted.load(Ordering::Relaxed)
+    }
+}
+
+/// Why [`signal`] stops a process.
+#[derive(Clone, Copy)]
+enum Reason {
+    Kill,
+    Interrupt,
+    Timeout,
 }
 
 static TABLE: SpinLock<BTreeMap<Pid, Entry>> = SpinLock::new(BTreeMap::new());
@@ -483,21 +501,29 @@ pub fn try_wait(pid: Pid) -> Option<ExitStatus> {
 /// Asks process `pid` to end: it stops within one fuel slice if computing, at once if
 /// blocked in a read, write or sleep. Its exit code becomes [`KILLED_EXIT`].
 pub fn kill(pid: Pid) -> Result<(), KillError> {
-    signal(pid, false)
+    signal(pid, Reason::Kill)
 }
 
-fn signal(pid: Pid, interrupt: bool) -> Result<(), KillError> {
+/// Stops process `pid` as [`kill`] does, for running past its time (`clew run -W
+/// timeout`): it ends with the trap "interrupt" (exit [`TRAP_EXIT`]), as wasmtime's epoch
+/// deadline ends it.
+pub fn time_out(pid: Pid) -> Result<(), KillError> {
+    signal(pid, Reason::Timeout)
+}
+
+fn signal(pid: Pid, reason: Reason) -> Result<(), KillError> {
     let task = {
         let t = TABLE.lock();
         let e = t.get(&pid).ok_or(KillError::NoSuchProcess)?;
         if e.status.is_some() {
             return Err(KillError::NoSuchProcess);
         }
-        if interrupt {
-            e.kill.interrupted.store(true, Ordering::Relaxed);
-        } else {
-            e.kill.killed.store(true, Ordering::Relaxed);
-        }
+        let flag = match reason {
+            Reason::Kill => &e.kill.killed,
+            Reason::Interrupt => &e.kill.interrupted,
+            Reason::Timeout => &e.kill.timed_out,
+        };
+        flag.store(true, Ordering::Relaxed);
         e.task
     };
     if task != 0 {
@@ -543,7 +569,7 @@ pub fn foreground() -> Option<Pid> {
 /// foreground process. Returns whether there was one.
 pub(crate) fn interrupt_foreground() -> bool {
     match foreground() {
-        Some(pid) => signal(pid, true).is_ok(),
+        Some(pid) => signal(pid, Reason::Interrupt).is_ok(),
         None => false,
     }
 }

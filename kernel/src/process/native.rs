@@ -149,7 +149,7 @@ fn execute(
         &engine,
         NativeData {
             wasi: ctx,
-            limits: wasi::wasmtime_adapter::memory_limits(opts.memory_mib),
+            limits: wasi::wasmtime_adapter::memory_limits(opts.max_memory),
         },
     );
     store.limiter(|d| &mut d.limits);
