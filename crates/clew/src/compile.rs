@@ -42,10 +42,10 @@ pub fn run(args: &CompileArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads a module, accepting the text format too (as `wasmtime compile` does).
+/// Reads a module for `clew compile`, accepting the text format too (as `wasmtime
+/// compile` does).
 fn read_wasm(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+    let bytes = read_module(path)?;
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
@@ -53,6 +53,28 @@ fn read_wasm(path: &Path) -> anyhow::Result<Vec<u8>> {
         bail!("`{}` is already precompiled", path.display());
     }
     bail!("`{}` is not a WebAssembly binary module", path.display())
+}
+
+/// A module file's bytes as the engines take them: a binary module or a `.cwasm` as it
+/// is, the text format (WAT) assembled to a binary, as `wasmtime run` and `wasmtime
+/// compile` accept `.wat` files. Other bytes are returned as they are, for the engine to
+/// refuse in its own words.
+pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("failed to read input file `{}`", path.display()))?;
+    if bytes.starts_with(b"\0asm") || aot_config::header::is_artifact(&bytes) {
+        return Ok(bytes);
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => {
+            let mut buf = wat::Parser::new().parse_str(Some(path), text);
+            if let Err(e) = &mut buf {
+                e.set_path(path);
+            }
+            buf.with_context(|| format!("failed to parse `{}`", path.display()))
+        }
+        Err(_) => Ok(bytes),
+    }
 }
 
 /// The host cache directory of precompiled modules.
@@ -194,8 +216,7 @@ pub struct Chosen {
 
 /// Picks the tier for `module` (see the module documentation).
 pub fn choose(module: &Path, engine: Engine, profile: CpuProfile) -> anyhow::Result<Chosen> {
-    let bytes = std::fs::read(module)
-        .with_context(|| format!("failed to read input file `{}`", module.display()))?;
+    let bytes = read_module(module)?;
     if aot_config::header::is_artifact(&bytes) {
         if engine == Engine::Interp {
             bail!(

@@ -330,8 +330,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         // to stop it at (the engines share the kernel's configuration).
         bail!("-W timeout is not supported with --host");
     }
-    let bytes = std::fs::read(args.module())
-        .with_context(|| format!("failed to read input file `{}`", args.module().display()))?;
+    let bytes = crate::compile::read_module(args.module())?;
     let (ctx, dirs) = setup(args)?;
     let shared = ctx.vfs().clone();
     // The engines run on a thread of their own with a large stack: wasmi's executor and

@@ -858,3 +858,35 @@ fn wasmtime_option_groups() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not supported with --host"));
 }
+
+/// A module in the text format runs as under `wasmtime run` (which assembles `.wat`
+/// files), in every mode; text that is not a module is an error naming the file and the
+/// place, exit 1.
+#[test]
+fn text_format_modules_run() {
+    let work = scratch("wat");
+    let wat = work.join("say.wat");
+    std::fs::write(
+        &wat,
+        format!(
+            r#"(module {SAY}
+  (memory (export "memory") 1)
+  (func (export "_start") (call $say (i32.const 87)) (call $say (i32.const 10))))"#
+        ),
+    )
+    .unwrap();
+    for engine in ENGINES {
+        let mut args = vec!["run"];
+        args.extend(engine);
+        args.push(wat.to_str().unwrap());
+        let out = clew(&args, b"");
+        assert_eq!(out.status.code(), Some(0), "{engine:?}: {out:?}");
+        assert_eq!(out.stdout, b"W\n", "{engine:?}");
+    }
+    let broken = work.join("broken.wat");
+    std::fs::write(&broken, "(module (func").unwrap();
+    let out = clew(&["run", broken.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.wat:1:"), "{stderr}");
+}
