@@ -62,19 +62,27 @@ fn read_wasm(path: &Path) -> anyhow::Result<Vec<u8>> {
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("failed to read input file `{}`", path.display()))?;
-    if bytes.starts_with(b"\0asm") || aot_config::header::is_artifact(&bytes) {
-        return Ok(bytes);
-    }
-    match std::str::from_utf8(&bytes) {
-        Ok(text) => {
-            let mut buf = wat::Parser::new().parse_str(Some(path), text);
-            if let Err(e) = &mut buf {
-                e.set_path(path);
-            }
-            buf.with_context(|| format!("failed to parse `{}`", path.display()))
+    let bytes = if bytes.starts_with(b"\0asm") || aot_config::header::is_artifact(&bytes) {
+        bytes
+    } else if let Ok(text) = std::str::from_utf8(&bytes) {
+        let mut binary = wat::Parser::new().parse_str(Some(path), text);
+        if let Err(e) = &mut binary {
+            e.set_path(path);
         }
-        Err(_) => Ok(bytes),
+        binary.with_context(|| format!("failed to parse `{}`", path.display()))?
+    } else {
+        return Ok(bytes);
+    };
+    // The binary format's preamble: magic, then version 1 (a core module) or the
+    // component model's layer 1 (`0d 00 01 00`).
+    if bytes.starts_with(b"\0asm\x0d\0\x01\0") {
+        bail!(
+            "`{}` is a WebAssembly component (WASI 0.2 and later); Clew runs core modules \
+             (wasm32-wasip1, imports from `wasi_snapshot_preview1`)",
+            path.display()
+        );
     }
+    Ok(bytes)
 }
 
 /// The host cache directory of precompiled modules.

@@ -883,6 +883,13 @@ fn text_format_modules_run() {
         assert_eq!(out.status.code(), Some(0), "{engine:?}: {out:?}");
         assert_eq!(out.stdout, b"W\n", "{engine:?}");
     }
+    // A component (the text format's `(component)`, or a binary one) is named as such.
+    let component = work.join("component.wat");
+    std::fs::write(&component, "(component)").unwrap();
+    let out = clew(&["run", component.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is a WebAssembly component"), "{stderr}");
     let broken = work.join("broken.wat");
     std::fs::write(&broken, "(module (func").unwrap();
     let out = clew(&["run", broken.to_str().unwrap()], b"");
