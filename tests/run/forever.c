@@ -1,11 +1,17 @@
-/* forever: says it has started, then computes forever without a WASI call, for the test
- * that a `clew run` killed from outside (a timeout's SIGTERM, SIGKILL) takes its QEMU
- * with it. */
+/* forever: says it has started, then computes forever without a WASI call (or, given the
+ * argument `sleep`, sleeps forever in `poll_oneoff`), for the tests that a `clew run`
+ * killed from outside (a timeout's SIGTERM, SIGKILL) takes its QEMU with it and that
+ * `-W timeout` stops a program whatever it is doing. */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
-int main(void) {
+int main(int argc, char **argv) {
     puts("started");
     fflush(stdout);
+    if (argc > 1 && strcmp(argv[1], "sleep") == 0)
+        for (;;)
+            sleep(1000);
     volatile unsigned counter = 0;
     for (;;)
         counter++;

@@ -760,7 +760,7 @@ fn killed_clew_run_leaves_no_qemu_behind() {
 }
 
 /// `wasmtime run`'s `-W` and `-S` option groups: `-W timeout` stops a program computing
-/// forever with the trap "interrupt" (exit 134) in both engines; `-W max-memory-size`
+/// (in both engines) or sleeping forever with the trap "interrupt" (exit 134); `-W max-memory-size`
 /// caps linear memory as `--memory` does; `-S inherit-env` passes the host's environment,
 /// which `--env` overrides; what Clew cannot honour is a usage error (exit 2).
 #[test]
@@ -768,10 +768,16 @@ fn wasmtime_option_groups() {
     use std::time::{Duration, Instant};
     let work = scratch("wopts");
     let forever = compile("forever", &work);
-    for engine in ["interp", "native"] {
+    // Computing, in each engine, and asleep in `poll_oneoff`.
+    for (engine, arg) in [
+        ("interp", "compute"),
+        ("native", "compute"),
+        ("native", "sleep"),
+    ] {
         let child = Command::new(env!("CARGO_BIN_EXE_clew"))
             .args(["run", "--engine", engine, "-W", "timeout=1s"])
             .arg(&forever)
+            .arg(arg)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

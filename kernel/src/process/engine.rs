@@ -233,6 +233,12 @@ pub(super) fn report(
             Vec::new(),
         ),
     };
+    // A blocking `poll_oneoff` ends a stopped process as `proc_exit` with the stop's exit
+    // code (`WasiHost::killed`): that is the stop, reported as such.
+    let end = match end {
+        End::Exit(code) if kill.is_set() && code == kill.exit_code() => End::Killed,
+        end => end,
+    };
     let mut ctx = wasi_back;
     if let Some(ctx) = ctx.as_mut() {
         for line in &stdout_lines {

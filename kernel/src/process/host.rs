@@ -52,7 +52,7 @@ impl wasi::Clocks for KernelClocks {
     }
 
     fn killed(&self) -> Option<i32> {
-        super::current_killed().then_some(super::KILLED_EXIT)
+        super::current_kill_exit()
     }
 }
 

@@ -180,8 +180,12 @@ impl KillFlag {
             || self.interrupted.load(Ordering::Relaxed)
             || self.timed_out.load(Ordering::Relaxed)
     }
+    /// The exit code the stop gives: [`TRAP_EXIT`] for a time-out (a trap), else that of
+    /// Ctrl-C or `kill`.
     pub(crate) fn exit_code(&self) -> i32 {
-        if self.interrupted.load(Ordering::Relaxed) {
+        if self.timed_out() {
+            TRAP_EXIT
+        } else if self.interrupted.load(Ordering::Relaxed) {
             INTERRUPTED_EXIT
         } else {
             KILLED_EXIT
@@ -572,6 +576,17 @@ pub(crate) fn interrupt_foreground() -> bool {
         Some(pid) => signal(pid, Reason::Interrupt).is_ok(),
         None => false,
     }
+}
+
+/// If the calling task is a process that has been stopped (killed, interrupted, timed
+/// out), the exit code that gives ([`KillFlag::exit_code`]).
+pub fn current_kill_exit() -> Option<i32> {
+    let me = crate::task::current();
+    TABLE
+        .lock()
+        .values()
+        .find(|e| e.task == me && e.kill.is_set())
+        .map(|e| e.kill.exit_code())
 }
 
 /// Whether the calling task is a process that has been killed (blocking stream
