@@ -99,9 +99,8 @@ fn run_program() -> Result<u32, String> {
     let bytes = crate::fs::read_file(&module_path)
         .map_err(|e| format!("Error: failed to read input file `{display}`: {e}\n"))?;
     let t_load = crate::time::monotonic_ns();
-    let module = process::load_program(&bytes).map_err(|e| {
-        format!("Error: failed to run main module `{display}`\n\nCaused by:\n    0: {e}\n")
-    })?;
+    let module = process::load_program(&bytes)
+        .map_err(|e| trap_site::main_module_error(&display, &e.to_string()))?;
     log::info!(
         "run: {} ({} bytes) loaded for the {} tier in {} us",
         module_path,

@@ -12,9 +12,9 @@ prints `Error: <trap>` on stderr and exits with 134 (128 + SIGABRT: the CLI abor
 other error while running (e.g. a WASI function failing on an out-of-bounds pointer, which
 wasmtime's preview1 raises as a host error, not a `Trap`) prints `Error: ...` and exits
 with 1, as the CLI's `main` returning that error does.
-`--invoke NAME` calls `_initialize` (if exported) and then NAME with ARGS parsed by its
-parameter types, printing each result on a line of stdout (with the CLI's warnings on
-stderr); `--memory MiB` caps linear memory (`wasmtime run -W max-memory-size`); the two
+As the CLI does, `_initialize` is called if exported, then `--invoke NAME`, else the
+default export "", else `_start` (else nothing), with ARGS parsed by its parameter types,
+printing each result on a line of stdout (with the CLI's warnings on stderr); `--memory MiB` caps linear memory (`wasmtime run -W max-memory-size`); the two
 unknown-import flags are the CLI's, through the same Linker methods.
 Used to generate the expected outputs of tests/wasi (see tests/tools/gen_expected.py).
 """
@@ -93,20 +93,30 @@ def show(value):
 
 
 def invoke(store, instance, name, args, out):
-    """Calls `_initialize`, then export `name` with `args`; returns the result lines."""
+    """Runs the module as the wasmtime CLI does: `_initialize` if exported, then export
+    `name` (`--invoke`), else the default export "", else `_start`, else nothing, with
+    `args` parsed by its parameter types; appends the result lines to `out`."""
     exports = instance.exports(store)
     init = exports.get("_initialize")
-    if init is not None:
+    if isinstance(init, wasmtime.Func):
         init(store)
-    func = exports.get(name)
-    if not isinstance(func, wasmtime.Func):
-        raise wasmtime.WasmtimeError(f"no func export named `{name}` found")
+    if name is None:
+        label = "command default"
+        func = next((exports.get(n) for n in ("", "_start")
+                     if isinstance(exports.get(n), wasmtime.Func)), None)
+        if func is None:
+            return
+    else:
+        label = f"`{name}`"
+        func = exports.get(name)
+        if not isinstance(func, wasmtime.Func):
+            raise wasmtime.WasmtimeError(f"no func export named `{name}` found")
     ty = func.type(store)
     if ty.params:
         sys.stderr.write("warning: using `--invoke` with a function that takes arguments is "
                          "experimental and may break in the future\n")
     if len(args) < len(ty.params):
-        raise wasmtime.WasmtimeError(f"not enough arguments for `{name}`")
+        raise wasmtime.WasmtimeError(f"not enough arguments for {label}")
     vals = [parse_value(t, a) for t, a in zip(ty.params, args)]
     result = func(store, *vals)
     results = [] if result is None else list(result) if isinstance(result, (list, tuple)) else [result]
@@ -146,10 +156,7 @@ def main():
         code, trap, results = 0, None, []
         try:
             instance = linker.instantiate(store, module)
-            if opts["invoke"] is not None:
-                invoke(store, instance, opts["invoke"], args, results)
-            else:
-                instance.exports(store)["_start"](store)
+            invoke(store, instance, opts["invoke"], args, results)
         except wasmtime.ExitTrap as e:
             code = e.code
         except wasmtime.Trap as e:

@@ -350,25 +350,20 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             })
     })?;
     let wb = write_back(&shared, &dirs);
-    let module = args.module().display();
+    let module = args.module().display().to_string();
     let code = match end {
         End::Exit(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
         End::Trap(msg) => {
-            eprintln!("Error: failed to run main module `{module}`\n\nCaused by:\n    0: {msg}");
+            eprint!("{}", trap_site::main_module_error(&module, &msg));
             ExitCode::from(TRAP_EXIT)
         }
         End::Error(msg) => {
-            eprintln!("Error: failed to run main module `{module}`\n\nCaused by:\n    0: {msg}");
+            eprint!("{}", trap_site::main_module_error(&module, &msg));
             ExitCode::from(1)
         }
     };
     wb?;
     Ok(code)
-}
-
-/// The name of the function to call and the wasm values from the command line.
-fn invoke_name(args: &RunArgs) -> String {
-    args.invoke.clone().unwrap_or_else(|| "_start".to_string())
 }
 
 fn invoke_context(args: &RunArgs) -> String {
@@ -445,29 +440,32 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         ),
     };
 
-    if args.invoke.is_some() {
-        if let Some(init) = instance.get_func(&mut store, "_initialize") {
-            if let Err(e) = init.call(&mut store, &[], &mut []) {
-                return Ok(classify(e, "failed to invoke `_initialize`".to_string()));
-            }
+    // `wasmtime run` calls `_initialize` whenever the module exports it (a reactor).
+    if let Some(init) = instance.get_func(&mut store, "_initialize") {
+        if let Err(e) = init.call(&mut store, &[], &mut []) {
+            return Ok(classify(e, "failed to invoke `_initialize`".to_string()));
         }
     }
-    let name = invoke_name(args);
-    let Some(func) = instance.get_func(&mut store, &name) else {
-        bail!("no func export named `{name}` found");
+    let Some(entry) = wasi::invoke::Entry::choose(args.invoke.as_deref(), |n| {
+        instance.get_func(&mut store, n).is_some()
+    })
+    .map_err(anyhow::Error::msg)?
+    else {
+        return Ok(End::Exit(0));
+    };
+    let Some(func) = instance.get_func(&mut store, &entry.name) else {
+        bail!("no func export named `{}` found", entry.name);
     };
     let ty = func.ty(&store);
-    let mut params = Vec::new();
-    if args.invoke.is_some() {
-        if ty.params().len() > 0 {
-            eprint!("{}", wasi::invoke::ARGS_WARNING);
-        }
-        params = wasi::wasmtime_adapter::invoke_params(&ty, &name, args.program_args())
-            .map_err(anyhow::Error::msg)?;
+    // The entry's parameters come from the command line, `--invoke` or not.
+    if ty.params().len() > 0 {
+        eprint!("{}", wasi::invoke::ARGS_WARNING);
     }
+    let params = wasi::wasmtime_adapter::invoke_params(&ty, &entry.label(), args.program_args())
+        .map_err(anyhow::Error::msg)?;
     let mut results = vec![Val::I32(0); ty.results().len()];
     if let Err(e) = func.call(&mut store, &params, &mut results) {
-        return Ok(classify(e, invoke_context(args)));
+        return Ok(classify(e, entry.context()));
     }
     if !results.is_empty() {
         eprint!("{}", wasi::invoke::RESULTS_WARNING);
@@ -558,42 +556,40 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
         End::Trap(format!("{what}\n    1: {e}"))
     };
 
-    if args.invoke.is_some() {
-        if let Some(init) = instance.get_func(&store, "_initialize") {
-            if let Err(e) = init.call(&mut store, &[], &mut []) {
-                return Ok(classify(
-                    e,
-                    "failed to invoke `_initialize`".to_string(),
-                    &store,
-                ));
-            }
+    // `wasmtime run` calls `_initialize` whenever the module exports it (a reactor).
+    if let Some(init) = instance.get_func(&store, "_initialize") {
+        if let Err(e) = init.call(&mut store, &[], &mut []) {
+            return Ok(classify(
+                e,
+                "failed to invoke `_initialize`".to_string(),
+                &store,
+            ));
         }
     }
-    let name = invoke_name(args);
-    let Some(func) = instance.get_func(&store, &name) else {
-        bail!("no func export named `{name}` found");
+    let Some(entry) = wasi::invoke::Entry::choose(args.invoke.as_deref(), |n| {
+        instance.get_func(&store, n).is_some()
+    })
+    .map_err(anyhow::Error::msg)?
+    else {
+        return Ok(End::Exit(0));
+    };
+    let Some(func) = instance.get_func(&store, &entry.name) else {
+        bail!("no func export named `{}` found", entry.name);
     };
     let ty = func.ty(&store);
-    if args.invoke.is_none() {
-        if let Some(e) = wasi::wasmi_adapter::start_params_error(&ty) {
-            return Ok(End::Error(format!("{}\n    1: {e}", invoke_context(args))));
-        }
+    // The entry's parameters come from the command line, `--invoke` or not.
+    if !ty.params().is_empty() {
+        eprint!("{}", wasi::invoke::ARGS_WARNING);
     }
-    let mut params = Vec::new();
-    if args.invoke.is_some() {
-        if !ty.params().is_empty() {
-            eprint!("{}", wasi::invoke::ARGS_WARNING);
-        }
-        params = wasi::wasmi_adapter::invoke_params(&ty, &name, args.program_args())
-            .map_err(anyhow::Error::msg)?;
-    }
+    let params = wasi::wasmi_adapter::invoke_params(&ty, &entry.label(), args.program_args())
+        .map_err(anyhow::Error::msg)?;
     let mut results: Vec<Val> = ty
         .results()
         .iter()
         .map(|t| Val::default_for_ty(*t))
         .collect();
     if let Err(e) = func.call(&mut store, &params, &mut results) {
-        return Ok(classify(e, invoke_context(args), &store));
+        return Ok(classify(e, entry.context(), &store));
     }
     if !results.is_empty() {
         eprint!("{}", wasi::invoke::RESULTS_WARNING);

@@ -374,11 +374,10 @@ fn table_grow_in_the_interpreter_runs_code_once() {
 }
 
 /// A segment that does not fit traps during instantiation, which `wasmtime run` reports as
-/// a trap of the command's call (exit 134); a `_start` that takes parameters is an error
-/// (exit 1). Both tiers, in the guest and on the host, say so in wasmtime's words (the
-/// interpreter used to exit 1 with wasmi's table handle, or 134 for the parameters).
+/// a trap of the command's call (exit 134). Both tiers, in the guest and on the host, say
+/// so in wasmtime's words (the interpreter used to exit 1 with wasmi's table handle).
 #[test]
-fn instantiation_traps_and_start_parameters_exit_as_wasmtime() {
+fn instantiation_traps_exit_as_wasmtime() {
     let work = scratch("instantiation");
     let cases = [
         (
@@ -392,12 +391,6 @@ fn instantiation_traps_and_start_parameters_exit_as_wasmtime() {
             "(module (memory 1) (data (i32.const 70000) \"abc\") (func (export \"_start\")))",
             134,
             "1: wasm trap: out of bounds memory access",
-        ),
-        (
-            "params",
-            "(module (func (export \"_start\") (param i32)))",
-            1,
-            "1: expected 1 arguments, got 0",
         ),
         // Not an instantiation trap: wasmi words this one "uninitialized element 2".
         (
@@ -902,4 +895,100 @@ fn text_format_modules_run() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken.wat:1:"), "{stderr}");
+}
+
+/// The export `wasmtime run` calls (checked against the wasmtime 49 CLI): `_initialize`
+/// first whenever it is exported, then `--invoke NAME`, else the default export `""`,
+/// else `_start`, else nothing (exit 0: a reactor run for its initializer). The entry's
+/// parameters come from the command line, `--invoke` or not. In every mode.
+#[test]
+fn the_entry_point_is_chosen_as_by_wasmtime() {
+    let work = scratch("entry");
+    // (name, exports, arguments, exit code, stdout, end of stderr)
+    type Case<'a> = (&'a str, &'a str, &'a [&'a str], i32, &'a str, &'a str);
+    let cases: [Case; 7] = [
+        (
+            "default",
+            r#"(func (export "") (call $say (i32.const 68))) (func (export "_start") (call $say (i32.const 83)))"#,
+            &[],
+            0,
+            "D",
+            "",
+        ),
+        (
+            "reactor",
+            r#"(func (export "_initialize") (call $say (i32.const 73)))"#,
+            &[],
+            0,
+            "I",
+            "",
+        ),
+        (
+            "both",
+            r#"(func (export "_initialize") (call $say (i32.const 73))) (func (export "_start") (call $say (i32.const 83)))"#,
+            &[],
+            0,
+            "IS",
+            "",
+        ),
+        (
+            "invoke-default",
+            r#"(func (export "") (call $say (i32.const 68))) (func (export "_start") (call $say (i32.const 83)))"#,
+            &["--invoke", ""],
+            0,
+            "D",
+            "",
+        ),
+        (
+            "params",
+            r#"(func (export "_start") (param i32) (call $say (local.get 0)))"#,
+            &[],
+            1,
+            "",
+            "\n\nCaused by:\n    not enough arguments for command default\n",
+        ),
+        (
+            "params-given",
+            r#"(func (export "_start") (param i32) (call $say (local.get 0)))"#,
+            &["--", "0x41"],
+            0,
+            "A",
+            "",
+        ),
+        (
+            "no-such",
+            r#"(func (export "_start"))"#,
+            &["--invoke", "f"],
+            1,
+            "",
+            "\n\nCaused by:\n    no func export named `f` found\n",
+        ),
+    ];
+    for (name, exports, extra, code, stdout, stderr_end) in cases {
+        let path = work.join(format!("{name}.wasm"));
+        let wat_text = format!(r#"(module {SAY} (memory (export "memory") 1) {exports})"#);
+        std::fs::write(&path, wat::parse_str(wat_text).unwrap()).unwrap();
+        let path = path.to_str().unwrap();
+        for mode in ENGINES {
+            let mut args = vec!["run"];
+            args.extend_from_slice(mode);
+            // Options before the module, the program's arguments after it.
+            let (opts, prog_args) = match extra.first() {
+                Some(&"--") => (&[][..], &extra[1..]),
+                _ => (extra, &[][..]),
+            };
+            args.extend_from_slice(opts);
+            args.push(path);
+            args.extend_from_slice(prog_args);
+            let out = clew(&args, b"");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{name} {mode:?}: {stderr}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                stdout,
+                "{name} {mode:?}"
+            );
+            assert!(stderr.ends_with(stderr_end), "{name} {mode:?}: {stderr}");
+        }
+    }
 }

@@ -423,13 +423,15 @@ impl RunSpec {
                 put(out, s);
             }
         };
-        out.extend_from_slice(b"CLEWRUN5");
+        out.extend_from_slice(b"CLEWRUN6");
         put(&mut out, &self.module);
         put(&mut out, &self.display_name);
         put_list(&mut out, &self.argv);
         put_list(&mut out, &self.env);
         put_list(&mut out, &self.dirs);
         put(&mut out, &self.engine);
+        // `--invoke ''` calls the default export `""`: presence is its own byte.
+        out.push(u8::from(self.invoke.is_some()));
         put(&mut out, self.invoke.as_deref().unwrap_or(""));
         out.extend_from_slice(&self.max_memory.unwrap_or(0).to_le_bytes());
         out.extend_from_slice(&self.timeout_ms.unwrap_or(0).to_le_bytes());
@@ -445,7 +447,7 @@ impl RunSpec {
     /// Decodes what [`RunSpec::encode`] wrote; malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<RunSpec, SpecError> {
         let mut rest = bytes
-            .strip_prefix(b"CLEWRUN5")
+            .strip_prefix(b"CLEWRUN6")
             .ok_or(SpecError("not a run spec"))?;
         fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], SpecError> {
             if rest.len() < n {
@@ -482,7 +484,12 @@ impl RunSpec {
         let env = list(&mut rest)?;
         let dirs = list(&mut rest)?;
         let engine = string(&mut rest)?;
-        let invoke = Some(string(&mut rest)?).filter(|s| !s.is_empty());
+        let has_invoke = match take(&mut rest, 1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return Err(SpecError("bad invoke flag")),
+        };
+        let invoke = Some(string(&mut rest)?).filter(|_| has_invoke);
         let max_memory = Some(dword(&mut rest)?).filter(|m| *m != 0);
         let timeout_ms = Some(dword(&mut rest)?).filter(|m| *m != 0);
         let unknown_imports = match take(&mut rest, 1)?[0] {
@@ -660,11 +667,19 @@ mod tests {
             shared_ram: true,
         };
         let bytes = spec.encode();
-        assert_eq!(RunSpec::decode(&bytes), Ok(spec));
+        assert_eq!(RunSpec::decode(&bytes), Ok(spec.clone()));
         for cut in 0..bytes.len() {
             assert!(RunSpec::decode(&bytes[..cut]).is_err());
         }
-        let mut huge = b"CLEWRUN5".to_vec();
+        // `--invoke ''` (the default export) is not the same as no `--invoke`.
+        for invoke in [Some(String::new()), None] {
+            let spec = RunSpec {
+                invoke,
+                ..spec.clone()
+            };
+            assert_eq!(RunSpec::decode(&spec.encode()), Ok(spec));
+        }
+        let mut huge = b"CLEWRUN6".to_vec();
         huge.extend_from_slice(&0u32.to_le_bytes());
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(RunSpec::decode(&huge).is_err());

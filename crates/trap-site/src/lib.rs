@@ -378,6 +378,18 @@ pub fn backtrace(names: Option<&[u8]>, index: u32) -> String {
     )
 }
 
+/// `wasmtime run`'s report of a failed run (with the newline): `Error: failed to run main
+/// module `MODULE``, then anyhow's `Caused by:` list of `causes` (the first cause, then
+/// "\n    1: ..." and so on, as [`caused_by`] builds them): one cause is shown unnumbered,
+/// several numbered from 0.
+pub fn main_module_error(module: &str, causes: &str) -> String {
+    if causes.contains("\n    1: ") {
+        format!("Error: failed to run main module `{module}`\n\nCaused by:\n    0: {causes}\n")
+    } else {
+        format!("Error: failed to run main module `{module}`\n\nCaused by:\n    {causes}\n")
+    }
+}
+
 /// The causes of a trap as `wasmtime run` prints them after `Caused by:` (anyhow's chain
 /// format): `what` failed (`failed to invoke command default`), then the backtrace if
 /// known, then the trap message; a cause's continuation lines are indented by 7 columns.

@@ -41,27 +41,83 @@ pub enum Scalar {
     F64(f64),
 }
 
-/// Parses `s` as a value of type `ty`.
-pub fn parse(ty: ScalarType, s: &str) -> Option<Scalar> {
+/// Parses `s` as a value of type `ty`; the error is Rust's parse error, as `wasmtime run`
+/// reports it (e.g. "invalid digit found in string").
+pub fn parse(ty: ScalarType, s: &str) -> Result<Scalar, String> {
+    use alloc::string::ToString;
     let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
-    Some(match ty {
+    let e = |e: &dyn core::fmt::Display| e.to_string();
+    Ok(match ty {
         ScalarType::I32 => Scalar::I32(match hex {
-            Some(h) => i32::from_str_radix(h, 16).ok()?,
-            None => s.parse().ok()?,
+            Some(h) => i32::from_str_radix(h, 16).map_err(|x| e(&x))?,
+            None => s.parse().map_err(|x| e(&x))?,
         }),
         ScalarType::I64 => Scalar::I64(match hex {
-            Some(h) => i64::from_str_radix(h, 16).ok()?,
-            None => s.parse().ok()?,
+            Some(h) => i64::from_str_radix(h, 16).map_err(|x| e(&x))?,
+            None => s.parse().map_err(|x| e(&x))?,
         }),
-        ScalarType::F32 => Scalar::F32(s.parse().ok()?),
-        ScalarType::F64 => Scalar::F64(s.parse().ok()?),
+        ScalarType::F32 => Scalar::F32(s.parse().map_err(|x| e(&x))?),
+        ScalarType::F64 => Scalar::F64(s.parse().map_err(|x| e(&x))?),
     })
 }
 
-/// The arguments of `export`, whose parameter types are `params` (`None`: a type no
-/// argument can be given for, such as a reference), from the command line's `args`.
+/// The export `wasmtime run` calls (after `_initialize`, which it calls whenever a module
+/// exports it): `--invoke NAME`, else the module's default export `""`, else `_start`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The export's name.
+    pub name: String,
+    /// Chosen without `--invoke`: errors then say "command default".
+    pub default: bool,
+}
+
+impl Entry {
+    /// Picks the entry among the functions the instance exports (`exists`). `Ok(None)`:
+    /// no `--invoke` and neither `""` nor `_start`, so nothing is called and the run
+    /// succeeds (a reactor run for its `_initialize`), as under `wasmtime run`.
+    pub fn choose(
+        invoke: Option<&str>,
+        mut exists: impl FnMut(&str) -> bool,
+    ) -> Result<Option<Entry>, String> {
+        if let Some(name) = invoke {
+            if !exists(name) {
+                return Err(format!("no func export named `{name}` found"));
+            }
+            return Ok(Some(Entry {
+                name: name.into(),
+                default: false,
+            }));
+        }
+        Ok(["", "_start"]
+            .into_iter()
+            .find(|n| exists(n))
+            .map(|n| Entry {
+                name: n.into(),
+                default: true,
+            }))
+    }
+
+    /// How messages name the call: "`NAME`" or "command default".
+    pub fn label(&self) -> String {
+        if self.default {
+            String::from("command default")
+        } else {
+            format!("`{}`", self.name)
+        }
+    }
+
+    /// The first cause of a failed call: "failed to invoke `NAME`" or "failed to invoke
+    /// command default".
+    pub fn context(&self) -> String {
+        format!("failed to invoke {}", self.label())
+    }
+}
+
+/// The arguments of the call `label` names ([`Entry::label`]), whose parameter types are
+/// `params` (`None`: a type no argument can be given for, such as a reference), from the
+/// command line's `args`.
 pub fn params(
-    export: &str,
+    label: &str,
     params: impl Iterator<Item = Option<ScalarType>>,
     args: &[String],
 ) -> Result<Vec<Scalar>, String> {
@@ -69,12 +125,12 @@ pub fn params(
     let mut out = Vec::new();
     for ty in params {
         let Some(s) = args.next() else {
-            return Err(format!("not enough arguments for `{export}`"));
+            return Err(format!("not enough arguments for {label}"));
         };
         let Some(ty) = ty else {
-            return Err(format!("unsupported parameter type for `{export}`"));
+            return Err(format!("unsupported parameter type for {label}"));
         };
-        out.push(parse(ty, s).ok_or_else(|| format!("invalid argument `{s}` for `{export}`"))?);
+        out.push(parse(ty, s)?);
     }
     Ok(out)
 }
@@ -108,7 +164,7 @@ mod tests {
             Some(ScalarType::F64),
         ];
         assert_eq!(
-            params("f", tys.into_iter(), &args),
+            params("`f`", tys.into_iter(), &args),
             Ok(vec![
                 Scalar::I32(7),
                 Scalar::I64(16),
@@ -117,23 +173,56 @@ mod tests {
             ])
         );
         assert_eq!(
-            params("f", [Some(ScalarType::I32)].into_iter(), &[]),
-            Err("not enough arguments for `f`".into())
+            params("command default", [Some(ScalarType::I32)].into_iter(), &[]),
+            Err("not enough arguments for command default".into())
         );
         assert_eq!(
-            params("f", [Some(ScalarType::I32)].into_iter(), &["x".to_string()]),
-            Err("invalid argument `x` for `f`".into())
+            params(
+                "`f`",
+                [Some(ScalarType::I32)].into_iter(),
+                &["x".to_string()]
+            ),
+            Err("invalid digit found in string".into())
         );
         assert_eq!(
-            params("f", [None].into_iter(), &["1".to_string()]),
+            params("`f`", [None].into_iter(), &["1".to_string()]),
             Err("unsupported parameter type for `f`".into())
         );
         assert_eq!(
             parse(ScalarType::I32, "0X7fffffff"),
-            Some(Scalar::I32(i32::MAX))
+            Ok(Scalar::I32(i32::MAX))
         );
-        assert_eq!(parse(ScalarType::I32, "4294967296"), None);
+        assert_eq!(
+            parse(ScalarType::I32, "4294967296"),
+            Err("number too large to fit in target type".into())
+        );
+        assert_eq!(
+            parse(ScalarType::F64, "1.5.2"),
+            Err("invalid float literal".into())
+        );
         assert_eq!(result_line(Scalar::F64(0.5)), "0.5\n");
+        // The entry: `--invoke` (which must exist), else "" before `_start`, else none.
+        let both = |n: &str| n.is_empty() || n == "_start";
+        let start = |n: &str| n == "_start";
+        let entry = |n: &str, default| {
+            Some(Entry {
+                name: n.into(),
+                default,
+            })
+        };
+        assert_eq!(Entry::choose(None, both), Ok(entry("", true)));
+        assert_eq!(Entry::choose(None, start), Ok(entry("_start", true)));
+        assert_eq!(Entry::choose(None, |_| false), Ok(None));
+        assert_eq!(Entry::choose(Some(""), both), Ok(entry("", false)));
+        assert_eq!(
+            Entry::choose(Some("f"), start),
+            Err("no func export named `f` found".into())
+        );
+        assert_eq!(
+            entry("", true).unwrap().context(),
+            "failed to invoke command default"
+        );
+        assert_eq!(entry("f", false).unwrap().label(), "`f`");
         assert_eq!(result_line(Scalar::I64(-3)), "-3\n");
     }
 }

@@ -179,19 +179,11 @@ pub fn instantiation_trap(e: &wasmi::Error) -> Option<String> {
     }
 }
 
-/// For a command's entry point that takes parameters (which `wasmtime run` calls with
-/// none, failing with exit 1), the error in wasmtime's words.
-pub fn start_params_error(ty: &wasmi::FuncType) -> Option<String> {
-    match ty.params().len() {
-        0 => None,
-        n => Some(format!("expected {n} arguments, got 0")),
-    }
-}
-
-/// The arguments of `--invoke export` for `ty`'s parameters (see [`crate::invoke`]).
+/// The arguments of the call `label` names (`invoke::Entry::label`) for `ty`'s parameters
+/// (see [`crate::invoke`]).
 pub fn invoke_params(
     ty: &wasmi::FuncType,
-    export: &str,
+    label: &str,
     args: &[String],
 ) -> Result<alloc::vec::Vec<wasmi::Val>, String> {
     use crate::invoke::{Scalar, ScalarType};
@@ -203,7 +195,7 @@ pub fn invoke_params(
         ValType::F64 => Some(ScalarType::F64),
         _ => None,
     });
-    Ok(crate::invoke::params(export, types, args)?
+    Ok(crate::invoke::params(label, types, args)?
         .into_iter()
         .map(|v| match v {
             Scalar::I32(v) => Val::I32(v),

@@ -98,10 +98,11 @@ pub fn define_unknown_imports<T: 'static>(
     }
 }
 
-/// The arguments of `--invoke export` for `ty`'s parameters (see [`crate::invoke`]).
+/// The arguments of the call `label` names (`invoke::Entry::label`) for `ty`'s parameters
+/// (see [`crate::invoke`]).
 pub fn invoke_params(
     ty: &wasmtime::FuncType,
-    export: &str,
+    label: &str,
     args: &[String],
 ) -> Result<alloc::vec::Vec<wasmtime::Val>, String> {
     use crate::invoke::{Scalar, ScalarType};
@@ -113,7 +114,7 @@ pub fn invoke_params(
         ValType::F64 => Some(ScalarType::F64),
         _ => None,
     });
-    Ok(crate::invoke::params(export, types, args)?
+    Ok(crate::invoke::params(label, types, args)?
         .into_iter()
         .map(|v| match v {
             Scalar::I32(v) => Val::I32(v),

@@ -167,9 +167,12 @@ pub(super) enum End {
         func: String,
         backtrace: String,
     },
-    /// Any other failure (instantiation, WASI-raised trap, missing export): exit 1, as
-    /// `wasmtime run` does for errors that are not wasm traps.
+    /// Any other failure (instantiation, WASI-raised trap): exit 1, as `wasmtime run` does
+    /// for errors that are not wasm traps.
     Error(String),
+    /// Nothing was called: no such export, or command-line arguments that do not fit its
+    /// parameters. Exit 1, the message as the only cause, as `wasmtime run` prints it.
+    Refused(String),
     /// Killed (Ctrl-C or `kill`).
     Killed,
 }
@@ -245,6 +248,7 @@ pub(super) fn report(
             write_fd(ctx, 1, line.as_bytes());
         }
     }
+    let refused = matches!(end, End::Refused(_));
     let (code, diag, place, backtrace) = match end {
         End::Exit(code) => (code, None, None, None),
         // `wasmtime run -W timeout` stops the program with this trap (its epoch deadline).
@@ -261,7 +265,7 @@ pub(super) fn report(
             func,
             backtrace,
         } => (TRAP_EXIT, Some(msg), Some(func), Some(backtrace)),
-        End::Error(msg) => (1, Some(msg), None, None),
+        End::Error(msg) | End::Refused(msg) => (1, Some(msg), None, None),
     };
     let line_of = |msg: &str| match &place {
         Some(func) => format!("{} (in function `{func}`)", shell_line(msg)),
@@ -274,14 +278,12 @@ pub(super) fn report(
                     Some(n) => format!("failed to invoke `{n}`"),
                     None => "failed to invoke command default".to_string(),
                 };
-                let body = if msg.starts_with("failed to ") || msg.starts_with("no func") {
+                let body = if refused || msg.starts_with("failed to ") {
                     msg.clone()
                 } else {
                     trap_site::caused_by(&what, backtrace.as_deref(), msg)
                 };
-                format!(
-                    "Error: failed to run main module `{module_name}`\n\nCaused by:\n    0: {body}\n"
-                )
+                trap_site::main_module_error(module_name, &body)
             }
             None => format!("clew: {name}: {}\n", line_of(msg)),
         };
@@ -380,52 +382,47 @@ fn instantiate_and_call(
             );
         }
     };
-    if opts.invoke.is_some() {
-        if let Some(init) = instance.get_func(&*store, "_initialize") {
-            let end = call_sliced(store, init, &[], &mut [], kill, fuel);
-            if !matches!(end, End::Exit(0)) {
-                return (
-                    match end {
-                        End::Trap(m) => {
-                            End::Trap(format!("failed to invoke `_initialize`\n    1: {m}"))
-                        }
-                        other => other,
-                    },
-                    Vec::new(),
-                );
-            }
-        }
-    }
-    let name = opts.invoke.clone().unwrap_or_else(|| "_start".to_string());
-    let Some(func) = instance.get_func(&*store, &name) else {
-        return (
-            End::Error(format!("no func export named `{name}` found")),
-            Vec::new(),
-        );
-    };
-    let ty = func.ty(&*store);
-    if opts.invoke.is_none() {
-        if let Some(e) = wasi::wasmi_adapter::start_params_error(&ty) {
+    // `wasmtime run` calls `_initialize` whenever the module exports it (a reactor).
+    if let Some(init) = instance.get_func(&*store, "_initialize") {
+        let end = call_sliced(store, init, &[], &mut [], kill, fuel);
+        if !matches!(end, End::Exit(0)) {
             return (
-                End::Error(format!("failed to invoke command default\n    1: {e}")),
+                match end {
+                    End::Trap(m) => {
+                        End::Trap(format!("failed to invoke `_initialize`\n    1: {m}"))
+                    }
+                    other => other,
+                },
                 Vec::new(),
             );
         }
     }
-    let mut params = Vec::new();
-    if opts.invoke.is_some() {
-        if !ty.params().is_empty() {
-            write_fd(
-                &mut store.data_mut().wasi,
-                2,
-                wasi::invoke::ARGS_WARNING.as_bytes(),
-            );
-        }
-        params = match wasi::wasmi_adapter::invoke_params(&ty, &name, &opts.invoke_args) {
-            Ok(p) => p,
-            Err(e) => return (End::Error(e), Vec::new()),
-        };
+    let entry = match wasi::invoke::Entry::choose(opts.invoke.as_deref(), |n| {
+        instance.get_func(&*store, n).is_some()
+    }) {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return (End::Exit(0), Vec::new()),
+        Err(e) => return (End::Refused(e), Vec::new()),
+    };
+    let Some(func) = instance.get_func(&*store, &entry.name) else {
+        return (
+            End::Refused(format!("no func export named `{}` found", entry.name)),
+            Vec::new(),
+        );
+    };
+    let ty = func.ty(&*store);
+    // The entry's parameters come from the command line, `--invoke` or not.
+    if !ty.params().is_empty() {
+        write_fd(
+            &mut store.data_mut().wasi,
+            2,
+            wasi::invoke::ARGS_WARNING.as_bytes(),
+        );
     }
+    let params = match wasi::wasmi_adapter::invoke_params(&ty, &entry.label(), &opts.invoke_args) {
+        Ok(p) => p,
+        Err(e) => return (End::Refused(e), Vec::new()),
+    };
     let mut results: Vec<Val> = ty
         .results()
         .iter()

@@ -197,43 +197,47 @@ fn instantiate_and_call(
             );
         }
     };
-    if opts.invoke.is_some() {
-        if let Some(init) = instance.get_func(&mut *store, "_initialize") {
-            if let Err(e) = init.call(&mut *store, &[], &mut []) {
-                return (
-                    match classify(e, kill) {
-                        End::Trap(m) | End::TrapIn { msg: m, .. } => {
-                            End::Trap(format!("failed to invoke `_initialize`\n    1: {m}"))
-                        }
-                        other => other,
-                    },
-                    Vec::new(),
-                );
-            }
+    // `wasmtime run` calls `_initialize` whenever the module exports it (a reactor).
+    if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+        if let Err(e) = init.call(&mut *store, &[], &mut []) {
+            return (
+                match classify(e, kill) {
+                    End::Trap(m) | End::TrapIn { msg: m, .. } => {
+                        End::Trap(format!("failed to invoke `_initialize`\n    1: {m}"))
+                    }
+                    other => other,
+                },
+                Vec::new(),
+            );
         }
     }
-    let name = opts.invoke.clone().unwrap_or_else(|| "_start".to_string());
-    let Some(func) = instance.get_func(&mut *store, &name) else {
+    let entry = match wasi::invoke::Entry::choose(opts.invoke.as_deref(), |n| {
+        instance.get_func(&mut *store, n).is_some()
+    }) {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return (End::Exit(0), Vec::new()),
+        Err(e) => return (End::Refused(e), Vec::new()),
+    };
+    let Some(func) = instance.get_func(&mut *store, &entry.name) else {
         return (
-            End::Error(format!("no func export named `{name}` found")),
+            End::Refused(format!("no func export named `{}` found", entry.name)),
             Vec::new(),
         );
     };
     let ty = func.ty(&*store);
-    let mut params = Vec::new();
-    if opts.invoke.is_some() {
-        if ty.params().len() > 0 {
-            write_fd(
-                &mut store.data_mut().wasi,
-                2,
-                wasi::invoke::ARGS_WARNING.as_bytes(),
-            );
-        }
-        params = match wasi::wasmtime_adapter::invoke_params(&ty, &name, &opts.invoke_args) {
-            Ok(p) => p,
-            Err(e) => return (End::Error(e), Vec::new()),
-        };
+    // The entry's parameters come from the command line, `--invoke` or not.
+    if ty.params().len() > 0 {
+        write_fd(
+            &mut store.data_mut().wasi,
+            2,
+            wasi::invoke::ARGS_WARNING.as_bytes(),
+        );
     }
+    let params = match wasi::wasmtime_adapter::invoke_params(&ty, &entry.label(), &opts.invoke_args)
+    {
+        Ok(p) => p,
+        Err(e) => return (End::Refused(e), Vec::new()),
+    };
     let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
     let end = match func.call(&mut *store, &params, &mut results) {
         Ok(()) => End::Exit(0),
