@@ -171,7 +171,7 @@ pub struct RunArgs {
     #[arg(short = 'W', long = "wasm", value_name = "KEY[=VAL[,..]]", value_parser = crate::wasmtime_opts::parse_wasm)]
     pub wasm: Vec<WasmOpts>,
     /// `wasmtime run`'s WASI options, e.g. `-S inherit-env` (the host's environment,
-    /// then `--env`); what Clew cannot honour is refused.
+    /// then `--env`'s variables after it); what Clew cannot honour is refused.
     #[arg(short = 'S', long = "wasi", value_name = "KEY[=VAL[,..]]", value_parser = crate::wasmtime_opts::parse_wasi)]
     pub wasi: Vec<WasiOpts>,
     /// Accepted for `wasmtime run` compatibility: Clew always runs `.cwasm` files made by
@@ -215,7 +215,9 @@ impl RunArgs {
     /// The program's environment: with `-S inherit-env`, the host's (variables whose name
     /// or value is not UTF-8 left out: WASI strings are UTF-8); then `--env`: `NAME=VAL` as
     /// given, a bare `NAME` inherits the host's value (and is left out when the host has
-    /// none), as in `wasmtime run`. A `--env` replaces an inherited variable of its name.
+    /// none), as in `wasmtime run`. Like the wasmtime CLI (49), a `--env` is appended after
+    /// the inherited variables even when one has its name, so `getenv` finds the
+    /// inherited value first.
     pub fn environment(&self) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = Vec::new();
         if self.inherit_env() {
@@ -225,16 +227,13 @@ impl RunArgs {
             );
         }
         for e in &self.envs {
-            let (k, v) = match e.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => match std::env::var(e) {
-                    Ok(v) => (e.clone(), v),
-                    Err(_) => continue,
-                },
-            };
-            match env.iter_mut().find(|(name, _)| *name == k) {
-                Some(slot) => slot.1 = v,
-                None => env.push((k, v)),
+            match e.split_once('=') {
+                Some((k, v)) => env.push((k.to_string(), v.to_string())),
+                None => {
+                    if let Ok(v) = std::env::var(e) {
+                        env.push((e.clone(), v));
+                    }
+                }
             }
         }
         env
