@@ -58,7 +58,12 @@ def parse(argv):
             dirs.append((host, guest or host))
         elif key == "--env":
             name, eq, value = val.partition("=")
-            envs.append((name, value if eq else os.environ.get(name, "")))
+            # A bare NAME inherits the host's value; unset on the host, it is left out
+            # (as the wasmtime CLI does).
+            if eq:
+                envs.append((name, value))
+            elif name in os.environ:
+                envs.append((name, os.environ[name]))
         elif key == "--argv0":
             argv0 = val
         elif key == "--invoke":
