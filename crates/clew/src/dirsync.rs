@@ -94,6 +94,33 @@ pub fn pack_dir(host: &Path) -> Result<Vec<u8>> {
     Ok(vfs.dump_tar(root)?)
 }
 
+/// About how many bytes [`pack_dir`]'s archive of `host` takes: every regular file's size
+/// (hard links once) plus a header per entry. Walks the tree without reading any file, so
+/// a tree too large to send is refused at once instead of after packing it.
+pub fn tree_bytes(host: &Path) -> Result<u64> {
+    fn walk(dir: &Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> Result<u64> {
+        let mut total = 0u64;
+        for entry in fs::read_dir(dir).with_context(|| format!("{}", dir.display()))? {
+            let entry = entry.with_context(|| format!("{}", dir.display()))?;
+            if entry.file_name().to_str().is_none() {
+                continue; // not packed (see `pack_into`)
+            }
+            let path = entry.path();
+            let meta =
+                fs::symlink_metadata(&path).with_context(|| format!("{}", path.display()))?;
+            total = total.saturating_add(512);
+            if meta.is_dir() {
+                total = total.saturating_add(walk(&path, seen)?);
+            } else if meta.is_file() && (meta.nlink() == 1 || seen.insert((meta.dev(), meta.ino())))
+            {
+                total = total.saturating_add(meta.len());
+            }
+        }
+        Ok(total)
+    }
+    walk(host, &mut std::collections::HashSet::new())
+}
+
 fn pack_into(
     vfs: &mut Vfs,
     dir: Ino,
@@ -624,6 +651,24 @@ mod tests {
         assert_eq!(vfs.lookup(vfs.root(), "sock"), Err(vfs::Error::NotFound));
         apply(&archive, host.path()).unwrap();
         assert!(fs::symlink_metadata(&sock).is_ok());
+    }
+
+    #[test]
+    fn tree_bytes_counts_what_the_archive_will_hold() {
+        let t = TempDir::new();
+        let root = t.path();
+        fs::create_dir(root.join("sub")).unwrap();
+        fs::write(root.join("a"), vec![1u8; 1000]).unwrap();
+        fs::hard_link(root.join("a"), root.join("sub/a-again")).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", root.join("link")).unwrap();
+        // A sparse file is sent whole (zeros included), so its size counts.
+        fs::File::create(root.join("sparse"))
+            .unwrap()
+            .set_len(3 << 30)
+            .unwrap();
+        // Five entries; the hard-linked data once; the symlink's target not followed.
+        assert_eq!(tree_bytes(root).unwrap(), 5 * 512 + 1000 + (3 << 30));
+        assert!(tree_bytes(&root.join("missing")).is_err());
     }
 
     #[test]

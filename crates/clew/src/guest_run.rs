@@ -41,6 +41,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut shared_ram = SharedRam::create();
     let hosts: Vec<&std::path::Path> = args.dirs.iter().map(|d| d.host.as_path()).collect();
     let shared_mounts = crate::dirsync::shared_mounts(&hosts)?;
+    // Refuse a tree QEMU could not load before spending seconds and gigabytes packing it.
+    let mut tree_bytes = 0u64;
+    for (d, shared) in args.dirs.iter().zip(&shared_mounts) {
+        if shared.is_none() {
+            tree_bytes = tree_bytes.saturating_add(crate::dirsync::tree_bytes(&d.host)?);
+        }
+    }
+    if tree_bytes >= MAX_ARCHIVE_BYTES {
+        anyhow::bail!(
+            "the --dir trees hold {} MiB; QEMU loads at most {} MiB as the boot archive \
+             (grant a smaller directory)",
+            tree_bytes >> 20,
+            MAX_ARCHIVE_BYTES >> 20
+        );
+    }
     let (archive, spec, needs_max_cpu) = build_archive(args, &shared_mounts, shared_ram.is_some())?;
     if archive.len() as u64 >= MAX_ARCHIVE_BYTES {
         anyhow::bail!(

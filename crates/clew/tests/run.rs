@@ -234,6 +234,26 @@ fn not_webassembly_is_an_error_not_a_crash() {
     );
 }
 
+/// A `--dir` tree QEMU could not load as the boot archive (over 2 GiB; here one sparse
+/// file) is refused at once, before it is packed (that took seconds and gigabytes).
+#[test]
+fn too_large_a_dir_is_refused_before_packing() {
+    let work = scratch("too-large");
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::File::create(data.join("sparse.bin"))
+        .unwrap()
+        .set_len(2500 << 20)
+        .unwrap();
+    let wasm = compile("io", &work);
+    let dir_arg = format!("{}::/data", data.display());
+    let out = clew(&["run", "--dir", &dir_arg, wasm.to_str().unwrap()], b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2500 MiB"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// Sizes real programs have: 250 MiB of linear memory and a 96 MiB input under `--dir`.
 /// The input goes in through the boot archive and must not come back through the serial
 /// port (it is unchanged): the host file keeps its inode and mtime.
