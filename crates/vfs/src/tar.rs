@@ -168,7 +168,9 @@ impl Vfs {
         for &component in components {
             current = match self.entries(current)?.get(component).copied() {
                 Some(ino) => {
-                    if self.metadata(ino)?.kind != FileKind::Directory {
+                    // `kind_of`, not `metadata`: a directory's metadata counts its
+                    // subdirectories, which made loading a large directory quadratic.
+                    if self.kind_of(ino)? != FileKind::Directory {
                         return Err(Error::NotDir);
                     }
                     ino
@@ -183,7 +185,7 @@ impl Vfs {
     /// as `tar -x` does.
     fn archive_replace(&mut self, dir: Ino, name: &str) -> Result<(), Error> {
         if let Some(&ino) = self.entries(dir)?.get(name) {
-            if self.metadata(ino)?.kind == FileKind::Directory {
+            if self.kind_of(ino)? == FileKind::Directory {
                 return Err(Error::IsDir);
             }
             self.unlink(dir, name)?;
@@ -346,7 +348,7 @@ impl Vfs {
             b'5' => {
                 let parent = self.archive_dirs(root, parents)?;
                 let ino = match self.entries(parent)?.get(name).copied() {
-                    Some(ino) if self.metadata(ino)?.kind == FileKind::Directory => ino,
+                    Some(ino) if self.kind_of(ino)? == FileKind::Directory => ino,
                     _ => {
                         self.archive_replace(parent, name)?;
                         self.mkdir(parent, name)?

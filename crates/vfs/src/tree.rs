@@ -349,7 +349,7 @@ impl Vfs {
         self.used_bytes = self.used_bytes.saturating_sub(bytes);
     }
 
-    fn kind_of(&self, ino: Ino) -> Result<FileKind> {
+    pub(crate) fn kind_of(&self, ino: Ino) -> Result<FileKind> {
         Ok(self.node(ino)?.kind())
     }
 
