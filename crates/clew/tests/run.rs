@@ -839,40 +839,26 @@ fn wasmtime_option_groups() {
 
     let io = compile("io", &work);
     let io = io.to_str().unwrap();
-    let host_env = [("GREETING", "from the host")];
-    let out = clew_env(&["run", "-S", "inherit-env", io, "0"], b"", &host_env);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("GREETING=from the host\n"), "{stdout}");
     // As under the wasmtime CLI (49), `--env` comes after the inherited variables, so
     // `getenv` finds the host's value first; a variable the host lacks is there.
-    let out = clew_env(
-        &[
-            "run",
-            "-Sinherit-env",
-            "--env",
-            "GREETING=from --env",
-            io,
-            "0",
-        ],
-        b"",
-        &host_env,
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("GREETING=from the host\n"), "{stdout}");
-    let out = clew(
-        &[
-            "run",
-            "-Sinherit-env",
-            "--env",
-            "GREETING=from --env",
-            io,
-            "0",
-        ],
-        b"",
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("GREETING=from --env\n"), "{stdout}");
+    let host_env: &[(&str, &str)] = &[("GREETING", "from the host")];
+    let env_args: &[&str] = &["-Sinherit-env", "--env", "GREETING=from --env"];
+    for (opts, env, seen) in [
+        (&["-S", "inherit-env"][..], host_env, "from the host"),
+        (env_args, host_env, "from the host"),
+        (env_args, &[], "from --env"),
+    ] {
+        let mut args = vec!["run"];
+        args.extend(opts);
+        args.extend([io, "0"]);
+        let out = clew_env(&args, b"", env);
+        assert_eq!(out.status.code(), Some(0), "{opts:?}: {out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("GREETING={seen}\n")),
+            "{opts:?}: {stdout}"
+        );
+    }
 
     for refused in [
         &["-W", "fuel=100"][..],
