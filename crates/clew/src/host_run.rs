@@ -422,6 +422,11 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
                 .downcast_ref::<wasmtime::WasmBacktrace>()
                 .map(|bt| bt.to_string());
             let msg = format!("{trap}");
+            // wasmtime names the faulting address between backtrace and trap.
+            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            let fault =
+                trap_site::memory_fault(chain.iter().map(String::as_str)).filter(|_| bt.is_some());
+            let msg = trap_site::with_memory_fault(fault, &msg);
             return End::Trap(trap_site::caused_by(&what, bt.as_deref(), &msg));
         }
         End::Error(format!("{what}\n    1: {}", e.root_cause()))

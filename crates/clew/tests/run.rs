@@ -192,6 +192,25 @@ fn trap_reports_and_exits_134() {
         );
         assert!(bt + 1 < trap, "{engine}:\n{stderr}");
     }
+    // Native code knows the faulting address: wasmtime names it between backtrace and
+    // trap, and so does Clew (on the host and in the guest).
+    for mode in [
+        &["--engine", "native"][..],
+        &["--host", "--engine", "native"],
+    ] {
+        let mut args = vec!["run"];
+        args.extend(mode);
+        args.extend([wasm.to_str().unwrap(), "oob"]);
+        let out = clew(&args, b"");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(134), "{mode:?}: {stderr}");
+        assert!(
+            stderr.contains(
+                "\n    2: memory fault at wasm address 0xfffffff0 in linear memory of size 0x"
+            ) && stderr.ends_with("\n    3: wasm trap: out of bounds memory access\n"),
+            "{mode:?}: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -378,6 +378,24 @@ pub fn backtrace(names: Option<&[u8]>, index: u32) -> String {
     )
 }
 
+/// The cause wasmtime adds between a native memory trap's backtrace and the trap
+/// ("memory fault at wasm address 0x… in linear memory of size 0x…"), found among the
+/// error chain's messages.
+pub fn memory_fault<'a>(chain: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    chain
+        .into_iter()
+        .find(|m| m.starts_with("memory fault at wasm address"))
+}
+
+/// The trap message with the memory-fault cause before it, numbered as the cause after a
+/// backtrace (`caused_by` puts the message at 2): "fault\n    3: wasm trap: …".
+pub fn with_memory_fault(fault: Option<&str>, msg: &str) -> String {
+    match fault {
+        Some(f) => format!("{f}\n    3: {msg}"),
+        None => msg.to_string(),
+    }
+}
+
 /// `wasmtime run`'s report of a failed run (with the newline): `Error: failed to run main
 /// module `MODULE``, then anyhow's `Caused by:` list of `causes` (the first cause, then
 /// "\n    1: ..." and so on, as [`caused_by`] builds them): one cause is shown unnumbered,

@@ -303,7 +303,11 @@ pub(super) fn report(
 /// `wasm trap: integer divide by zero` → `trap: integer divide by zero`, one line.
 pub(super) fn shell_line(msg: &str) -> String {
     let first = msg.lines().last().unwrap_or(msg).trim();
-    let first = first.trim_start_matches("1: ");
+    // A later cause of a chain ("3: wasm trap: ..." after a memory fault): drop its number.
+    let first = match first.split_once(": ") {
+        Some((n, rest)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => first,
+    };
     match first.strip_prefix("wasm trap: ") {
         Some(t) => format!("trap: {t}"),
         None => first.to_string(),

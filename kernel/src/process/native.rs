@@ -102,11 +102,16 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
             })
         });
         return match place {
-            Some((func, backtrace)) => End::TrapIn {
-                msg,
-                func,
-                backtrace,
-            },
+            Some((func, backtrace)) => {
+                // wasmtime names the faulting address between backtrace and trap.
+                let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+                let fault = trap_site::memory_fault(chain.iter().map(String::as_str));
+                End::TrapIn {
+                    msg: trap_site::with_memory_fault(fault, &msg),
+                    func,
+                    backtrace,
+                }
+            }
             None => End::Trap(msg),
         };
     }
