@@ -146,7 +146,8 @@ def main():
         linker.define_unknown_imports_as_traps(module)
 
     cfg = wasmtime.WasiConfig()
-    cfg.argv = [argv0 if argv0 is not None else module_path] + args
+    # argv[0]: the module's file name, as the wasmtime CLI passes it (not the path).
+    cfg.argv = [argv0 if argv0 is not None else os.path.basename(module_path)] + args
     cfg.env = envs
     for host, guest in dirs:
         cfg.preopen_dir(host, guest)

@@ -201,11 +201,18 @@ impl RunArgs {
         &self.module_and_args[1..]
     }
 
-    /// The program's argv: `--argv0` (else the module path as given), then the arguments.
+    /// The program's argv: `--argv0`, else the module's file name (its path's last
+    /// component: the wasmtime CLI passes no more, "to avoid leaking path information"),
+    /// then the arguments.
     pub fn argv(&self) -> Vec<String> {
         let argv0 = match &self.argv0 {
             Some(a) => a.clone(),
-            None => self.module_and_args[0].clone(),
+            None => self
+                .module()
+                .components()
+                .next_back()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .unwrap_or_default(),
         };
         std::iter::once(argv0)
             .chain(self.program_args().iter().cloned())
@@ -340,6 +347,12 @@ mod tests {
             args.argv(),
             ["prog.wasm", "-h", "--help", "--dir", "x", "--"]
         );
+        // argv[0] is the module's file name, as the wasmtime CLI passes it.
+        assert_eq!(
+            run_args(&["clew", "run", "./dir/x.wasm", "a"]).argv(),
+            ["x.wasm", "a"]
+        );
+        assert_eq!(run_args(&["clew", "run", "/abs/y.wat"]).argv(), ["y.wat"]);
         // Before the module, `-h` is ours; a module is required.
         assert!(Cli::try_parse_from(["clew", "run", "-h", "prog.wasm"]).is_err());
         assert!(Cli::try_parse_from(["clew", "run"]).is_err());

@@ -879,6 +879,16 @@ fn wasmtime_option_groups() {
         );
     }
 
+    // A cap of 0 bytes is a cap (the run protocol once took 0 for "none"): the module's
+    // one page does not fit, as under wasmtime.
+    let out = clew(&["run", "-W", "max-memory-size=0", io], b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("failed to instantiate"),
+        "{out:?}"
+    );
+
     for refused in [
         &["-W", "fuel=100"][..],
         &["-W", "exceptions=n"],
@@ -946,7 +956,7 @@ fn the_entry_point_is_chosen_as_by_wasmtime() {
     let work = scratch("entry");
     // (name, exports, arguments, exit code, stdout, end of stderr)
     type Case<'a> = (&'a str, &'a str, &'a [&'a str], i32, &'a str, &'a str);
-    let cases: [Case; 7] = [
+    let cases: [Case; 8] = [
         (
             "default",
             r#"(func (export "") (call $say (i32.const 68))) (func (export "_start") (call $say (i32.const 83)))"#,
@@ -993,6 +1003,15 @@ fn the_entry_point_is_chosen_as_by_wasmtime() {
             &["--", "0x41"],
             0,
             "A",
+            "",
+        ),
+        // References print as the CLI prints them, never their contents.
+        (
+            "refs",
+            r#"(elem declare func $f) (func $f) (func (export "r") (result externref funcref funcref) (ref.null extern) (ref.null func) (ref.func $f))"#,
+            &["--invoke", "r"],
+            0,
+            "<null externref>\n<null funcref>\n<funcref>\n",
             "",
         ),
         (

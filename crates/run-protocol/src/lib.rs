@@ -423,7 +423,7 @@ impl RunSpec {
                 put(out, s);
             }
         };
-        out.extend_from_slice(b"CLEWRUN6");
+        out.extend_from_slice(b"CLEWRUN7");
         put(&mut out, &self.module);
         put(&mut out, &self.display_name);
         put_list(&mut out, &self.argv);
@@ -433,6 +433,8 @@ impl RunSpec {
         // `--invoke ''` calls the default export `""`: presence is its own byte.
         out.push(u8::from(self.invoke.is_some()));
         put(&mut out, self.invoke.as_deref().unwrap_or(""));
+        // A cap of 0 is a cap (`-W max-memory-size=0`): presence is its own byte.
+        out.push(u8::from(self.max_memory.is_some()));
         out.extend_from_slice(&self.max_memory.unwrap_or(0).to_le_bytes());
         out.extend_from_slice(&self.timeout_ms.unwrap_or(0).to_le_bytes());
         out.push(match self.unknown_imports {
@@ -447,7 +449,7 @@ impl RunSpec {
     /// Decodes what [`RunSpec::encode`] wrote; malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<RunSpec, SpecError> {
         let mut rest = bytes
-            .strip_prefix(b"CLEWRUN6")
+            .strip_prefix(b"CLEWRUN7")
             .ok_or(SpecError("not a run spec"))?;
         fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], SpecError> {
             if rest.len() < n {
@@ -490,7 +492,12 @@ impl RunSpec {
             _ => return Err(SpecError("bad invoke flag")),
         };
         let invoke = Some(string(&mut rest)?).filter(|_| has_invoke);
-        let max_memory = Some(dword(&mut rest)?).filter(|m| *m != 0);
+        let has_max_memory = match take(&mut rest, 1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return Err(SpecError("bad memory-cap flag")),
+        };
+        let max_memory = Some(dword(&mut rest)?).filter(|_| has_max_memory);
         let timeout_ms = Some(dword(&mut rest)?).filter(|m| *m != 0);
         let unknown_imports = match take(&mut rest, 1)?[0] {
             0 => UnknownImports::Reject,
@@ -671,15 +678,17 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(RunSpec::decode(&bytes[..cut]).is_err());
         }
-        // `--invoke ''` (the default export) is not the same as no `--invoke`.
-        for invoke in [Some(String::new()), None] {
+        // `--invoke ''` (the default export) is not the same as no `--invoke`, nor a cap
+        // of 0 bytes the same as none.
+        for (invoke, max_memory) in [(Some(String::new()), Some(0)), (None, None)] {
             let spec = RunSpec {
                 invoke,
+                max_memory,
                 ..spec.clone()
             };
             assert_eq!(RunSpec::decode(&spec.encode()), Ok(spec));
         }
-        let mut huge = b"CLEWRUN6".to_vec();
+        let mut huge = b"CLEWRUN7".to_vec();
         huge.extend_from_slice(&0u32.to_le_bytes());
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(RunSpec::decode(&huge).is_err());

@@ -217,6 +217,11 @@ pub fn invoke_results(results: &[wasmi::Val]) -> alloc::vec::Vec<String> {
             Val::I64(v) => result_line(Scalar::I64(*v)),
             Val::F32(v) => result_line(Scalar::F32(f32::from(*v))),
             Val::F64(v) => result_line(Scalar::F64(f64::from(*v))),
+            // References as the wasmtime CLI prints them (it never shows their contents).
+            Val::FuncRef(f) if f.is_null() => String::from("<null funcref>\n"),
+            Val::FuncRef(_) => String::from("<funcref>\n"),
+            Val::ExternRef(e) if e.is_null() => String::from("<null externref>\n"),
+            Val::ExternRef(_) => String::from("<externref>\n"),
             other => alloc::format!("{other:?}\n"),
         })
         .collect()

@@ -137,7 +137,17 @@ pub fn invoke_results(results: &[wasmtime::Val]) -> alloc::vec::Vec<String> {
             Val::F32(v) => result_line(Scalar::F32(f32::from_bits(*v))),
             Val::F64(v) => result_line(Scalar::F64(f64::from_bits(*v))),
             Val::V128(v) => alloc::format!("{}\n", v.as_u128()),
-            other => alloc::format!("{other:?}\n"),
+            // References as the wasmtime CLI prints them (it never shows their contents).
+            Val::FuncRef(None) => String::from("<null funcref>\n"),
+            Val::FuncRef(Some(_)) => String::from("<funcref>\n"),
+            Val::ExternRef(None) => String::from("<null externref>\n"),
+            Val::ExternRef(Some(_)) => String::from("<externref>\n"),
+            Val::AnyRef(None) => String::from("<null anyref>\n"),
+            Val::AnyRef(Some(_)) => String::from("<anyref>\n"),
+            Val::ExnRef(None) => String::from("<null exnref>\n"),
+            Val::ExnRef(Some(_)) => String::from("<exnref>\n"),
+            #[allow(unreachable_patterns)]
+            _ => String::from("<ref>\n"),
         })
         .collect()
 }
