@@ -292,6 +292,13 @@ struct FrameOut {
 
 impl Stream for FrameOut {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Errno> {
+        // The host could not write this stream (its reader has gone, as with `| head`):
+        // fail as `wasmtime run` does, with EIO, so that a program writing forever ends.
+        if let Some(slots) = &self.slots {
+            if slots.lock().closed(self.stderr) {
+                return Err(Errno::Io);
+            }
+        }
         match &self.slots {
             Some(slots) if buf.len() > INLINE_MAX => slots.lock().write(self.stderr, buf),
             _ => {
@@ -318,6 +325,8 @@ struct OutSlot {
 struct OutSlots {
     slots: Vec<OutSlot>,
     next: usize,
+    /// Where the host records a failed stdout or stderr (`Frame::OutStatus`).
+    status: &'static AtomicU8,
 }
 
 impl OutSlots {
@@ -335,7 +344,23 @@ impl OutSlots {
             });
             slots.push(OutSlot { data, state });
         }
-        Ok(OutSlots { slots, next: 0 })
+        let (status, state_at) = state_byte()?;
+        send(&Frame::OutStatus { state_at });
+        Ok(OutSlots {
+            slots,
+            next: 0,
+            status,
+        })
+    }
+
+    /// Whether the host has found stderr (or stdout) closed.
+    fn closed(&self, stderr: bool) -> bool {
+        let bit = if stderr {
+            run_protocol::OUT_CLOSED_STDERR
+        } else {
+            run_protocol::OUT_CLOSED_STDOUT
+        };
+        self.status.load(Ordering::Acquire) & bit != 0
     }
 
     /// Copies `buf` into the next slots, waiting for the host to free each, and sends a

@@ -1,6 +1,6 @@
 /* closed_stdout: writes 8 MiB to stdout in 4 KiB writes and reports on stderr how many
- * failed or came up short, for the test that a reader going away (`| head`) neither fails
- * the program's writes (as under `wasmtime run`) nor stops the run. */
+ * failed or came up short, for the test that a reader going away (`| head`) fails the
+ * program's later writes (EIO, as under `wasmtime run`) without stopping the run. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

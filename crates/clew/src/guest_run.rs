@@ -136,10 +136,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         while let Some(frame) = decoder.next_frame().map_err(|e| anyhow::anyhow!("{e}"))? {
             match frame {
                 Frame::Stdout(data) => {
-                    output.write(false, &data);
+                    output.write(false, &data, shared_ram.as_deref());
                 }
                 Frame::Stderr(data) => {
-                    output.write(true, &data);
+                    output.write(true, &data, shared_ram.as_deref());
+                }
+                Frame::OutStatus { state_at } => {
+                    if shared_ram.is_none() {
+                        bail!("guest announced an output status it cannot have");
+                    }
+                    output.status_at = Some(state_at);
                 }
                 Frame::DirChunk { index, data } => {
                     let slot = dirs
@@ -186,7 +192,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     let data = ram.read_runs(&part)?;
                     // The copy is taken: the guest may fill the slot again.
                     ram.write_byte(*state_at, 0)?;
-                    output.write(stderr, &data);
+                    output.write(stderr, &data, shared_ram.as_deref());
                 }
                 Frame::Exit(code) => exit = Some(code),
                 Frame::Stdin(_) | Frame::StdinEof | Frame::StdinInSlot { .. } => {
@@ -262,11 +268,15 @@ impl Drop for KillOnDrop {
 #[derive(Default)]
 struct Output {
     closed: [bool; 2],
+    /// Where the guest reads which streams failed (`Frame::OutStatus`), in shared RAM.
+    status_at: Option<u64>,
 }
 
 impl Output {
-    /// Writes `data` to stderr or stdout, unless that stream has failed.
-    fn write(&mut self, stderr: bool, data: &[u8]) {
+    /// Writes `data` to stderr or stdout, unless that stream has failed. When it fails
+    /// (its reader has gone), tells the guest through the status byte, which then fails
+    /// the program's writes to it with EIO, as `wasmtime run` does.
+    fn write(&mut self, stderr: bool, data: &[u8], ram: Option<&SharedRam>) {
         let closed = &mut self.closed[usize::from(stderr)];
         if *closed {
             return;
@@ -279,6 +289,19 @@ impl Output {
             out.write_all(data).and_then(|_| out.flush())
         };
         *closed = result.is_err();
+        if *closed {
+            let mut bits = 0;
+            if self.closed[0] {
+                bits |= run_protocol::OUT_CLOSED_STDOUT;
+            }
+            if self.closed[1] {
+                bits |= run_protocol::OUT_CLOSED_STDERR;
+            }
+            if let (Some(ram), Some(at)) = (ram, self.status_at) {
+                // The guest is gone if this fails: nothing left to tell.
+                let _ = ram.write_byte(at, bits);
+            }
+        }
     }
 }
 

@@ -146,9 +146,9 @@ impl wasi::Stream for HostStream {
             HostStream::Stdin => return Err(Errno::Badf),
         };
         match r {
-            // As `wasmtime run`: a reader that went away (`| head`) does not fail the
-            // program's writes; the bytes are dropped.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            // As the wasmtime CLI (49): a reader that went away (`| head`) fails the
+            // program's writes with EIO, so that a program writing forever ends.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Errno::Io),
             r => r.map(|()| buf.len()).map_err(|e| io_errno(&e)),
         }
     }

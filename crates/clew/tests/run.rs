@@ -667,11 +667,11 @@ fn output_through_shared_ram_is_exact_apart_and_in_order() {
     }
 }
 
-/// A reader that goes away (`clew run prog | head -c 10`): the program's writes still
-/// succeed, as under `wasmtime run`, it runs to its end, and the exit code is its own (QEMU
-/// is not left behind waiting for a reader).
+/// A reader that goes away (`clew run prog | head -c 10`): the program's later writes fail
+/// (EIO, as under the wasmtime CLI 49: 2036 of these 2048 failed there), it runs to
+/// its end, and the exit code is its own (QEMU is not left behind waiting for a reader).
 #[test]
-fn closed_stdout_does_not_fail_the_program() {
+fn closed_stdout_does_not_stop_the_program() {
     use std::io::Read;
     let work = scratch("closed");
     let wasm = compile("closed_stdout", &work);
@@ -693,11 +693,13 @@ fn closed_stdout_does_not_fail_the_program() {
         // The pipe's read end is dropped here: further writes to it fail with EPIPE.
         assert_eq!(&head, b"yyyyyyyyyy");
         let out = child.wait_with_output().unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&out.stderr),
-            "failed writes: 0\n",
-            "{args:?}"
-        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let failed: u32 = stderr
+            .strip_prefix("failed writes: ")
+            .and_then(|n| n.trim_end().parse().ok())
+            .unwrap_or_else(|| panic!("{args:?}: {stderr}"));
+        // Writes already on their way when the reader left succeed.
+        assert!((1..2048).contains(&failed), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}");
     }
 }
@@ -1049,5 +1051,53 @@ fn the_entry_point_is_chosen_as_by_wasmtime() {
             );
             assert!(stderr.ends_with(stderr_end), "{name} {mode:?}: {stderr}");
         }
+    }
+}
+
+/// A program writing forever into a pipe whose reader has gone (`| head`) ends: its
+/// writes fail with EIO, as under `wasmtime run` (Clew used to drop the bytes and report
+/// success, so such a program never ended). In the guest (through the shared-RAM status
+/// byte) and on the host.
+#[test]
+fn writes_to_a_departed_reader_fail_with_eio() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let work = scratch("yes");
+    let wasm = compile("yes", &work);
+    for mode in [
+        &["--engine", "interp"][..],
+        &["--engine", "native"],
+        &["--host"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
+            .arg("run")
+            .args(mode)
+            .arg(&wasm)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting clew");
+        let mut first = [0u8; 10];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The reader is gone (dropped above). Without EIO the program would write
+        // forever: give up (and kill it) long after it should have ended.
+        assert_eq!(&first, b"y\ny\ny\ny\ny\n");
+        let id = child.id();
+        let start = Instant::now();
+        let watchdog = std::thread::spawn(move || {
+            while start.elapsed() < Duration::from_secs(300) {
+                std::thread::sleep(Duration::from_millis(200));
+                if !Path::new(&format!("/proc/{id}")).exists() {
+                    return;
+                }
+            }
+            let _ = Command::new("kill").arg(id.to_string()).status();
+        });
+        let out = child.wait_with_output().unwrap();
+        watchdog.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{mode:?}: {stderr}");
+        assert!(stderr.ends_with(": I/O error\n"), "{mode:?}: {stderr}");
     }
 }

@@ -108,6 +108,15 @@ pub enum Frame {
         /// How many of its bytes.
         len: u32,
     },
+    /// Guest → host, once before the program runs, with the output slots: the byte at
+    /// `state_at` is where the host records that writing the program's stdout or stderr
+    /// failed ([`OUT_CLOSED_STDOUT`], [`OUT_CLOSED_STDERR`]: its reader has gone, as
+    /// with `| head`). The guest then fails the program's writes to that stream with
+    /// `EIO`, as `wasmtime run` does, so that a program writing forever ends.
+    OutStatus {
+        /// Guest-physical address of the status byte.
+        state_at: u64,
+    },
     /// Guest → host: the program ended with this exit code (last frame of a run).
     Exit(u32),
     /// Host → guest: bytes for the program's stdin.
@@ -130,6 +139,7 @@ impl Frame {
             Frame::OutInSlot { .. } => 9,
             Frame::InSlot { .. } => 10,
             Frame::StdinInSlot { .. } => 11,
+            Frame::OutStatus { .. } => 12,
         }
     }
 
@@ -185,6 +195,10 @@ impl Frame {
                 payload.extend_from_slice(&len.to_le_bytes());
                 &payload
             }
+            Frame::OutStatus { state_at } => {
+                payload.extend_from_slice(&state_at.to_le_bytes());
+                &payload
+            }
             Frame::StdinEof => &[],
         };
         out.push(self.kind());
@@ -211,6 +225,12 @@ pub const SLOT_FREE: u8 = 0;
 
 /// Slot state: filled, the reader side has not copied the bytes out yet.
 pub const SLOT_FILLED: u8 = 1;
+
+/// [`Frame::OutStatus`] bit: the host's stdout failed (its reader has gone).
+pub const OUT_CLOSED_STDOUT: u8 = 1;
+
+/// [`Frame::OutStatus`] bit: the host's stderr failed.
+pub const OUT_CLOSED_STDERR: u8 = 2;
 
 /// Number of input slots (see [`Frame::InSlot`]).
 pub const IN_SLOTS: usize = 4;
@@ -338,7 +358,10 @@ impl Decoder {
                 index: word(&payload)?,
                 len: word(&payload[4..])?,
             },
-            4 | 6..=11 => return Err(DecodeError::BadPayload(kind)),
+            12 if payload.len() == 8 => Frame::OutStatus {
+                state_at: u64_at(&payload),
+            },
+            4 | 6..=12 => return Err(DecodeError::BadPayload(kind)),
             other => return Err(DecodeError::UnknownKind(other)),
         };
         Ok(Some(frame))
@@ -564,6 +587,7 @@ mod tests {
                 runs: vec![(0x30_0000, 4096), (0x50_0000, 61440)],
             },
             Frame::StdinInSlot { index: 3, len: 7 },
+            Frame::OutStatus { state_at: 0x77 },
             Frame::Exit(42),
         ];
         let mut wire = Vec::new();
