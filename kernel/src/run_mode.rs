@@ -292,24 +292,23 @@ struct FrameOut {
 
 impl Stream for FrameOut {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Errno> {
-        // The host could not write this stream (its reader has gone, as with `| head`):
-        // fail as `wasmtime run` does, with EIO, so that a program writing forever ends.
         if let Some(slots) = &self.slots {
-            if slots.lock().closed(self.stderr) {
+            let mut slots = slots.lock();
+            // The host could not write this stream (its reader has gone, as with `| head`):
+            // fail as `wasmtime run` does, with EIO, so that a program writing forever ends.
+            if slots.closed(self.stderr) {
                 return Err(Errno::Io);
             }
-        }
-        match &self.slots {
-            Some(slots) if buf.len() > INLINE_MAX => slots.lock().write(self.stderr, buf),
-            _ => {
-                if self.stderr {
-                    send_chunked(buf, Frame::Stderr);
-                } else {
-                    send_chunked(buf, Frame::Stdout);
-                }
-                Ok(buf.len())
+            if buf.len() > INLINE_MAX {
+                return slots.write(self.stderr, buf);
             }
         }
+        if self.stderr {
+            send_chunked(buf, Frame::Stderr);
+        } else {
+            send_chunked(buf, Frame::Stdout);
+        }
+        Ok(buf.len())
     }
 }
 

@@ -97,17 +97,6 @@ pub enum Engine {
     Native,
 }
 
-/// How `clew run` satisfies imports it does not know.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnknownImportsMode {
-    /// Instantiation fails naming the import.
-    Reject,
-    /// Functions returning zeros (and default globals, tables, memories).
-    DefaultValues,
-    /// Functions that trap when called.
-    Trap,
-}
-
 /// Options of `clew boot`.
 #[derive(Args, Debug)]
 pub struct BootArgs {
@@ -292,7 +281,7 @@ impl RunArgs {
 
     /// How unknown imports are satisfied: `--trap-unknown-imports` or
     /// `-W unknown-imports-trap` win over the default-values forms, as in `wasmtime run`.
-    pub fn unknown_imports(&self) -> UnknownImportsMode {
+    pub fn unknown_imports(&self) -> wasi::UnknownImports {
         let (mut trap, mut default) = (
             self.trap_unknown_imports,
             self.default_values_unknown_imports,
@@ -305,11 +294,11 @@ impl RunArgs {
             }
         }
         if trap {
-            UnknownImportsMode::Trap
+            wasi::UnknownImports::Trap
         } else if default {
-            UnknownImportsMode::DefaultValues
+            wasi::UnknownImports::DefaultValues
         } else {
-            UnknownImportsMode::Reject
+            wasi::UnknownImports::Reject
         }
     }
 }

@@ -11,7 +11,7 @@
 //! guest a few bytes per interrupt (about 25 KB/s).
 
 use crate::archive::Archive;
-use crate::cli::{RunArgs, UnknownImportsMode};
+use crate::cli::RunArgs;
 use crate::qemu::{Launch, RunDir, SharedRam};
 use anyhow::{bail, Context};
 use run_protocol::{Decoder, Frame, RunSpec, UnknownImports};
@@ -441,9 +441,9 @@ fn build_archive(
             .timeout()
             .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1)),
         unknown_imports: match args.unknown_imports() {
-            UnknownImportsMode::Trap => UnknownImports::Trap,
-            UnknownImportsMode::DefaultValues => UnknownImports::DefaultValues,
-            UnknownImportsMode::Reject => UnknownImports::Reject,
+            wasi::UnknownImports::Trap => UnknownImports::Trap,
+            wasi::UnknownImports::DefaultValues => UnknownImports::DefaultValues,
+            wasi::UnknownImports::Reject => UnknownImports::Reject,
         },
         // Without it (`CLEW_NO_SHARED_RAM=1`, or no memfd) output and `--dir` trees
         // come back over the serial port: the fallback path, kept tested.

@@ -8,14 +8,14 @@
 //! Key pieces: [`HostClocks`], [`HostRandom`] and [`HostStream`] implement the `wasi`
 //! crate's host traits with std; `run_wasmtime` and `run_wasmi` drive one engine each.
 
-use crate::cli::{Engine, RunArgs, UnknownImportsMode};
+use crate::cli::{Engine, RunArgs};
 use anyhow::{bail, Context as _};
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use wasi::{ClockId, Errno, SharedVfs, UnknownImports, WasiCtx, WasiView};
+use wasi::{ClockId, Errno, SharedVfs, WasiCtx, WasiView};
 
 /// Exit status of `wasmtime run` when the guest traps (128 + SIGABRT on Unix).
 const TRAP_EXIT: u8 = 134;
@@ -304,14 +304,6 @@ fn write_back(shared: &SharedVfs, dirs: &[LoadedDir]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn unknown_mode(args: &RunArgs) -> UnknownImports {
-    match args.unknown_imports() {
-        UnknownImportsMode::Trap => UnknownImports::Trap,
-        UnknownImportsMode::DefaultValues => UnknownImports::DefaultValues,
-        UnknownImportsMode::Reject => UnknownImports::Reject,
-    }
-}
-
 /// How the program ended.
 enum End {
     /// `_start` returned, or `proc_exit(code)`.
@@ -411,7 +403,7 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         &mut linker,
         &mut store,
         &module,
-        unknown_mode(args),
+        args.unknown_imports(),
     )?;
     let classify = |e: wasmtime::Error, what: String| -> End {
         if let Some(exit) = e.downcast_ref::<wasi::wasmtime_adapter::I32Exit>() {
@@ -520,7 +512,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
     let mut linker: Linker<State<wasmi::StoreLimits>> = Linker::new(&engine);
     let werr = |e: wasmi::Error| anyhow::anyhow!("{e}");
     wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic).map_err(werr)?;
-    let mode = unknown_mode(args);
+    let mode = args.unknown_imports();
     if let Some((m, n)) = wasi::wasmi_adapter::first_undefined_import(module, mode) {
         bail!(
             "failed to instantiate {:?}\n    1: unknown import: `{m}::{n}` has not been defined",
