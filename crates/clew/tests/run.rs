@@ -76,6 +76,25 @@ fn clew_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     out
 }
 
+/// Assembles `wat_text` into `dir/NAME.wasm` and returns that path.
+fn assemble(dir: &Path, name: &str, wat_text: &str) -> String {
+    let path = dir.join(format!("{name}.wasm"));
+    let wasm = wat::parse_str(wat_text).expect("assembling the test module");
+    std::fs::write(&path, wasm).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `clew run OPTIONS... MODULE ARGS...`, options given as groups (a mode, then more).
+fn clew_run(options: &[&[&str]], module: &str, args: &[&str]) -> Output {
+    let mut line = vec!["run"];
+    for group in options {
+        line.extend_from_slice(group);
+    }
+    line.push(module);
+    line.extend_from_slice(args);
+    clew(&line, b"")
+}
+
 /// Files of `dir` (relative path → contents; directories as "<dir>").
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
@@ -382,8 +401,11 @@ fn huge_wasi_requests_get_answers_not_kernel_failures() {
 #[test]
 fn table_grow_in_the_interpreter_runs_code_once() {
     let work = scratch("tablegrow");
-    let wasm = wat::parse_str(format!(
-        r#"(module
+    let path = assemble(
+        &work,
+        "tablegrow",
+        &format!(
+            r#"(module
   {SAY}
   (memory (export "memory") 1)
   (table $t 0 funcref)
@@ -400,13 +422,10 @@ fn table_grow_in_the_interpreter_runs_code_once() {
     (if (i32.eq (table.size $t) (i32.const 18000000))
       (then (call $say (i32.const 83))))
     (call $say (i32.const 10))))"#
-    ))
-    .expect("assembling the test module");
-    let path = work.join("tablegrow.wasm");
-    std::fs::write(&path, wasm).unwrap();
-    let path = path.to_str().unwrap();
+        ),
+    );
     for engine in ["interp", "native"] {
-        let out = clew(&["run", "--engine", engine, path], b"");
+        let out = clew(&["run", "--engine", engine, &path], b"");
         assert_eq!(out.status.code(), Some(0), "{engine}: {out:?}");
         assert_eq!(String::from_utf8_lossy(&out.stdout), "AS\n", "{engine}");
     }
@@ -440,14 +459,9 @@ fn instantiation_traps_exit_as_wasmtime() {
         ),
     ];
     for (name, wat_text, code, last) in cases {
-        let path = work.join(format!("{name}.wasm"));
-        std::fs::write(&path, wat::parse_str(wat_text).unwrap()).unwrap();
-        let path = path.to_str().unwrap();
+        let path = assemble(&work, name, wat_text);
         for mode in ENGINES {
-            let mut args = vec!["run"];
-            args.extend_from_slice(mode);
-            args.push(path);
-            let out = clew(&args, b"");
+            let out = clew_run(&[mode], &path, &[]);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(code), "{name} {mode:?}: {stderr}");
             assert!(
@@ -467,8 +481,11 @@ fn instantiation_traps_exit_as_wasmtime() {
 #[test]
 fn unknown_imports_of_every_kind() {
     let work = scratch("unknown-imports");
-    let wasm = wat::parse_str(format!(
-        r#"(module
+    let path = assemble(
+        &work,
+        "unknown",
+        &format!(
+            r#"(module
   (import "env" "f" (func $f (result i32)))
   (import "env" "g" (global $g i32))
   (import "env" "t" (table 2 funcref))
@@ -481,20 +498,13 @@ fn unknown_imports_of_every_kind() {
     (call $say (i32.add (i32.const 48) (table.size 0)))
     (call $say (i32.add (i32.const 48) (memory.size)))
     (call $say (i32.const 10))))"#
-    ))
-    .expect("assembling the test module");
-    let path = work.join("unknown.wasm");
-    std::fs::write(&path, wasm).unwrap();
-    let path = path.to_str().unwrap();
+        ),
+    );
     for mode in ENGINES {
-        let mut args = vec!["run", "--default-values-unknown-imports"];
-        args.extend_from_slice(mode);
-        args.push(path);
-        let out = clew(&args, b"");
+        let out = clew_run(&[&["--default-values-unknown-imports"], mode], &path, &[]);
         assert_eq!(out.status.code(), Some(0), "{mode:?}: {out:?}");
         assert_eq!(String::from_utf8_lossy(&out.stdout), "0021\n", "{mode:?}");
-        args[1] = "--trap-unknown-imports";
-        let out = clew(&args, b"");
+        let out = clew_run(&[&["--trap-unknown-imports"], mode], &path, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{mode:?}: {stderr}");
         assert!(
@@ -517,11 +527,10 @@ fn auto_runs_natively_what_the_interpreter_cannot_translate() {
     let wat_text = format!(
         "(module (func (export \"_start\") (local {locals}) (local.set 49999 (i32.const 1))))"
     );
-    let path = work.join("locals.wasm");
-    std::fs::write(&path, wat::parse_str(&wat_text).unwrap()).unwrap();
+    let path = assemble(&work, "locals", &wat_text);
     let cache = work.join("cache");
     let out = clew_env(
-        &["run", "--engine", "auto", path.to_str().unwrap()],
+        &["run", "--engine", "auto", &path],
         b"",
         &[("XDG_CACHE_HOME", cache.to_str().unwrap())],
     );
@@ -1026,22 +1035,15 @@ fn the_entry_point_is_chosen_as_by_wasmtime() {
         ),
     ];
     for (name, exports, extra, code, stdout, stderr_end) in cases {
-        let path = work.join(format!("{name}.wasm"));
         let wat_text = format!(r#"(module {SAY} (memory (export "memory") 1) {exports})"#);
-        std::fs::write(&path, wat::parse_str(wat_text).unwrap()).unwrap();
-        let path = path.to_str().unwrap();
+        let path = assemble(&work, name, &wat_text);
+        // Options before the module, the program's arguments after it.
+        let (opts, prog_args) = match extra.first() {
+            Some(&"--") => (&[][..], &extra[1..]),
+            _ => (extra, &[][..]),
+        };
         for mode in ENGINES {
-            let mut args = vec!["run"];
-            args.extend_from_slice(mode);
-            // Options before the module, the program's arguments after it.
-            let (opts, prog_args) = match extra.first() {
-                Some(&"--") => (&[][..], &extra[1..]),
-                _ => (extra, &[][..]),
-            };
-            args.extend_from_slice(opts);
-            args.push(path);
-            args.extend_from_slice(prog_args);
-            let out = clew(&args, b"");
+            let out = clew_run(&[mode, opts], &path, prog_args);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(code), "{name} {mode:?}: {stderr}");
             assert_eq!(
