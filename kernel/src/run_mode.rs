@@ -157,15 +157,18 @@ fn run_program() -> Result<u32, String> {
     let stdio: [Box<dyn Stream>; 3] = [
         Box::new(FrameStdin {
             in_slots,
+            tty: spec.terminals & run_protocol::TTY_STDIN != 0,
             ..FrameStdin::default()
         }),
         Box::new(FrameOut {
             stderr: false,
             slots: slots.clone(),
+            tty: spec.terminals & run_protocol::TTY_STDOUT != 0,
         }),
         Box::new(FrameOut {
             stderr: true,
             slots,
+            tty: spec.terminals & run_protocol::TTY_STDERR != 0,
         }),
     ];
     let mut ctx = process::new_ctx(vfs.clone(), spec.argv.clone(), env, stdio);
@@ -288,6 +291,8 @@ const INLINE_MAX: usize = 32;
 struct FrameOut {
     stderr: bool,
     slots: Option<Arc<crate::sync::Mutex<OutSlots>>>,
+    /// The host's stream is a terminal (`RunSpec::terminals`).
+    tty: bool,
 }
 
 impl Stream for FrameOut {
@@ -309,6 +314,10 @@ impl Stream for FrameOut {
             send_chunked(buf, Frame::Stdout);
         }
         Ok(buf.len())
+    }
+
+    fn is_tty(&self) -> bool {
+        self.tty
     }
 }
 
@@ -456,6 +465,8 @@ struct FrameStdin {
     eof: bool,
     broken: bool,
     in_slots: Vec<InSlot>,
+    /// The host's stdin is a terminal (`RunSpec::terminals`).
+    tty: bool,
 }
 
 impl FrameStdin {
@@ -535,5 +546,9 @@ impl Stream for FrameStdin {
         self.decoder.push(&chunk);
         self.drain_frames();
         !self.data.is_empty() || self.eof || self.broken
+    }
+
+    fn is_tty(&self) -> bool {
+        self.tty
     }
 }

@@ -385,6 +385,24 @@ fn fill_in_slot(
 
 /// Builds the boot archive: the module under `/run`, each `--dir` tree under
 /// `/run/dirs/<index>`, and the encoded run spec at `RUN_SPEC_PATH`.
+/// Which of this process's stdin, stdout and stderr are terminals, as
+/// [`RunSpec::terminals`] bits: the guest reports those as character devices, as
+/// `wasmtime run` does (and `clew run --host`, through `HostStream::is_tty`).
+fn host_terminals() -> u8 {
+    use std::io::IsTerminal;
+    let mut bits = 0;
+    if std::io::stdin().is_terminal() {
+        bits |= run_protocol::TTY_STDIN;
+    }
+    if std::io::stdout().is_terminal() {
+        bits |= run_protocol::TTY_STDOUT;
+    }
+    if std::io::stderr().is_terminal() {
+        bits |= run_protocol::TTY_STDERR;
+    }
+    bits
+}
+
 fn build_archive(
     args: &RunArgs,
     shared_mounts: &[Option<(usize, String)>],
@@ -448,6 +466,7 @@ fn build_archive(
         // Without it (`CLEW_NO_SHARED_RAM=1`, or no memfd) output and `--dir` trees
         // come back over the serial port: the fallback path, kept tested.
         shared_ram,
+        terminals: host_terminals(),
     };
     archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;
     Ok((archive.finish()?, spec, needs_max_cpu))

@@ -1103,3 +1103,56 @@ fn writes_to_a_departed_reader_fail_with_eio() {
         assert!(stderr.ends_with(": I/O error\n"), "{mode:?}: {stderr}");
     }
 }
+
+/// A stdio stream that is a terminal on the host is a character device in the guest (so
+/// `isatty` is true, C's stdout is line-buffered and CPython starts its prompt), any other
+/// is of unknown type: as under `wasmtime run`, in every mode. The terminal is a pty from
+/// `script` (util-linux); stdout goes to a file, so the program sees stdin and stderr as
+/// terminals and stdout not.
+#[test]
+fn terminals_are_character_devices_as_under_wasmtime() {
+    let work = scratch("tty");
+    let wasm = compile("tty", &work);
+    let line = |fd: u32, tty: bool| {
+        let (isatty, filetype) = if tty { (1, 2) } else { (0, 0) };
+        format!(
+            "fd {fd}: isatty {isatty} fdstat filetype {filetype} filestat filetype {filetype}\n"
+        )
+    };
+    for mode in [
+        &["--engine", "interp"][..],
+        &["--engine", "native"],
+        &["--host"],
+    ] {
+        let out_file = work.join("out.txt");
+        let _ = std::fs::remove_file(&out_file);
+        let command = format!(
+            "{} run {} {} > {}",
+            env!("CARGO_BIN_EXE_clew"),
+            mode.join(" "),
+            wasm.display(),
+            out_file.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot run script (install bsdutils)");
+        let terminal = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+        assert_eq!(out.status.code(), Some(0), "{mode:?}: {terminal}");
+        let expected = [line(0, true), line(1, false), line(2, true)].concat();
+        assert_eq!(terminal, expected, "{mode:?}");
+        assert_eq!(
+            std::fs::read_to_string(&out_file).unwrap(),
+            "out\n",
+            "{mode:?}"
+        );
+
+        // Without a terminal: pipes all three.
+        let out = clew_run(&[mode], wasm.to_str().unwrap(), &[]);
+        assert_eq!(out.status.code(), Some(0), "{mode:?}");
+        assert_eq!(out.stdout, b"out\n", "{mode:?}");
+        let expected = [line(0, false), line(1, false), line(2, false)].concat();
+        assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{mode:?}");
+    }
+}

@@ -425,7 +425,19 @@ pub struct RunSpec {
     /// [`Frame::OutSlot`]) and `--dir` trees
     /// come back as [`Frame::DirInRam`], instead of through the serial port.
     pub shared_ram: bool,
+    /// Which of the host's stdin, stdout and stderr are terminals (`TTY_STDIN`,
+    /// `TTY_STDOUT`, `TTY_STDERR`): `wasmtime run` reports such a stream's filetype as
+    /// `character_device` (so wasi-libc's `isatty` is true and stdout is line-buffered, and
+    /// CPython starts its interactive prompt), any other as `unknown`.
+    pub terminals: u8,
 }
+
+/// [`RunSpec::terminals`] bit: the host's stdin is a terminal.
+pub const TTY_STDIN: u8 = 1;
+/// [`RunSpec::terminals`] bit: the host's stdout is a terminal.
+pub const TTY_STDOUT: u8 = 2;
+/// [`RunSpec::terminals`] bit: the host's stderr is a terminal.
+pub const TTY_STDERR: u8 = 4;
 
 /// Errors decoding a [`RunSpec`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -446,7 +458,7 @@ impl RunSpec {
                 put(out, s);
             }
         };
-        out.extend_from_slice(b"CLEWRUN7");
+        out.extend_from_slice(b"CLEWRUN8");
         put(&mut out, &self.module);
         put(&mut out, &self.display_name);
         put_list(&mut out, &self.argv);
@@ -466,13 +478,14 @@ impl RunSpec {
             UnknownImports::Trap => 2,
         });
         out.push(u8::from(self.shared_ram));
+        out.push(self.terminals);
         out
     }
 
     /// Decodes what [`RunSpec::encode`] wrote; malformed input is an error, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<RunSpec, SpecError> {
         let mut rest = bytes
-            .strip_prefix(b"CLEWRUN7")
+            .strip_prefix(b"CLEWRUN8")
             .ok_or(SpecError("not a run spec"))?;
         fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], SpecError> {
             if rest.len() < n {
@@ -533,6 +546,10 @@ impl RunSpec {
             1 => true,
             _ => return Err(SpecError("bad shared-RAM flag")),
         };
+        let terminals = take(&mut rest, 1)?[0];
+        if terminals & !(TTY_STDIN | TTY_STDOUT | TTY_STDERR) != 0 {
+            return Err(SpecError("bad terminal flags"));
+        }
         if !rest.is_empty() {
             return Err(SpecError("trailing bytes after run spec"));
         }
@@ -548,6 +565,7 @@ impl RunSpec {
             timeout_ms,
             unknown_imports,
             shared_ram,
+            terminals,
         })
     }
 }
@@ -696,6 +714,7 @@ mod tests {
             timeout_ms: Some(1500),
             unknown_imports: UnknownImports::Trap,
             shared_ram: true,
+            terminals: TTY_STDIN | TTY_STDERR,
         };
         let bytes = spec.encode();
         assert_eq!(RunSpec::decode(&bytes), Ok(spec.clone()));
@@ -712,7 +731,11 @@ mod tests {
             };
             assert_eq!(RunSpec::decode(&spec.encode()), Ok(spec));
         }
-        let mut huge = b"CLEWRUN7".to_vec();
+        // Only the three stdio bits are defined.
+        let mut bad_terminals = bytes.clone();
+        *bad_terminals.last_mut().unwrap() = 8;
+        assert!(RunSpec::decode(&bad_terminals).is_err());
+        let mut huge = b"CLEWRUN8".to_vec();
         huge.extend_from_slice(&0u32.to_le_bytes());
         huge.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(RunSpec::decode(&huge).is_err());
