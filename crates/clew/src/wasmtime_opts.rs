@@ -225,10 +225,14 @@ pub fn parse_wasi(s: &str) -> Result<WasiOpts, String> {
                 }
                 WasiOpt::NoEffect
             }
-            // `wasi_unstable` (preview0) imports: wasmtime has them on by default.
+            // `wasi_unstable` (preview0) imports: on by default, as in wasmtime; Clew
+            // always provides them.
             "preview0" => {
-                if boolean(key, val)? {
-                    return Err("-S preview0 is not supported by Clew (no `wasi_unstable`)".into());
+                if !boolean(key, val)? {
+                    return Err(
+                        "-S preview0=n is not supported by Clew: `wasi_unstable` is always provided"
+                            .into(),
+                    );
                 }
                 WasiOpt::NoEffect
             }
@@ -309,10 +313,10 @@ mod tests {
                 WasiOpt::NoEffect
             ]
         );
-        assert_eq!(parse_wasi("preview0=n").unwrap().0, [WasiOpt::NoEffect]);
+        assert_eq!(parse_wasi("preview0").unwrap().0, [WasiOpt::NoEffect]);
         for bad in [
             "cli=n",
-            "preview0",
+            "preview0=n",
             "threads",
             "http",
             "tcplisten=127.0.0.1:80",

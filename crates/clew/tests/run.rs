@@ -1156,3 +1156,43 @@ fn terminals_are_character_devices_as_under_wasmtime() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), expected, "{mode:?}");
     }
 }
+
+/// Programs built for `wasi_unstable` (WASI snapshot 0, before preview1) run, as under
+/// `wasmtime run`: the same functions with snapshot 0's layouts where they differ
+/// (`tests/run/unstable.wat`), in every mode; snapshot 0 has no `sock_accept`.
+#[test]
+fn wasi_unstable_programs_run() {
+    let work = scratch("unstable");
+    let module = repo_root().join("tests/run/unstable.wat");
+    for mode in ENGINES {
+        let dir = work.join("dir");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mapping = format!("{}::.", dir.display());
+        let out = clew_run(&[mode, &["--dir", &mapping]], module.to_str().unwrap(), &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{mode:?}: {stderr}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "YYYYYYYYYYYYYYYY\n",
+            "{mode:?}: {stderr}"
+        );
+        assert_eq!(std::fs::read(dir.join("f.txt")).unwrap(), b"0123456789");
+    }
+    let no_accept = assemble(
+        &work,
+        "accept",
+        r#"(module
+  (import "wasi_unstable" "sock_accept" (func (param i32 i32 i32) (result i32)))
+  (func (export "_start")))"#,
+    );
+    for mode in ENGINES {
+        let out = clew_run(&[mode], &no_accept, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{mode:?}: {stderr}");
+        assert!(
+            stderr.contains("unknown import: `wasi_unstable::sock_accept` has not been defined"),
+            "{mode:?}: {stderr}"
+        );
+    }
+}

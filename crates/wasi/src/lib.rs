@@ -13,7 +13,9 @@
 //! - [`invoke`]: `--invoke`'s arguments, warnings and results, for every engine;
 //! - [`preview1`]: the functions; [`table`]: the one list of their wasm signatures, from
 //!   which the engine adapters ([`wasmi_adapter`], [`wasmtime_adapter`], behind the cargo
-//!   features `wasmi` and `wasmtime`) generate their `Linker` registrations.
+//!   features `wasmi` and `wasmtime`) generate their `Linker` registrations;
+//! - [`preview0`]: the same functions for `wasi_unstable` (snapshot 0) programs, four of
+//!   them reading or writing that snapshot's layouts.
 //!
 //! Behaviour follows wasmtime's preview1 implementation (the reference the official
 //! conformance suite is checked against) unless a comment says otherwise.
@@ -26,6 +28,7 @@ pub mod host;
 pub mod invoke;
 pub mod memory;
 mod poll;
+pub mod preview0;
 pub mod preview1;
 pub mod table;
 pub mod types;
@@ -45,6 +48,19 @@ pub use types::{ClockId, Errno};
 
 /// The import module name of every preview1 function.
 pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// The import module name of the snapshot 0 functions ([`preview0`]).
+pub const MODULE0: &str = "wasi_unstable";
+
+/// Whether this crate provides the import `module::name`: a preview1 function, or a
+/// snapshot 0 one (preview1's list less `sock_accept`, which snapshot 0 does not have).
+pub fn provides(module: &str, name: &str) -> bool {
+    match module {
+        MODULE => table::NAMES.contains(&name),
+        MODULE0 => name != "sock_accept" && table::NAMES.contains(&name),
+        _ => false,
+    }
+}
 
 /// What to do with imports of a module that neither WASI nor the embedder provides (the
 /// `wasmtime run` flags `--default-values-unknown-imports`, `--trap-unknown-imports`).

@@ -6,7 +6,7 @@
 
 use crate::ctx::{Handle, StdioKind, WasiCtx};
 use crate::memory::{GuestMemory, GuestMemoryExt};
-use crate::types::{layout, ClockId, Errno};
+use crate::types::{layout, ClockId, Errno, Snapshot};
 use crate::{Error, Result};
 use alloc::vec::Vec;
 
@@ -33,8 +33,18 @@ fn now(ctx: &WasiCtx, id: ClockId) -> u64 {
     ctx.clocks.now_ns(id).unwrap_or(0)
 }
 
-fn parse(ctx: &mut WasiCtx, mem: &dyn GuestMemory, at: u32) -> Result<Parsed> {
-    let b = mem.slice(at, layout::SUBSCRIPTION_SIZE)?;
+/// A subscription's size and the offsets of its clock's `id`, `timeout` and `flags` in
+/// `snapshot`'s layout (`wasi_unstable`'s clock starts with a u64 `identifier`).
+fn subscription_layout(snapshot: Snapshot) -> (u32, [usize; 3]) {
+    match snapshot {
+        Snapshot::Preview1 => (layout::SUBSCRIPTION_SIZE, [16, 24, 40]),
+        Snapshot::Unstable => (layout::SUBSCRIPTION0_SIZE, [24, 32, 48]),
+    }
+}
+
+fn parse(snapshot: Snapshot, ctx: &mut WasiCtx, mem: &dyn GuestMemory, at: u32) -> Result<Parsed> {
+    let (size, [id_at, timeout_at, flags_at]) = subscription_layout(snapshot);
+    let b = mem.slice(at, size)?;
     let u64_at = |o: usize| {
         let mut a = [0u8; 8];
         a.copy_from_slice(&b[o..o + 8]);
@@ -44,9 +54,9 @@ fn parse(ctx: &mut WasiCtx, mem: &dyn GuestMemory, at: u32) -> Result<Parsed> {
     let userdata = u64_at(0);
     let sub = match b[8] {
         0 => {
-            let id = ClockId::from_raw(u32_at(16))?;
-            let timeout = u64_at(24);
-            let flags = u16::from_le_bytes([b[40], b[41]]);
+            let id = ClockId::from_raw(u32_at(id_at))?;
+            let timeout = u64_at(timeout_at);
+            let flags = u16::from_le_bytes([b[flags_at], b[flags_at + 1]]);
             if flags & !1 != 0 {
                 return Err(Errno::Inval.into());
             }
@@ -106,6 +116,21 @@ pub fn poll_oneoff(
     nsubs: u32,
     nevents: u32,
 ) -> Result<()> {
+    poll_oneoff_in(Snapshot::Preview1, ctx, mem, subs, events, nsubs, nevents)
+}
+
+/// [`poll_oneoff`] reading `snapshot`'s `subscription` layout (the `event` layout is the
+/// same in both).
+pub(crate) fn poll_oneoff_in(
+    snapshot: Snapshot,
+    ctx: &mut WasiCtx,
+    mem: &mut dyn GuestMemory,
+    subs: u32,
+    events: u32,
+    nsubs: u32,
+    nevents: u32,
+) -> Result<()> {
+    let (sub_size, _) = subscription_layout(snapshot);
     // wasmtime: "Indefinite sleeping is not supported in preview1".
     if nsubs == 0 {
         return Err(Errno::Inval.into());
@@ -114,9 +139,7 @@ pub fn poll_oneoff(
         return Err(Error::BadPointer);
     }
     // The whole array must be guest memory before the kernel sizes anything by `nsubs`.
-    let subs_bytes = nsubs
-        .checked_mul(layout::SUBSCRIPTION_SIZE)
-        .ok_or(Error::BadPointer)?;
+    let subs_bytes = nsubs.checked_mul(sub_size).ok_or(Error::BadPointer)?;
     mem.slice(subs, subs_bytes)?;
     let mut parsed = Vec::new();
     if nsubs > MAX_SUBSCRIPTIONS || parsed.try_reserve_exact(nsubs as usize).is_err() {
@@ -124,10 +147,10 @@ pub fn poll_oneoff(
     }
     for i in 0..nsubs {
         let at = i
-            .checked_mul(layout::SUBSCRIPTION_SIZE)
+            .checked_mul(sub_size)
             .and_then(|o| subs.checked_add(o))
             .ok_or(Error::BadPointer)?;
-        parsed.push(parse(ctx, mem, at)?);
+        parsed.push(parse(snapshot, ctx, mem, at)?);
     }
     // Wait until something is ready.
     let mut ready_set: Vec<bool>;

@@ -16,7 +16,7 @@
 use crate::ctx::{Descriptor, Handle, StdioKind, WasiCtx};
 use crate::memory::{GuestMemory, GuestMemoryExt};
 use crate::types::LOOKUP_SYMLINK_FOLLOW;
-use crate::types::{fdflags, filetype, fstflags, layout, oflags, rights, ClockId, Errno};
+use crate::types::{fdflags, filetype, fstflags, layout, oflags, rights, ClockId, Errno, Snapshot};
 use crate::{Error, Result};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -231,22 +231,43 @@ fn stdio_filetype(stream: &dyn crate::Stream) -> u8 {
     }
 }
 
-fn write_filestat(mem: Mem<'_>, ptr: u32, ft: u8, m: Option<&vfs::Metadata>) -> Result<()> {
+/// Writes a `filestat` in `snapshot`'s layout ([`layout::FILESTAT_SIZE`],
+/// [`layout::FILESTAT0_SIZE`]).
+fn write_filestat(
+    snapshot: Snapshot,
+    mem: Mem<'_>,
+    ptr: u32,
+    ft: u8,
+    m: Option<&vfs::Metadata>,
+) -> Result<()> {
     let mut b = [0u8; layout::FILESTAT_SIZE as usize];
     b[16] = ft;
+    // Offsets after `filetype` are 8 less in snapshot 0, whose u32 `nlink` sits at 20.
+    let (len, after) = match snapshot {
+        Snapshot::Preview1 => (layout::FILESTAT_SIZE as usize, 32),
+        Snapshot::Unstable => (layout::FILESTAT0_SIZE as usize, 24),
+    };
     if let Some(m) = m {
         b[0..8].copy_from_slice(&m.dev.to_le_bytes());
         b[8..16].copy_from_slice(&m.ino.to_le_bytes());
-        b[24..32].copy_from_slice(&m.nlink.to_le_bytes());
-        b[32..40].copy_from_slice(&m.size.to_le_bytes());
-        b[40..48].copy_from_slice(&m.atime_ns.to_le_bytes());
-        b[48..56].copy_from_slice(&m.mtime_ns.to_le_bytes());
-        b[56..64].copy_from_slice(&m.ctime_ns.to_le_bytes());
+        match snapshot {
+            Snapshot::Preview1 => b[24..32].copy_from_slice(&m.nlink.to_le_bytes()),
+            Snapshot::Unstable => {
+                let nlink = u32::try_from(m.nlink).unwrap_or(u32::MAX);
+                b[20..24].copy_from_slice(&nlink.to_le_bytes());
+            }
+        }
+        for (i, v) in [m.size, m.atime_ns, m.mtime_ns, m.ctime_ns]
+            .iter()
+            .enumerate()
+        {
+            b[after + 8 * i..after + 8 * i + 8].copy_from_slice(&v.to_le_bytes());
+        }
     }
     if !ptr.is_multiple_of(8) {
         return Err(Error::BadPointer);
     }
-    mem.write_bytes(ptr, &b)?;
+    mem.write_bytes(ptr, &b[..len])?;
     Ok(())
 }
 
@@ -509,17 +530,28 @@ pub fn fd_fdstat_set_rights(
 
 /// `fd_filestat_get(fd) -> filestat`. Stdio reports zeros (and its file type).
 pub fn fd_filestat_get(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Result<()> {
+    fd_filestat_get_in(Snapshot::Preview1, ctx, mem, fd, out)
+}
+
+/// [`fd_filestat_get`] writing `snapshot`'s `filestat` layout.
+pub(crate) fn fd_filestat_get_in(
+    snapshot: Snapshot,
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    out: u32,
+) -> Result<()> {
     let d = desc(ctx, fd)?;
     let ino = match &d.handle {
         Handle::Stdio { stream, .. } => {
             let ft = stdio_filetype(stream.as_ref());
-            return write_filestat(mem, out, ft, None);
+            return write_filestat(snapshot, mem, out, ft, None);
         }
         Handle::File { ino, .. } | Handle::Dir { ino, .. } => *ino,
     };
     need(d, rights::FD_FILESTAT_GET)?;
     let m = ctx.vfs.lock().metadata(ino)?;
-    write_filestat(mem, out, kind_filetype(m.kind), Some(&m))
+    write_filestat(snapshot, mem, out, kind_filetype(m.kind), Some(&m))
 }
 
 /// `fd_filestat_set_size(fd, size)`: files only; a file not open for writing is `EINVAL`
@@ -940,6 +972,20 @@ pub fn path_filestat_get(
     path_len: u32,
     out: u32,
 ) -> Result<()> {
+    path_filestat_get_in(Snapshot::Preview1, ctx, mem, fd, flags, path, path_len, out)
+}
+
+/// [`path_filestat_get`] writing `snapshot`'s `filestat` layout.
+pub(crate) fn path_filestat_get_in(
+    snapshot: Snapshot,
+    ctx: &mut WasiCtx,
+    mem: Mem<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    out: u32,
+) -> Result<()> {
     let follow = lookup_follow(flags)?;
     let base = dir_ino(ctx, fd, rights::PATH_FILESTAT_GET)?;
     let path = mem.read_str(path, path_len)?;
@@ -948,7 +994,7 @@ pub fn path_filestat_get(
         let ino = vfs.resolve(base, &path, follow, true)?;
         vfs.metadata(ino)?
     };
-    write_filestat(mem, out, kind_filetype(m.kind), Some(&m))
+    write_filestat(snapshot, mem, out, kind_filetype(m.kind), Some(&m))
 }
 
 /// `path_filestat_set_times(fd, flags, path, atim, mtim, fst_flags)`.

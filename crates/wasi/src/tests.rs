@@ -543,7 +543,7 @@ fn poll_and_proc() {
     );
 }
 
-/// Every function of the table, called with pseudo-random arguments (biased towards small
+/// Every function of the table, in both snapshots, called with pseudo-random arguments (biased towards small
 /// values and the edges) over a memory of random bytes, returns instead of panicking.
 #[test]
 fn no_panic_sweep() {
@@ -577,6 +577,8 @@ fn no_panic_sweep() {
                 $(let $p: $t = arg32() as $t;)*
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let _ = p::$name(&mut s.ctx, &mut s.mem, $($p as _),*);
+                    // The same arguments through snapshot 0's layouts.
+                    let _ = crate::preview0::$name(&mut s.ctx, &mut s.mem, $($p as _),*);
                 }));
                 assert!(r.is_ok(), "{} panicked", stringify!($name));
             })*};
@@ -588,6 +590,20 @@ fn no_panic_sweep() {
 #[test]
 fn table_has_46_functions() {
     assert_eq!(crate::table::NAMES.len(), 46);
+}
+
+/// `wasi_unstable` has preview1's functions but `sock_accept` (snapshot 0's witx).
+#[test]
+fn snapshot_0_provides_all_but_sock_accept() {
+    for name in crate::table::NAMES {
+        assert!(crate::provides(crate::MODULE, name));
+        assert_eq!(
+            crate::provides(crate::MODULE0, name),
+            *name != "sock_accept"
+        );
+    }
+    assert!(!crate::provides("wasi", "fd_write"));
+    assert!(!crate::provides(crate::MODULE0, "fd_frobnicate"));
 }
 
 /// `fd_write` gathers every iovec into one write (empty ones skipped): all bytes, in

@@ -254,4 +254,23 @@ pub mod layout {
     pub const SUBSCRIPTION_SIZE: u32 = 48;
     /// `event`: userdata u64 @0, error u16 @8, type u8 @10, nbytes u64 @16, flags u16 @24.
     pub const EVENT_SIZE: u32 = 32;
+    /// `wasi_unstable`'s `filestat` (snapshot 0: `linkcount` is u32): dev @0, ino @8,
+    /// filetype u8 @16, nlink u32 @20, size @24, atim @32, mtim @40, ctim @48.
+    pub const FILESTAT0_SIZE: u32 = 56;
+    /// `wasi_unstable`'s `subscription` (its clock has an `identifier` first):
+    /// userdata u64 @0, tag u8 @8, union @16 (clock: identifier u64 @16, id u32 @24,
+    /// timeout u64 @32, precision u64 @40, flags u16 @48; fd_readwrite: fd u32 @16).
+    pub const SUBSCRIPTION0_SIZE: u32 = 56;
+}
+
+/// The two snapshots of WASI before the component model, whose functions are the same
+/// but for three struct layouts and one enum: `wasi_snapshot_preview1`, and its
+/// predecessor `wasi_unstable` (snapshot 0, what toolchains emitted until late 2019,
+/// which `wasmtime run` still runs). See [`crate::preview0`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Snapshot {
+    /// `wasi_snapshot_preview1`.
+    Preview1,
+    /// `wasi_unstable`.
+    Unstable,
 }

@@ -7,8 +7,8 @@
 
 use crate::table::ReturnValue;
 use crate::{
-    call_guarded, preview1, CatchPanic, GuestMemory, Outcome, UnknownImports, WasiCtx, WasiView,
-    MODULE,
+    call_guarded, preview0, preview1, CatchPanic, GuestMemory, Outcome, UnknownImports, WasiCtx,
+    WasiView, MODULE, MODULE0,
 };
 use alloc::format;
 use alloc::string::String;
@@ -49,7 +49,7 @@ fn call<T: WasiView, R: ReturnValue>(
     }
 }
 
-/// Adds all 46 `wasi_snapshot_preview1` functions to `linker`. Every call runs under
+/// Adds all 46 `wasi_snapshot_preview1` functions and the 45 of `wasi_unstable` to `linker`. Every call runs under
 /// `catch`, so a panic in WASI code becomes a trap instead of unwinding through wasmi.
 pub fn add_to_linker<T: WasiView + 'static>(
     linker: &mut Linker<T>,
@@ -66,6 +66,17 @@ pub fn add_to_linker<T: WasiView + 'static>(
                     })
                 },
             )?;
+            if crate::provides(MODULE0, stringify!($name)) {
+                linker.func_wrap(
+                    MODULE0,
+                    stringify!($name),
+                    move |mut caller: Caller<'_, T>, $($p: $t),*| -> Result<$ret, wasmi::Error> {
+                        call::<T, $ret>(&mut caller, catch, &mut |ctx, mem| {
+                            preview0::$name(ctx, mem, $($p as _),*)
+                        })
+                    },
+                )?;
+            }
         )*};
     }
     crate::for_each_function!(register);
@@ -81,7 +92,7 @@ pub fn add_to_linker<T: WasiView + 'static>(
 pub fn first_undefined_import(module: &Module, mode: UnknownImports) -> Option<(String, String)> {
     module
         .imports()
-        .filter(|i| !(i.module() == MODULE && crate::table::NAMES.contains(&i.name())))
+        .filter(|i| !crate::provides(i.module(), i.name()))
         .find(|i| match mode {
             UnknownImports::Reject => true,
             UnknownImports::Trap => !matches!(i.ty(), wasmi::ExternType::Func(_)),
@@ -108,7 +119,7 @@ pub fn define_unknown_imports<T: 'static>(
         return Ok(());
     }
     for import in module.imports() {
-        if import.module() == MODULE && crate::table::NAMES.contains(&import.name()) {
+        if crate::provides(import.module(), import.name()) {
             continue;
         }
         let (m, n) = (import.module(), import.name());

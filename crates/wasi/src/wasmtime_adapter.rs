@@ -7,8 +7,8 @@
 
 use crate::table::ReturnValue;
 use crate::{
-    call_guarded, preview1, CatchPanic, GuestMemory, Outcome, UnknownImports, WasiCtx, WasiView,
-    MODULE,
+    call_guarded, preview0, preview1, CatchPanic, GuestMemory, Outcome, UnknownImports, WasiCtx,
+    WasiView, MODULE, MODULE0,
 };
 use alloc::string::String;
 use core::fmt;
@@ -59,7 +59,7 @@ fn call<T: WasiView + 'static, R: ReturnValue>(
     }
 }
 
-/// Adds all 46 `wasi_snapshot_preview1` functions to `linker`, each run under `catch`.
+/// Adds all 46 `wasi_snapshot_preview1` functions and the 45 of `wasi_unstable` to `linker`, each run under `catch`.
 pub fn add_to_linker<T: WasiView + 'static>(
     linker: &mut Linker<T>,
     catch: CatchPanic,
@@ -75,6 +75,17 @@ pub fn add_to_linker<T: WasiView + 'static>(
                     })
                 },
             )?;
+            if crate::provides(MODULE0, stringify!($name)) {
+                linker.func_wrap(
+                    MODULE0,
+                    stringify!($name),
+                    move |mut caller: Caller<'_, T>, $($p: $t),*| -> wasmtime::Result<$ret> {
+                        call::<T, $ret>(&mut caller, catch, &mut |ctx, mem| {
+                            preview0::$name(ctx, mem, $($p as _),*)
+                        })
+                    },
+                )?;
+            }
         )*};
     }
     crate::for_each_function!(register);
