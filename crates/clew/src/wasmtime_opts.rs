@@ -172,8 +172,67 @@ fn pairs(s: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
     })
 }
 
-/// Parses one `-W` argument (clap value parser).
+/// What `-W help` prints: the keys Clew acts on, those it accepts without effect, and
+/// those it refuses.
+fn wasm_help() -> String {
+    let mut h =
+        String::from("Available wasm options (as `wasmtime run`'s; Clew acts on these):\n\n");
+    for (key, what) in [
+        ("max-memory-size=N", "Maximum size, in bytes, that a linear memory is allowed to reach."),
+        ("timeout=N|Ns|Nms|..", "Maximum execution time of wasm code before it stops with the trap \"interrupt\" (not with --host)."),
+        ("unknown-imports-trap[=y|n]", "Unknown function imports trap when called."),
+        ("unknown-imports-default[=y|n]", "Unknown imports get default values (functions return zeros)."),
+        ("all-proposals[=y|n]", "No effect: Clew has every proposal it supports on."),
+    ] {
+        h += &format!("  -W {key:>32} -- {what}\n");
+    }
+    h += &format!(
+        "\nAlways on (=y no effect, =n refused): {}\n",
+        PROPOSALS_ON.join(", ")
+    );
+    h += &format!(
+        "Not in Clew (=n no effect, =y refused): {}\n",
+        PROPOSALS_OFF.join(", ")
+    );
+    h += &format!("Refused: {}\n", WASM_UNSUPPORTED.join(", "));
+    h
+}
+
+/// What `-S help` prints (see [`wasm_help`]).
+fn wasi_help() -> String {
+    let mut h =
+        String::from("Available wasi options (as `wasmtime run`'s; Clew acts on these):\n\n");
+    for (key, what) in [
+        (
+            "inherit-env[=y|n]",
+            "Pass the host's environment to the program (then --env's variables).",
+        ),
+        (
+            "cli[=y|n]",
+            "No effect: programs always get WASI (=n refused).",
+        ),
+        (
+            "preview0[=y|n]",
+            "No effect: `wasi_unstable` is always provided (=n refused).",
+        ),
+    ] {
+        h += &format!("  -S {key:>32} -- {what}\n");
+    }
+    h += &format!(
+        "\nNo effect on a preview1 program: {}\n",
+        WASI_NO_EFFECT.join(", ")
+    );
+    h += &format!("Refused: {}\n", WASI_UNSUPPORTED.join(", "));
+    h
+}
+
+/// Parses one `-W` argument (clap value parser). `-W help` (or `help-long`) prints the
+/// keys and exits 0, as `wasmtime run -W help` does while parsing its command line.
 pub fn parse_wasm(s: &str) -> Result<WasmOpts, String> {
+    if s == "help" || s == "help-long" {
+        print!("{}", wasm_help());
+        std::process::exit(0);
+    }
     let mut out = Vec::new();
     for (key, val) in pairs(s) {
         let opt = match key {
@@ -210,8 +269,12 @@ pub fn parse_wasm(s: &str) -> Result<WasmOpts, String> {
     Ok(WasmOpts(out))
 }
 
-/// Parses one `-S` argument (clap value parser).
+/// Parses one `-S` argument (clap value parser); `-S help` prints the keys and exits 0.
 pub fn parse_wasi(s: &str) -> Result<WasiOpts, String> {
+    if s == "help" || s == "help-long" {
+        print!("{}", wasi_help());
+        std::process::exit(0);
+    }
     let mut out = Vec::new();
     for (key, val) in pairs(s) {
         let opt = match key {

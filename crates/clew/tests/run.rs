@@ -906,6 +906,7 @@ fn wasmtime_option_groups() {
         &["-W", "max-memory-size=1M"],
         &["-S", "threads"],
         &["-S", "no-such-option"],
+        &["-S", "preview0=n"],
     ] {
         let mut args = vec!["run"];
         args.extend(refused);
@@ -917,6 +918,15 @@ fn wasmtime_option_groups() {
     let out = clew(&["run", "--host", "-W", "timeout=5s", io], b"");
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not supported with --host"));
+    // `help` lists the keys and exits 0, without a module, as under wasmtime.
+    for (group, key) in [("-W", "max-memory-size=N"), ("-S", "inherit-env[=y|n]")] {
+        let out = clew(&["run", group, "help"], b"");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(key),
+            "{out:?}"
+        );
+    }
 }
 
 /// A module in the text format runs as under `wasmtime run` (which assembles `.wat`
