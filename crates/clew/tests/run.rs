@@ -226,7 +226,7 @@ fn trap_reports_and_exits_134() {
         assert!(
             stderr.contains(
                 "\n    2: memory fault at wasm address 0xfffffff0 in linear memory of size 0x"
-            ) && stderr.ends_with("\n    3: wasm trap: out of bounds memory access\n"),
+            ) && stderr.ends_with("\n    3: wasm trap: out of bounds memory access\n\n"),
             "{mode:?}: {stderr}"
         );
     }
@@ -850,7 +850,7 @@ fn wasmtime_option_groups() {
         );
         assert!(
             stderr.starts_with("Error: failed to run main module")
-                && stderr.ends_with("wasm trap: interrupt\n"),
+                && stderr.ends_with("wasm trap: interrupt\n\n"),
             "{engine}: {stderr}"
         );
     }
@@ -1016,7 +1016,7 @@ fn the_entry_point_is_chosen_as_by_wasmtime() {
             &[],
             1,
             "",
-            "\n\nCaused by:\n    not enough arguments for command default\n",
+            "\n\nCaused by:\n    not enough arguments for command default\n\n",
         ),
         (
             "params-given",
@@ -1041,7 +1041,7 @@ fn the_entry_point_is_chosen_as_by_wasmtime() {
             &["--invoke", "f"],
             1,
             "",
-            "\n\nCaused by:\n    no func export named `f` found\n",
+            "\n\nCaused by:\n    no func export named `f` found\n\n",
         ),
     ];
     for (name, exports, extra, code, stdout, stderr_end) in cases {

@@ -396,25 +396,27 @@ pub fn with_memory_fault(fault: Option<&str>, msg: &str) -> String {
     }
 }
 
-/// `wasmtime run`'s report of a failed run (with the newline): `Error: failed to run main
-/// module `MODULE``, then anyhow's `Caused by:` list of `causes` (the first cause, then
-/// "\n    1: ..." and so on, as [`caused_by`] builds them): one cause is shown unnumbered,
-/// several numbered from 0.
+/// `wasmtime run`'s report of a failed run: `Error: failed to run main module `MODULE``,
+/// then the `Caused by:` list of `causes` (the first cause, then "\n    1: ..." and so
+/// on, as [`caused_by`] builds them): one cause is shown unnumbered, several numbered
+/// from 0; and, as the wasmtime CLI (48, 49) ends every error report, an empty line.
 pub fn main_module_error(module: &str, causes: &str) -> String {
     if causes.contains("\n    1: ") {
-        format!("Error: failed to run main module `{module}`\n\nCaused by:\n    0: {causes}\n")
+        format!("Error: failed to run main module `{module}`\n\nCaused by:\n    0: {causes}\n\n")
     } else {
-        format!("Error: failed to run main module `{module}`\n\nCaused by:\n    {causes}\n")
+        format!("Error: failed to run main module `{module}`\n\nCaused by:\n    {causes}\n\n")
     }
 }
 
-/// The causes of a trap as `wasmtime run` prints them after `Caused by:` (anyhow's chain
-/// format): `what` failed (`failed to invoke command default`), then the backtrace if
-/// known, then the trap message; a cause's continuation lines are indented by 7 columns.
+/// The causes of a trap as `wasmtime run` prints them after `Caused by:`: `what` failed
+/// (`failed to invoke command default`), then the backtrace if known, then the trap
+/// message. A cause's continuation lines (the backtrace's frames, each already
+/// `{index:>5}: ...`) are not indented further, as the wasmtime CLI 48 and 49 print them
+/// (anyhow, which older CLIs used, indented them by 7 more columns).
 pub fn caused_by(what: &str, backtrace: Option<&str>, msg: &str) -> String {
     match backtrace {
         Some(bt) => {
-            let bt = bt.trim_end().replace('\n', "\n       ");
+            let bt = bt.trim_end();
             format!("{what}\n    1: {bt}\n    2: {msg}")
         }
         None => format!("{what}\n    1: {msg}"),

@@ -184,7 +184,7 @@ fn the_chain_is_worded_as_wasmtime_run_words_it() {
     let bt = trap_site::backtrace(None, 3);
     assert_eq!(
         trap_site::caused_by("failed to invoke command default", Some(&bt), "wasm trap: x"),
-        "failed to invoke command default\n    1: error while executing at wasm backtrace:\n           0: <unknown>!<wasm function 3>\n    2: wasm trap: x"
+        "failed to invoke command default\n    1: error while executing at wasm backtrace:\n    0: <unknown>!<wasm function 3>\n    2: wasm trap: x"
     );
     assert_eq!(trap_site::caused_by("w", None, "m"), "w\n    1: m");
 }
