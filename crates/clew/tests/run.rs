@@ -1206,3 +1206,34 @@ fn wasi_unstable_programs_run() {
         );
     }
 }
+
+/// Backtraces show Rust and C++ names demangled, as wasmtime shows them; native code has
+/// every frame, the interpreter the innermost.
+#[test]
+fn backtraces_demangle_names() {
+    let work = scratch("demangle");
+    let module = assemble(
+        &work,
+        "mangled",
+        r#"(module
+  (func $_ZN4core9panicking5panic17h0123456789abcdefE unreachable)
+  (func $_ZN3foo3barEv (call $_ZN4core9panicking5panic17h0123456789abcdefE))
+  (func (export "_start") (call $_ZN3foo3barEv)))"#,
+    );
+    for mode in ENGINES {
+        let out = clew_run(&[mode], &module, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(134), "{mode:?}: {stderr}");
+        assert!(
+            stderr.contains("0: <unknown>!core::panicking::panic::h0123456789abcdef\n")
+                || stderr.contains(" - <unknown>!core::panicking::panic::h0123456789abcdef\n"),
+            "{mode:?}: {stderr}"
+        );
+        if mode.contains(&"native") {
+            assert!(
+                stderr.contains(" - <unknown>!foo::bar()\n"),
+                "{mode:?}: {stderr}"
+            );
+        }
+    }
+}

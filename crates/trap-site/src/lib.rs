@@ -423,12 +423,29 @@ pub fn caused_by(what: &str, backtrace: Option<&str>, msg: &str) -> String {
     }
 }
 
-/// How a trap's function is shown: its name, else wasmtime's `<wasm function N>`.
+/// How a trap's function is shown: its name (demangled), else wasmtime's
+/// `<wasm function N>`.
 pub fn describe(names: Option<&[u8]>, index: u32) -> String {
     match names.and_then(|n| function_name(n, index)) {
-        Some(name) => name,
+        Some(name) => demangle(&name),
         None => format!("<wasm function {index}>"),
     }
+}
+
+/// A Rust or C++ symbol name demangled, any other name as it is: what wasmtime's
+/// backtraces show (`wasmtime_environ::demangle_function_name`, with the same crates and
+/// order, quirks included: a short name that parses as an Itanium type, such as `f`, comes
+/// out as that type, `float`, under wasmtime too).
+pub fn demangle(name: &str) -> String {
+    if let Ok(d) = rustc_demangle::try_demangle(name) {
+        return format!("{d}");
+    }
+    if let Ok(symbol) = cpp_demangle::Symbol::new(name) {
+        if let Ok(d) = symbol.demangle() {
+            return d;
+        }
+    }
+    String::from(name)
 }
 
 /// A wasmi module compiled from the marked copy, and what names a trap's function.
