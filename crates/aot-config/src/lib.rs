@@ -155,9 +155,9 @@ pub fn config() -> Config {
         .epoch_interruption(false)
         .consume_fuel(false)
         .max_wasm_stack(MAX_WASM_STACK)
-        // A trap's diagnosis names the innermost function; a deep recursion's full
-        // backtrace would cost more than the trap itself.
-        .wasm_backtrace_max_frames(core::num::NonZeroUsize::new(16));
+        // wasmtime's default (20 frames), so a trap's backtrace is the CLI's; a deep
+        // recursion's full backtrace would cost more than the trap itself.
+        .wasm_backtrace_max_frames(core::num::NonZeroUsize::new(20));
     c
 }
 
