@@ -421,7 +421,16 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
             let msg = trap_site::with_memory_fault(fault, &msg);
             return End::Trap(trap_site::caused_by(&what, bt.as_deref(), &msg));
         }
-        End::Error(format!("{what}\n    1: {}", e.root_cause()))
+        // wasmtime attaches the wasm backtrace to a host function's error too.
+        let bt = e
+            .downcast_ref::<wasmtime::WasmBacktrace>()
+            .filter(|bt| !bt.frames().is_empty())
+            .map(|bt| bt.to_string());
+        End::Error(trap_site::caused_by(
+            &what,
+            bt.as_deref(),
+            &e.root_cause().to_string(),
+        ))
     };
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(instance) => instance,
@@ -543,7 +552,9 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
             return End::Exit(code);
         }
         if let Some(t) = e.downcast_ref::<wasi::wasmi_adapter::WasiTrap>() {
-            return End::Error(format!("{what}\n    1: {t}"));
+            // The wasm function that called the host function is the innermost frame.
+            let bt = marked.locate(store, &instance).map(|(_, bt)| bt);
+            return End::Error(trap_site::caused_by(&what, bt.as_deref(), &t.to_string()));
         }
         if let Some(code) = e.as_trap_code() {
             let bt = marked.locate(store, &instance).map(|(_, bt)| bt);

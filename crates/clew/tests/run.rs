@@ -1237,3 +1237,55 @@ fn backtraces_demangle_names() {
         }
     }
 }
+
+/// An error raised by a host function (an invalid `proc_exit` status, an unknown import
+/// made to trap) is reported with the wasm backtrace at the call, as `wasmtime run` does,
+/// and exits 1: natively every frame, in the interpreter the calling function.
+#[test]
+fn host_function_errors_carry_the_wasm_backtrace() {
+    let work = scratch("host-errors");
+    let module = assemble(
+        &work,
+        "host-errors",
+        r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "env" "host_print" (func $print))
+  (memory (export "memory") 1)
+  (func $leave (call $exit (i32.const 208)))
+  (func $show (call $print))
+  (func (export "_start") (call $leave))
+  (func (export "show") (call $show)))"#,
+    );
+    for mode in ENGINES {
+        for (extra, func, cause) in [
+            (
+                &["--trap-unknown-imports"][..],
+                "leave",
+                "exit with invalid exit status outside of [0..126)",
+            ),
+            (
+                &["--trap-unknown-imports", "--invoke", "show"][..],
+                "show",
+                "unknown import: `env::host_print` has not been defined",
+            ),
+        ] {
+            let out = clew_run(&[mode, extra], &module, &[]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{mode:?} {extra:?}: {stderr}");
+            let lines: Vec<&str> = stderr.lines().collect();
+            let at = lines
+                .iter()
+                .position(|l| *l == "    1: error while executing at wasm backtrace:")
+                .unwrap_or_else(|| panic!("{mode:?} {extra:?}: no backtrace:\n{stderr}"));
+            assert!(
+                lines[at + 1].starts_with("    0: ")
+                    && lines[at + 1].ends_with(&format!("<unknown>!{func}")),
+                "{mode:?} {extra:?}: {stderr}"
+            );
+            assert!(
+                stderr.ends_with(&format!("\n    2: {cause}\n\n")),
+                "{mode:?} {extra:?}: {stderr}"
+            );
+        }
+    }
+}

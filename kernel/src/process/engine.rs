@@ -170,6 +170,10 @@ pub(super) enum End {
     /// Any other failure (instantiation, WASI-raised trap): exit 1, as `wasmtime run` does
     /// for errors that are not wasm traps.
     Error(String),
+    /// An error a host function raised while wasm code called it (a WASI-raised trap, an
+    /// unknown import trapping), with the wasm backtrace at the call, as `wasmtime run`
+    /// shows it: exit 1.
+    ErrorIn { msg: String, backtrace: String },
     /// Nothing was called: no such export, or command-line arguments that do not fit its
     /// parameters. Exit 1, the message as the only cause, as `wasmtime run` prints it.
     Refused(String),
@@ -266,6 +270,7 @@ pub(super) fn report(
             backtrace,
         } => (TRAP_EXIT, Some(msg), Some(func), Some(backtrace)),
         End::Error(msg) | End::Refused(msg) => (1, Some(msg), None, None),
+        End::ErrorIn { msg, backtrace } => (1, Some(msg), None, Some(backtrace)),
     };
     let line_of = |msg: &str| match &place {
         Some(func) => format!("{} (in function `{func}`)", shell_line(msg)),
@@ -441,6 +446,11 @@ fn instantiate_and_call(
                 backtrace,
             },
             None => End::Trap(msg),
+        },
+        // A host function's error: the wasm function that called it is the innermost.
+        End::Error(msg) => match marked.0.locate(store, &instance) {
+            Some((_, backtrace)) => End::ErrorIn { msg, backtrace },
+            None => End::Error(msg),
         },
         end => end,
     };

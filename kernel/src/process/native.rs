@@ -82,8 +82,19 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
     if kill.is_set() && e.downcast_ref::<wasmtime::Trap>().is_some() {
         return End::Killed;
     }
+    // wasmtime attaches the wasm backtrace to a host function's error too.
+    let backtrace = e
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .filter(|bt| !bt.frames().is_empty())
+        .map(|bt| format!("{bt}"));
     if let Some(t) = e.downcast_ref::<wasi::wasmtime_adapter::WasiTrap>() {
-        return End::Error(t.to_string());
+        return match backtrace {
+            Some(backtrace) => End::ErrorIn {
+                msg: t.to_string(),
+                backtrace,
+            },
+            None => End::Error(t.to_string()),
+        };
     }
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
         let msg = format!("{trap}");
@@ -115,7 +126,11 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
             None => End::Trap(msg),
         };
     }
-    End::Error(format!("{}", e.root_cause()))
+    let msg = format!("{}", e.root_cause());
+    match backtrace {
+        Some(backtrace) => End::ErrorIn { msg, backtrace },
+        None => End::Error(msg),
+    }
 }
 
 static LINKER: spin::Once<Result<Linker<NativeData>, String>> = spin::Once::new();
