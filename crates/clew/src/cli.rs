@@ -88,7 +88,9 @@ impl std::str::FromStr for DirMapping {
 /// The execution engine for a program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Default)]
 pub enum Engine {
-    /// Native code when a precompiled module is available, else the interpreter.
+    /// Native code when a precompiled module is available (beside the module or in the
+    /// cache), native code compiled first for a module the interpreter cannot run
+    /// (exceptions, atomics, too many locals), else the interpreter.
     #[default]
     Auto,
     /// The wasmi interpreter.
