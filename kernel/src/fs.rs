@@ -6,8 +6,8 @@
 //! Key functions: [`init`], [`shared`], [`read_file`]. Neighbours: `crate::process` (every
 //! process's WASI context shares this tree), `crate::run_mode` (`/.clew-run`, `/run/dirs`).
 
+use alloc::borrow::Cow;
 use alloc::vec;
-use alloc::vec::Vec;
 use hal::boot::BootInfo;
 use wasi::SharedVfs;
 
@@ -71,14 +71,20 @@ pub fn shared() -> SharedVfs {
     .clone()
 }
 
-/// Reads the whole file at absolute `path` (symlinks followed).
-pub fn read_file(path: &str) -> vfs::Result<Vec<u8>> {
+/// Reads the whole file at absolute `path` (symlinks followed): borrowed in place while it
+/// holds the boot archive's bytes, else a copy.
+pub fn read_file(path: &str) -> vfs::Result<Cow<'static, [u8]>> {
     let shared = shared();
     let fs = shared.lock();
     let ino = fs.resolve(fs.root(), path, true, false)?;
     let meta = fs.metadata(ino)?;
     if meta.kind == vfs::FileKind::Directory {
         return Err(vfs::Error::IsDir);
+    }
+    // A file still holding the boot archive's bytes is read in place: copying a 200 MB
+    // `.cwasm` costs more than a second under TCG (zeroing, then copying).
+    if let Some(bytes) = fs.static_contents(ino)? {
+        return Ok(Cow::Borrowed(bytes));
     }
     let len = usize::try_from(meta.size).map_err(|_| vfs::Error::NoSpace)?;
     let mut buf = vec![0u8; len];
@@ -91,5 +97,5 @@ pub fn read_file(path: &str) -> vfs::Result<Vec<u8>> {
         done += n;
     }
     buf.truncate(done);
-    Ok(buf)
+    Ok(Cow::Owned(buf))
 }

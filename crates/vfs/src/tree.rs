@@ -812,6 +812,17 @@ impl Vfs {
         Ok(())
     }
 
+    /// The whole contents of regular file `ino` when they are still the archive's bytes,
+    /// borrowed for good (no copy: a program loaded from the boot archive is read in
+    /// place); `None` once the file has its own bytes. A directory gives IsDir, a symlink
+    /// Invalid.
+    pub fn static_contents(&self, ino: Ino) -> Result<Option<&'static [u8]>> {
+        Ok(match self.file_data(ino)? {
+            FileData::Static(s) => Some(*s),
+            FileData::Owned { .. } => None,
+        })
+    }
+
     /// Reads from regular file `ino` at `offset` into `buf`; returns the bytes read (0 at or
     /// past the end). A directory gives IsDir, a symlink Invalid.
     pub fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {

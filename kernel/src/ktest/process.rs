@@ -132,7 +132,7 @@ pub(super) fn redirect_to_file() -> TestResult {
     check!(process::wait(pid).code == 42, "exit code");
     let text = crate::fs::read_file("/tmp/ktest/out.txt").map_err(|e| e.to_string())?;
     check!(
-        text == b"hi\nhi\n",
+        *text == *b"hi\nhi\n",
         "file holds {:?}",
         String::from_utf8_lossy(&text)
     );
