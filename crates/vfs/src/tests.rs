@@ -905,6 +905,15 @@ fn static_archive_files_behave_as_copies_and_the_archive_stays_intact() {
     w.load_tar_static(root, borrowed).unwrap();
     assert!(describe(&w, root) == describe(&copied, croot));
     assert_eq!(w.used_bytes(), copied.used_bytes());
+    // A borrowed file's bytes can be had in place; a copied one's cannot.
+    let big = w.lookup(root, "big").unwrap();
+    assert_eq!(
+        w.static_contents(big).unwrap(),
+        Some(&vec![9u8; 100_000][..])
+    );
+    let cbig = copied.lookup(croot, "big").unwrap();
+    assert_eq!(copied.static_contents(cbig).unwrap(), None);
+    assert_eq!(w.static_contents(root), Err(crate::Error::IsDir));
     // The same changes to both trees.
     for t in [&mut w, &mut copied] {
         let r = t.root();
@@ -922,6 +931,8 @@ fn static_archive_files_behave_as_copies_and_the_archive_stays_intact() {
         d.into_iter().map(|(p, k, c, _)| (p, k, c)).collect()
     };
     assert!(strip(describe(&w, root)) == strip(describe(&copied, croot)));
+    // Changed, the file has its own bytes.
+    assert_eq!(w.static_contents(big).unwrap(), None);
     // Usage is charged by capacity: a file copied out of the archive has exactly its
     // bytes, one grown by writes the spare room of its vectors (a few slots).
     let (a, b) = (w.used_bytes(), copied.used_bytes());
