@@ -66,22 +66,22 @@ pub fn add_to_linker<T: WasiView + 'static>(
 ) -> wasmtime::Result<()> {
     macro_rules! register {
         ($($name:ident ( $($p:ident : $t:ty),* ) -> $ret:ty;)*) => {$(
-            linker.func_wrap(
-                MODULE,
-                stringify!($name),
-                move |mut caller: Caller<'_, T>, $($p: $t),*| -> wasmtime::Result<$ret> {
-                    call::<T, $ret>(&mut caller, catch, &mut |ctx, mem| {
-                        preview1::$name(ctx, mem, $($p as _),*)
-                    })
-                },
-            )?;
-            if crate::provides(MODULE0, stringify!($name)) {
+            // Both snapshots, from one closure: `wasi_unstable` only where it has the
+            // function, and through `preview0` (which is `preview1` but for four layouts).
+            for (module, unstable) in [(MODULE, false), (MODULE0, true)] {
+                if !crate::provides(module, stringify!($name)) {
+                    continue;
+                }
                 linker.func_wrap(
-                    MODULE0,
+                    module,
                     stringify!($name),
                     move |mut caller: Caller<'_, T>, $($p: $t),*| -> wasmtime::Result<$ret> {
                         call::<T, $ret>(&mut caller, catch, &mut |ctx, mem| {
-                            preview0::$name(ctx, mem, $($p as _),*)
+                            if unstable {
+                                preview0::$name(ctx, mem, $($p as _),*)
+                            } else {
+                                preview1::$name(ctx, mem, $($p as _),*)
+                            }
                         })
                     },
                 )?;
