@@ -156,7 +156,8 @@ fn bad_artifacts_are_one_line_errors() {
             let out = clew(&dir, &args);
             assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
             let err = String::from_utf8_lossy(&out.stderr);
-            let cause = err.lines().last().unwrap_or("");
+            // The last cause (wasmtime's report ends with an empty line).
+            let cause = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
             assert!(cause.contains(want), "{args:?}: {err}");
         }
     }
