@@ -520,7 +520,7 @@ fn try_wasmi(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<End> 
     store.limiter(|s| &mut s.limits);
     let mut linker: Linker<State<wasmi::StoreLimits>> = Linker::new(&engine);
     let werr = |e: wasmi::Error| anyhow::anyhow!("{e}");
-    wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic).map_err(werr)?;
+    wasi::wasmi_adapter::add_to_linker(&mut linker, module, catch_panic).map_err(werr)?;
     let mode = args.unknown_imports();
     if let Some((m, n)) = wasi::wasmi_adapter::first_undefined_import(module, mode) {
         bail!(

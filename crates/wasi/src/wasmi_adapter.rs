@@ -49,18 +49,22 @@ fn call<T: WasiView, R: ReturnValue>(
     }
 }
 
-/// Adds all 46 `wasi_snapshot_preview1` functions and the 45 of `wasi_unstable` to `linker`. Every call runs under
-/// `catch`, so a panic in WASI code becomes a trap instead of unwinding through wasmi.
+/// Adds all 46 `wasi_snapshot_preview1` functions to `linker`, and the 45 of
+/// `wasi_unstable` when `module` imports from it (the kernel builds a linker per
+/// interpreted process: most never need the old snapshot). Every call runs under `catch`,
+/// so a panic in WASI code becomes a trap instead of unwinding through wasmi.
 pub fn add_to_linker<T: WasiView + 'static>(
     linker: &mut Linker<T>,
+    module: &Module,
     catch: CatchPanic,
 ) -> Result<(), wasmi::Error> {
+    let unstable_too = module.imports().any(|i| i.module() == MODULE0);
     macro_rules! register {
         ($($name:ident ( $($p:ident : $t:ty),* ) -> $ret:ty;)*) => {$(
             // Both snapshots, from one closure: `wasi_unstable` only where it has the
             // function, and through `preview0` (which is `preview1` but for four layouts).
             for (module, unstable) in [(MODULE, false), (MODULE0, true)] {
-                if !crate::provides(module, stringify!($name)) {
+                if (unstable && !unstable_too) || !crate::provides(module, stringify!($name)) {
                     continue;
                 }
                 linker.func_wrap(

@@ -352,7 +352,7 @@ fn instantiate_and_call(
 ) -> (End, Vec<String>) {
     let module = marked.module();
     let mut linker: Linker<ProcData> = Linker::new(module.engine());
-    if let Err(e) = wasi::wasmi_adapter::add_to_linker(&mut linker, catch_panic) {
+    if let Err(e) = wasi::wasmi_adapter::add_to_linker(&mut linker, module, catch_panic) {
         return (End::Error(format!("linking WASI: {e}")), Vec::new());
     }
     let module_label = opts.wasmtime_style.clone().unwrap_or_default();
