@@ -82,20 +82,10 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
     if kill.is_set() && e.downcast_ref::<wasmtime::Trap>().is_some() {
         return End::Killed;
     }
-    // wasmtime attaches the wasm backtrace to a host function's error too.
-    let backtrace = e
+    // wasmtime attaches the wasm backtrace to a trap and to a host function's error alike.
+    let bt = e
         .downcast_ref::<wasmtime::WasmBacktrace>()
-        .filter(|bt| !bt.frames().is_empty())
-        .map(|bt| format!("{bt}"));
-    if let Some(t) = e.downcast_ref::<wasi::wasmtime_adapter::WasiTrap>() {
-        return match backtrace {
-            Some(backtrace) => End::ErrorIn {
-                msg: t.to_string(),
-                backtrace,
-            },
-            None => End::Error(t.to_string()),
-        };
-    }
+        .filter(|bt| !bt.frames().is_empty());
     if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
         let msg = format!("{trap}");
         let msg = if msg.starts_with("wasm trap") {
@@ -103,32 +93,32 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
         } else {
             format!("wasm trap: {msg}")
         };
-        let place = e.downcast_ref::<wasmtime::WasmBacktrace>().and_then(|bt| {
-            bt.frames().first().map(|f| {
-                let func = match f.func_name() {
-                    Some(n) => n.to_string(),
-                    None => format!("<wasm function {}>", f.func_index()),
-                };
-                (func, format!("{bt}"))
-            })
-        });
-        return match place {
-            Some((func, backtrace)) => {
-                // wasmtime names the faulting address between backtrace and trap.
-                let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-                let fault = trap_site::memory_fault(chain.iter().map(String::as_str));
-                End::TrapIn {
-                    msg: trap_site::with_memory_fault(fault, &msg),
-                    func,
-                    backtrace,
-                }
-            }
-            None => End::Trap(msg),
+        let Some((bt, first)) = bt.and_then(|bt| Some((bt, bt.frames().first()?))) else {
+            return End::Trap(msg);
+        };
+        let func = match first.func_name() {
+            Some(n) => n.to_string(),
+            None => format!("<wasm function {}>", first.func_index()),
+        };
+        // wasmtime names the faulting address between backtrace and trap.
+        let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+        let fault = trap_site::memory_fault(chain.iter().map(String::as_str));
+        return End::TrapIn {
+            msg: trap_site::with_memory_fault(fault, &msg),
+            func,
+            backtrace: format!("{bt}"),
         };
     }
-    let msg = format!("{}", e.root_cause());
-    match backtrace {
-        Some(backtrace) => End::ErrorIn { msg, backtrace },
+    // A host function's error: WASI's own trap, or any other (an unknown import trapping).
+    let msg = match e.downcast_ref::<wasi::wasmtime_adapter::WasiTrap>() {
+        Some(t) => t.to_string(),
+        None => format!("{}", e.root_cause()),
+    };
+    match bt {
+        Some(bt) => End::ErrorIn {
+            msg,
+            backtrace: format!("{bt}"),
+        },
         None => End::Error(msg),
     }
 }
