@@ -90,11 +90,9 @@ fn boot_dir_changes_reach_the_host() {
 }
 
 fn boot_dir_changes_reach_the_host_via(env: &[(&str, &str)]) {
-    let host = std::env::temp_dir().join(format!(
-        "clew-boot-dir-{}-{}",
-        std::process::id(),
-        env.len()
-    ));
+    let host = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("boot-tests")
+        .join(format!("dir-{}-{}", std::process::id(), env.len()));
     let _ = std::fs::remove_dir_all(&host);
     std::fs::create_dir_all(host.join("sub")).unwrap();
     std::fs::write(host.join("keep.txt"), "kept\n").unwrap();
@@ -120,4 +118,5 @@ fn boot_dir_changes_reach_the_host_via(env: &[(&str, &str)]) {
     );
     assert!(!host.join("sub/gone.txt").exists());
     assert!(host.join("made").is_dir());
+    let _ = std::fs::remove_dir_all(&host);
 }

@@ -14,8 +14,12 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A fresh scratch directory for `name`, under Cargo's per-target temporary directory
+/// (so that runs never pile up in the system's `/tmp`).
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("clew-run-test-{}-{name}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("run-tests")
+        .join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir

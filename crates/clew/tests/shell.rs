@@ -68,7 +68,9 @@ fn compile_test_program(name: &str, dir: &Path, native: bool) {
 /// A fresh host directory holding the compiled test programs, shared as `/t`.
 /// `native`: with their `.cwasm` beside them (`clew compile`).
 fn test_programs(native: bool) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("clew-shell-test-{}-{native}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("shell-tests")
+        .join(format!("{}-{native}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for name in ["spin", "trap"] {
