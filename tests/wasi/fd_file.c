@@ -1,6 +1,9 @@
 /* fd_write, fd_read, fd_seek, fd_tell, fd_pread, fd_pwrite, fd_sync, fd_datasync, fd_advise
  * on a regular file created under the sandbox (invalid enum values: badargs.c); the resulting file is checked on the host. */
 #include "common.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static void show_read(__wasi_fd_t fd, size_t len, const char *label) {
     char buf[64] = {0};
@@ -68,6 +71,12 @@ int main(void) {
     MUST(write_str(fd, "!", &n));
     show_tell(fd, "after write past end");
 
+    /* Offsets are signed 64-bit for Linux's pread/pwrite: a range past INT64_MAX is EINVAL. */
+    SHOW("fd_pread(offset 2^63)", __wasi_fd_pread(fd, piov, 1, 1ull << 63, &n));
+    SHOW("fd_pread(INT64_MAX + 5 bytes)", __wasi_fd_pread(fd, piov, 1, INT64_MAX, &n));
+    SHOW("fd_pwrite(offset 2^63)", __wasi_fd_pwrite(fd, &wiov, 1, 1ull << 63, &n));
+    SHOW("fd_pwrite(INT64_MAX + 5 bytes)", __wasi_fd_pwrite(fd, &wiov, 1, INT64_MAX, &n));
+
     SHOW("fd_sync", __wasi_fd_sync(fd));
     SHOW("fd_datasync", __wasi_fd_datasync(fd));
     for (__wasi_advice_t adv = 0; adv <= 5; adv++) {
@@ -93,6 +102,12 @@ int main(void) {
     SHOW2("fd_pwrite(read-only fd)", __wasi_fd_pwrite(fd, &wiov, 1, 0, &n), __WASI_ERRNO_BADF,
           __WASI_ERRNO_NOTCAPABLE);
     __wasi_fd_close(fd);
+    /* wasi-libc opens O_RDONLY with the fd_sync right but not fd_datasync's; Linux lets
+     * fdatasync succeed on such a descriptor, and so does wasmtime. */
+    int ro = open("/sandbox/hello.txt", O_RDONLY);
+    printf("fsync(O_RDONLY): %s\n", fsync(ro) == 0 ? "ok" : strerror(errno));
+    printf("fdatasync(O_RDONLY): %s\n", fdatasync(ro) == 0 ? "ok" : strerror(errno));
+    close(ro);
     MUST(__wasi_path_open(SANDBOX, 0, "hello.txt", 0, __WASI_RIGHTS_FD_WRITE, 0, 0, &fd));
     SHOW2("fd_read(write-only fd)", __wasi_fd_read(fd, &aiov, 1, &n), __WASI_ERRNO_BADF,
           __WASI_ERRNO_NOTCAPABLE);
