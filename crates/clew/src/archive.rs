@@ -84,18 +84,24 @@ impl Archive {
         Ok(())
     }
 
-    /// Copies the host directory `host` to the guest directory `guest` (absolute).
-    pub fn add_host_dir(&mut self, guest: &str, host: &Path) -> anyhow::Result<()> {
+    /// Copies the host directory `host` to the guest directory `guest` (absolute). Returns
+    /// what was packed, for `dirsync::apply` to write back only the program's changes.
+    pub fn add_host_dir(
+        &mut self,
+        guest: &str,
+        host: &Path,
+    ) -> anyhow::Result<crate::dirsync::Snapshot> {
         if !host.is_dir() {
             bail!("--dir {}: not a directory", host.display());
         }
-        let packed = crate::dirsync::pack_dir(host)?;
+        let (packed, snapshot) = crate::dirsync::pack_dir(host)?;
         let dir = self.mkdir_all(guest)?;
         // Leaked so that the tree's files borrow the packed bytes instead of copying them
         // (a `--dir` can be hundreds of MB); `clew` is a short-lived process.
         self.fs
             .load_tar_static(dir, packed.leak())
-            .map_err(|e| anyhow::anyhow!("packing {}: {e}", host.display()))
+            .map_err(|e| anyhow::anyhow!("packing {}: {e}", host.display()))?;
+        Ok(snapshot)
     }
 
     /// The finished archive.

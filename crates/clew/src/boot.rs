@@ -22,6 +22,7 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     archive.add_userland()?;
     archive.mkdir_all("/tmp")?;
     let mut guests = Vec::new();
+    let mut snapshots = Vec::new();
     let mut shared_ram = if args.dirs.is_empty() {
         None
     } else {
@@ -35,7 +36,7 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
                 mapping.guest
             );
         }
-        archive.add_host_dir(guest, &mapping.host)?;
+        snapshots.push(archive.add_host_dir(guest, &mapping.host)?);
         guests.push(guest.to_string());
     }
     if !guests.is_empty() {
@@ -75,7 +76,7 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
     }
     let code = launch.guest_exit_code(status)?;
     if !args.dirs.is_empty() {
-        write_back(args, &launch.bulk_path(), shared_ram.as_ref())?;
+        write_back(args, &snapshots, &launch.bulk_path(), shared_ram.as_ref())?;
     }
     Ok(ExitCode::from(code))
 }
@@ -83,6 +84,7 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
 /// Applies the `--dir` trees the kernel sent on COM3 at power-off to the host directories.
 fn write_back(
     args: &BootArgs,
+    snapshots: &[crate::dirsync::Snapshot],
     bulk: &std::path::Path,
     ram: Option<&SharedRam>,
 ) -> anyhow::Result<()> {
@@ -114,8 +116,8 @@ fn write_back(
         );
         return Ok(());
     }
-    for (mapping, tree) in args.dirs.iter().zip(&trees) {
-        crate::dirsync::apply(tree, &mapping.host)
+    for ((mapping, tree), packed) in args.dirs.iter().zip(&trees).zip(snapshots) {
+        crate::dirsync::apply(tree, &mapping.host, packed)
             .with_context(|| format!("writing back {}", mapping.host.display()))?;
     }
     Ok(())

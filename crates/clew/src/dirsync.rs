@@ -6,9 +6,17 @@
 //! host dir → `pack_dir` → `Vfs::load_tar` → program → `Vfs::dump_tar_changes` → `apply`
 //! (files the program did not touch come back as markers and are left alone).
 //!
+//! The program works on a copy, so `apply` writes back only what the program changed,
+//! judged against the [`Snapshot`] `pack_dir` took: what changed on the host meanwhile
+//! stays (a file created there is kept, one deleted or edited there is not restored),
+//! unless the program changed the same entry, whose version then wins. `wasmtime run`
+//! shows the program the live host directory; a copy cannot, but it must not undo the
+//! host's own changes either.
+//!
 //! `apply` changes as little as it can: files whose content is unchanged are not rewritten
-//! (only their mtime is set, if it differs), new entries are created, entries the archive
-//! lacks are deleted, a changed kind replaces the entry. It never follows a symlink: host
+//! (only their mtime is set, if it differs), new entries are created, entries the program
+//! deleted are deleted (a directory keeps what the host added to it meanwhile), a changed
+//! kind replaces the entry. It never follows a symlink: host
 //! entries are examined with `lstat`, only real directories are descended into, and a
 //! symlink in the way is removed (its target untouched), so nothing outside `host` changes.
 //! Sockets, FIFOs and devices, which `pack_dir` cannot represent and skips, are left alone
@@ -19,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::hash::Hasher;
 use std::io;
 use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -60,6 +69,36 @@ pub fn shared_mounts(hosts: &[&Path]) -> Result<Vec<Option<(usize, String)>>> {
     Ok(out)
 }
 
+/// What [`pack_dir`] packed, by path relative to the tree's root (`a/b`), for [`apply`] to
+/// tell the program's changes from the host's (see the module docs).
+#[derive(Debug, Default)]
+pub struct Snapshot(HashMap<String, Packed>);
+
+/// One packed entry: enough to tell whether the program changed it.
+#[derive(Debug, Clone, PartialEq)]
+enum Packed {
+    Dir { mtime_ns: u64 },
+    File { len: u64, hash: u64, mtime_ns: u64 },
+    Symlink { target: String },
+}
+
+/// A digest of a file's content. SipHash (std's, fixed keys): a program that forges a
+/// collision with its own input only keeps its own change from being written back.
+fn content_hash(data: &[u8]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    h.write(data);
+    h.finish()
+}
+
+/// `rel` joined with `name`: the [`Snapshot`] key of an entry.
+fn rel_join(rel: &str, name: &str) -> String {
+    if rel.is_empty() {
+        name.to_string()
+    } else {
+        format!("{rel}/{name}")
+    }
+}
+
 /// A scratch `Vfs` for packing and comparing: host trees are as large as the host allows.
 fn scratch_vfs() -> Vfs {
     let mut vfs = Vfs::new(Box::new(|| {
@@ -82,16 +121,26 @@ fn host_mtime_ns(meta: &fs::Metadata) -> u64 {
 /// Packs the host directory `host` (not itself, its contents) into a vfs archive:
 /// directories, regular files, symlinks (targets verbatim), hard links among its files,
 /// and mtimes. Other file types are skipped.
-pub fn pack_dir(host: &Path) -> Result<Vec<u8>> {
+pub fn pack_dir(host: &Path) -> Result<(Vec<u8>, Snapshot)> {
     let meta = fs::metadata(host).with_context(|| format!("{}", host.display()))?;
     if !meta.is_dir() {
         bail!("{}: not a directory", host.display());
     }
     let mut vfs = scratch_vfs();
     let root = vfs.root();
-    let mut seen = HashMap::new();
-    pack_into(&mut vfs, root, host, &mut seen)?;
-    Ok(vfs.dump_tar(root)?)
+    let mut packing = Packing {
+        seen: HashMap::new(),
+        snapshot: Snapshot::default(),
+    };
+    pack_into(&mut vfs, root, host, "", &mut packing)?;
+    Ok((vfs.dump_tar(root)?, packing.snapshot))
+}
+
+/// [`pack_into`]'s state: hard-linked host files already packed ((dev, ino) → the vfs file
+/// and its snapshot entry), and the snapshot being taken.
+struct Packing {
+    seen: HashMap<(u64, u64), (Ino, Packed)>,
+    snapshot: Snapshot,
 }
 
 /// About how many bytes [`pack_dir`]'s archive of `host` takes: every regular file's size
@@ -125,7 +174,8 @@ fn pack_into(
     vfs: &mut Vfs,
     dir: Ino,
     host_dir: &Path,
-    seen: &mut HashMap<(u64, u64), Ino>,
+    rel: &str,
+    packing: &mut Packing,
 ) -> Result<()> {
     let entries = fs::read_dir(host_dir).with_context(|| format!("{}", host_dir.display()))?;
     for entry in entries {
@@ -137,17 +187,24 @@ fn pack_into(
         // leaves it alone.
         let Some(name) = name.to_str() else { continue };
         let meta = fs::symlink_metadata(&path).with_context(|| format!("{}", path.display()))?;
-        let mtime = Some(host_mtime_ns(&meta));
+        let mtime_ns = host_mtime_ns(&meta);
+        let mtime = Some(mtime_ns);
         let kind = meta.file_type();
         let fs_error = |e: vfs::Error| anyhow!("{}: {e}", path.display());
+        let rel_path = rel_join(rel, name);
         if kind.is_dir() {
             let ino = vfs.mkdir(dir, name).map_err(fs_error)?;
-            pack_into(vfs, ino, &path, seen)?;
+            pack_into(vfs, ino, &path, &rel_path, packing)?;
             vfs.set_times(ino, mtime, mtime).map_err(fs_error)?;
+            packing
+                .snapshot
+                .0
+                .insert(rel_path, Packed::Dir { mtime_ns });
         } else if kind.is_file() {
             if meta.nlink() > 1 {
-                if let Some(&ino) = seen.get(&(meta.dev(), meta.ino())) {
-                    vfs.link(ino, dir, name).map_err(fs_error)?;
+                if let Some((ino, packed)) = packing.seen.get(&(meta.dev(), meta.ino())) {
+                    vfs.link(*ino, dir, name).map_err(fs_error)?;
+                    packing.snapshot.0.insert(rel_path, packed.clone());
                     continue;
                 }
             }
@@ -155,9 +212,17 @@ fn pack_into(
             let (ino, _) = vfs.create_file(dir, name, true).map_err(fs_error)?;
             vfs.write_at(ino, 0, &data).map_err(fs_error)?;
             vfs.set_times(ino, mtime, mtime).map_err(fs_error)?;
+            let packed = Packed::File {
+                len: data.len() as u64,
+                hash: content_hash(&data),
+                mtime_ns,
+            };
             if meta.nlink() > 1 {
-                seen.insert((meta.dev(), meta.ino()), ino);
+                packing
+                    .seen
+                    .insert((meta.dev(), meta.ino()), (ino, packed.clone()));
             }
+            packing.snapshot.0.insert(rel_path, packed);
         } else if kind.is_symlink() {
             let target = fs::read_link(&path).with_context(|| format!("{}", path.display()))?;
             let target = target
@@ -165,16 +230,23 @@ fn pack_into(
                 .ok_or_else(|| anyhow!("{}: symlink target is not UTF-8", path.display()))?;
             let ino = vfs.symlink(target, dir, name).map_err(fs_error)?;
             vfs.set_times(ino, mtime, mtime).map_err(fs_error)?;
+            packing.snapshot.0.insert(
+                rel_path,
+                Packed::Symlink {
+                    target: target.to_string(),
+                },
+            );
         }
         // Sockets, FIFOs and devices have no vfs counterpart: skipped.
     }
     Ok(())
 }
 
-/// Makes the host directory `host` equal to `archive` (a vfs archive of the whole tree),
-/// with as few changes as possible; see the module docs. The archive is parsed completely
+/// Writes into the host directory `host` what the program changed in its copy of the
+/// tree: `archive` is the vfs archive of the whole tree after the run, `packed` what
+/// [`pack_dir`] packed before it; see the module docs. The archive is parsed completely
 /// before anything on the host changes, so a malformed archive changes nothing.
-pub fn apply(archive: &[u8], host: &Path) -> Result<()> {
+pub fn apply(archive: &[u8], host: &Path, packed: &Snapshot) -> Result<()> {
     let mut vfs = scratch_vfs();
     let root = vfs.root();
     vfs.load_tar(root, archive)
@@ -183,8 +255,12 @@ pub fn apply(archive: &[u8], host: &Path) -> Result<()> {
     if !meta.is_dir() {
         bail!("{}: not a directory", host.display());
     }
-    let mut written = HashMap::new();
-    sync_dir(&vfs, root, host, &mut written)
+    let mut sync = Sync {
+        vfs: &vfs,
+        packed,
+        written: HashMap::new(),
+    };
+    sync.dir(root, host, "")
 }
 
 /// Removes whatever `path` is, without following it if it is a symlink.
@@ -196,6 +272,35 @@ fn remove_entry(path: &Path, meta: &fs::Metadata) -> Result<()> {
         fs::remove_file(path)
     }
     .with_context(|| format!("removing {}", path.display()))
+}
+
+/// Removes what was packed at `path` (relative path `rel`), which the program deleted: a
+/// file or symlink, or a directory with what was packed in it. What the host added to
+/// such a directory meanwhile stays, and so does the directory then.
+fn remove_packed(path: &Path, rel: &str, packed: &Snapshot) -> Result<()> {
+    let Some(meta) = lstat(path)? else {
+        return Ok(()); // gone from the host too
+    };
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        for entry in fs::read_dir(path).with_context(|| format!("{}", path.display()))? {
+            let entry = entry.with_context(|| format!("{}", path.display()))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let child = rel_join(rel, name);
+            if packed.0.contains_key(&child) {
+                remove_packed(&entry.path(), &child, packed)?;
+            }
+        }
+        match fs::remove_dir(path) {
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => Ok(()),
+            other => other.with_context(|| format!("removing {}", path.display())),
+        }
+    } else if kind.is_file() || kind.is_symlink() {
+        fs::remove_file(path).with_context(|| format!("removing {}", path.display()))
+    } else {
+        Ok(()) // sockets, FIFOs, devices: never packed
+    }
 }
 
 fn set_mtime(path: &Path, mtime_ns: u64) -> Result<()> {
@@ -215,93 +320,198 @@ fn lstat(path: &Path) -> Result<Option<fs::Metadata>> {
     }
 }
 
-fn sync_dir(
-    vfs: &Vfs,
-    dir: Ino,
-    host_dir: &Path,
-    written: &mut HashMap<Ino, PathBuf>,
-) -> Result<()> {
-    let wanted = vfs.read_dir(dir)?;
-    let is_wanted = |name: &str| {
-        wanted
-            .binary_search_by(|e| e.name.as_str().cmp(name))
-            .is_ok()
-    };
-    // Delete what the archive no longer has.
-    let existing = fs::read_dir(host_dir).with_context(|| format!("{}", host_dir.display()))?;
-    for entry in existing {
-        let entry = entry.with_context(|| format!("{}", host_dir.display()))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if is_wanted(name) {
-            continue;
+/// [`apply`]'s walk: the program's tree, what was packed, and the host paths written for
+/// files with several names (to link the others to).
+struct Sync<'a> {
+    vfs: &'a Vfs,
+    packed: &'a Snapshot,
+    written: HashMap<Ino, PathBuf>,
+}
+
+impl Sync<'_> {
+    /// Whether the program left the regular file `ino` (at relative path `rel`) as packed:
+    /// same content and mtime.
+    fn file_unchanged(&self, ino: Ino, rel: &str, mtime_ns: u64) -> Result<bool> {
+        let Some(Packed::File {
+            len,
+            hash,
+            mtime_ns: packed_mtime,
+        }) = self.packed.0.get(rel)
+        else {
+            return Ok(false);
+        };
+        if *packed_mtime != mtime_ns {
+            return Ok(false);
         }
-        let path = entry.path();
-        if let Some(meta) = lstat(&path)? {
-            let kind = meta.file_type();
-            if kind.is_dir() || kind.is_file() || kind.is_symlink() {
-                remove_entry(&path, &meta)?;
+        if self.vfs.is_unchanged_marker(ino) {
+            return Ok(true);
+        }
+        let size = self.vfs.metadata(ino)?.size;
+        if size != *len {
+            return Ok(false);
+        }
+        let mut data = vec![0; usize::try_from(size)?];
+        let n = self.vfs.read_at(ino, 0, &mut data)?;
+        data.truncate(n);
+        Ok(content_hash(&data) == *hash)
+    }
+
+    /// Whether anything under the directory `dir` (at relative path `rel`) differs from
+    /// what was packed there.
+    fn subtree_changed(&self, dir: Ino, rel: &str) -> Result<bool> {
+        let wanted = self.vfs.read_dir(dir)?;
+        let packed_children = self
+            .packed
+            .0
+            .keys()
+            .filter(|k| {
+                k.strip_prefix(rel)
+                    .and_then(|r| r.strip_prefix('/'))
+                    .is_some_and(|r| !r.contains('/'))
+            })
+            .count();
+        if packed_children != wanted.len() {
+            return Ok(true);
+        }
+        for entry in &wanted {
+            let child = rel_join(rel, &entry.name);
+            let meta = self.vfs.metadata(entry.ino)?;
+            let same = match (entry.kind, self.packed.0.get(&child)) {
+                (FileKind::Directory, Some(Packed::Dir { mtime_ns })) => {
+                    *mtime_ns == meta.mtime_ns && !self.subtree_changed(entry.ino, &child)?
+                }
+                (FileKind::RegularFile, _) => {
+                    self.file_unchanged(entry.ino, &child, meta.mtime_ns)?
+                }
+                (FileKind::Symlink, Some(Packed::Symlink { target })) => {
+                    *target == self.vfs.readlink(entry.ino)?
+                }
+                _ => false,
+            };
+            if !same {
+                return Ok(true);
             }
         }
+        Ok(false)
     }
-    // Create or update what it has.
-    for entry in &wanted {
-        let path = host_dir.join(&entry.name);
-        let existing = lstat(&path)?;
-        let meta = vfs.metadata(entry.ino)?;
-        match entry.kind {
-            FileKind::Directory => {
-                match &existing {
-                    Some(m) if m.file_type().is_dir() => {}
-                    other => {
-                        if let Some(m) = other {
+
+    fn dir(&mut self, dir: Ino, host_dir: &Path, rel: &str) -> Result<()> {
+        let vfs = self.vfs;
+        let wanted = vfs.read_dir(dir)?;
+        let is_wanted = |name: &str| {
+            wanted
+                .binary_search_by(|e| e.name.as_str().cmp(name))
+                .is_ok()
+        };
+        // Delete what the program deleted: packed, and no longer in its tree. What the
+        // host gained meanwhile was never packed, and stays.
+        let existing = fs::read_dir(host_dir).with_context(|| format!("{}", host_dir.display()))?;
+        for entry in existing {
+            let entry = entry.with_context(|| format!("{}", host_dir.display()))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if is_wanted(name) {
+                continue;
+            }
+            let child = rel_join(rel, name);
+            if self.packed.0.contains_key(&child) {
+                remove_packed(&entry.path(), &child, self.packed)?;
+            }
+        }
+        // Create or update what the program created or changed.
+        for entry in &wanted {
+            let path = host_dir.join(&entry.name);
+            let child = rel_join(rel, &entry.name);
+            let was = self.packed.0.get(&child);
+            let existing = lstat(&path)?;
+            let meta = vfs.metadata(entry.ino)?;
+            match entry.kind {
+                FileKind::Directory => {
+                    match &existing {
+                        Some(m) if m.file_type().is_dir() => {}
+                        // Removed or replaced on the host meanwhile, and nothing in it
+                        // changed by the program: the host's change stays.
+                        _ if matches!(was, Some(Packed::Dir { .. }))
+                            && !self.subtree_changed(entry.ino, &child)? =>
+                        {
+                            continue
+                        }
+                        other => {
+                            if let Some(m) = other {
+                                remove_entry(&path, m)?;
+                            }
+                            fs::create_dir(&path)
+                                .with_context(|| format!("creating {}", path.display()))?;
+                        }
+                    }
+                    self.dir(entry.ino, &path, &child)?;
+                    // The program's mtime if it changed it (adding or removing entries
+                    // does), after the children, whose creation changed the host's.
+                    if was
+                        != Some(&Packed::Dir {
+                            mtime_ns: meta.mtime_ns,
+                        })
+                    {
+                        let current = lstat(&path)?.map(|m| host_mtime_ns(&m));
+                        if current != Some(meta.mtime_ns) {
+                            set_mtime(&path, meta.mtime_ns)?;
+                        }
+                    }
+                }
+                FileKind::RegularFile => {
+                    let host_file = existing.as_ref().is_some_and(|m| m.file_type().is_file());
+                    if self.file_unchanged(entry.ino, &child, meta.mtime_ns)?
+                        || (vfs.is_unchanged_marker(entry.ino) && !host_file)
+                    {
+                        // Untouched by the program (or only its times, for a file the
+                        // host removed meanwhile): the host's version, or its absence,
+                        // stays. Further names the program gave it link to this one.
+                        if meta.nlink > 1 && host_file {
+                            self.written.entry(entry.ino).or_insert(path);
+                        }
+                        continue;
+                    }
+                    sync_file(
+                        vfs,
+                        entry.ino,
+                        &path,
+                        existing.as_ref(),
+                        meta.nlink,
+                        &mut self.written,
+                    )?;
+                    let current = lstat(&path)?.map(|m| host_mtime_ns(&m));
+                    if current != Some(meta.mtime_ns) {
+                        set_mtime(&path, meta.mtime_ns)?;
+                    }
+                }
+                FileKind::Symlink => {
+                    let target = vfs.readlink(entry.ino)?;
+                    if was
+                        == Some(&Packed::Symlink {
+                            target: target.clone(),
+                        })
+                    {
+                        continue; // untouched by the program
+                    }
+                    let same = match &existing {
+                        Some(m) if m.file_type().is_symlink() => {
+                            fs::read_link(&path).with_context(|| format!("{}", path.display()))?
+                                == Path::new(&target)
+                        }
+                        _ => false,
+                    };
+                    if !same {
+                        if let Some(m) = &existing {
                             remove_entry(&path, m)?;
                         }
-                        fs::create_dir(&path)
-                            .with_context(|| format!("creating {}", path.display()))?;
+                        symlink(&target, &path)
+                            .with_context(|| format!("creating symlink {}", path.display()))?;
                     }
-                }
-                sync_dir(vfs, entry.ino, &path, written)?;
-                // After the children: creating them changed the directory's mtime.
-                let current = lstat(&path)?.map(|m| host_mtime_ns(&m));
-                if current != Some(meta.mtime_ns) {
-                    set_mtime(&path, meta.mtime_ns)?;
-                }
-            }
-            FileKind::RegularFile => {
-                sync_file(
-                    vfs,
-                    entry.ino,
-                    &path,
-                    existing.as_ref(),
-                    meta.nlink,
-                    written,
-                )?;
-                let current = lstat(&path)?.map(|m| host_mtime_ns(&m));
-                if current != Some(meta.mtime_ns) {
-                    set_mtime(&path, meta.mtime_ns)?;
-                }
-            }
-            FileKind::Symlink => {
-                let target = vfs.readlink(entry.ino)?;
-                let same = match &existing {
-                    Some(m) if m.file_type().is_symlink() => {
-                        fs::read_link(&path).with_context(|| format!("{}", path.display()))?
-                            == Path::new(&target)
-                    }
-                    _ => false,
-                };
-                if !same {
-                    if let Some(m) = &existing {
-                        remove_entry(&path, m)?;
-                    }
-                    symlink(&target, &path)
-                        .with_context(|| format!("creating symlink {}", path.display()))?;
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Brings the regular file at `path` to the content of `ino`, rewriting it only if the
@@ -472,7 +682,7 @@ mod tests {
         let keep_ino = fs::metadata(root.join("keep.txt")).unwrap().ino();
         let modify_ino = fs::metadata(root.join("modify.txt")).unwrap().ino();
 
-        let archive = pack_dir(root).unwrap();
+        let (archive, packed) = pack_dir(root).unwrap();
         let mut vfs = load(&archive);
         let vroot = vfs.root();
         // What the guest sees equals the host.
@@ -502,7 +712,7 @@ mod tests {
         vfs.mkdir(vroot, "dangling").unwrap();
 
         let back = vfs.dump_tar(vroot).unwrap();
-        apply(&back, root).unwrap();
+        apply(&back, root, &packed).unwrap();
 
         // The host equals the guest's tree...
         assert_eq!(host_tree(root), host_tree_of_vfs(&vfs));
@@ -544,7 +754,7 @@ mod tests {
             .unwrap()
             .modified()
             .unwrap();
-        apply(&back, root).unwrap();
+        apply(&back, root, &packed).unwrap();
         assert_eq!(host_tree(root), before);
         assert_eq!(
             fs::metadata(root.join("modify.txt"))
@@ -555,7 +765,7 @@ mod tests {
         );
         // And packing the host again gives the guest's tree back.
         assert_eq!(
-            host_tree_of_vfs(&load(&pack_dir(root).unwrap())),
+            host_tree_of_vfs(&load(&pack_dir(root).unwrap().0)),
             host_tree_of_vfs(&vfs)
         );
     }
@@ -599,6 +809,7 @@ mod tests {
         symlink(outside.path(), root.join("out_dir")).unwrap();
         symlink(outside.path().join("secret"), root.join("out_file")).unwrap();
         symlink(outside.path().join("sub"), root.join("out_gone")).unwrap();
+        let (_, packed) = pack_dir(root).unwrap();
 
         // The guest's tree: a directory and a file where the links were; `out_gone` gone.
         let mut vfs = scratch_vfs();
@@ -606,7 +817,7 @@ mod tests {
         vfs.mkdir(vroot, "out_dir").unwrap();
         write_vfs(&mut vfs, "out_dir/secret", b"overwritten?");
         write_vfs(&mut vfs, "out_file", b"overwritten?");
-        apply(&vfs.dump_tar(vroot).unwrap(), root).unwrap();
+        apply(&vfs.dump_tar(vroot).unwrap(), root, &packed).unwrap();
 
         assert_eq!(fs::read(outside.path().join("secret")).unwrap(), b"outside");
         assert_eq!(
@@ -627,7 +838,7 @@ mod tests {
         fs::write(outside.path().join("big"), vec![7u8; 10_000]).unwrap();
         let host = TempDir::new();
         symlink(outside.path(), host.path().join("escape")).unwrap();
-        let vfs = load(&pack_dir(host.path()).unwrap());
+        let vfs = load(&pack_dir(host.path()).unwrap().0);
         let link = vfs.lookup(vfs.root(), "escape").unwrap();
         assert_eq!(
             vfs.readlink(link).unwrap(),
@@ -646,10 +857,10 @@ mod tests {
         let sock = host.path().join("sock");
         let _listener = UnixListener::bind(&sock).unwrap();
         fs::write(host.path().join("f"), "x").unwrap();
-        let archive = pack_dir(host.path()).unwrap();
+        let (archive, packed) = pack_dir(host.path()).unwrap();
         let vfs = load(&archive);
         assert_eq!(vfs.lookup(vfs.root(), "sock"), Err(vfs::Error::NotFound));
-        apply(&archive, host.path()).unwrap();
+        apply(&archive, host.path(), &packed).unwrap();
         assert!(fs::symlink_metadata(&sock).is_ok());
     }
 
@@ -680,12 +891,12 @@ mod tests {
             .join(std::ffi::OsStr::from_bytes(b"bad\xff.bin"));
         fs::write(&bad, "kept").unwrap();
         fs::write(host.path().join("f"), "x").unwrap();
-        let archive = pack_dir(host.path()).unwrap();
+        let (archive, packed) = pack_dir(host.path()).unwrap();
         let mut vfs = load(&archive);
         let root = vfs.root();
         assert_eq!(vfs.read_dir(root).unwrap().len(), 1);
         vfs.unlink(root, "f").unwrap();
-        apply(&vfs.dump_tar(root).unwrap(), host.path()).unwrap();
+        apply(&vfs.dump_tar(root).unwrap(), host.path(), &packed).unwrap();
         assert_eq!(fs::read(&bad).unwrap(), b"kept");
         assert!(!host.path().join("f").exists());
     }
@@ -696,19 +907,21 @@ mod tests {
         let root = host.path();
         fs::write(root.join("a"), "shared").unwrap();
         fs::hard_link(root.join("a"), root.join("b")).unwrap();
-        let mut vfs = load(&pack_dir(root).unwrap());
+        let (archive, packed) = pack_dir(root).unwrap();
+        let mut vfs = load(&archive);
         let vroot = vfs.root();
         vfs.unlink(vroot, "b").unwrap();
         write_vfs(&mut vfs, "b", b"separate");
-        apply(&vfs.dump_tar(vroot).unwrap(), root).unwrap();
+        apply(&vfs.dump_tar(vroot).unwrap(), root, &packed).unwrap();
         assert_eq!(fs::read(root.join("a")).unwrap(), b"shared");
         assert_eq!(fs::read(root.join("b")).unwrap(), b"separate");
         // And a new hard link made in the guest is one on the host.
-        let mut vfs = load(&pack_dir(root).unwrap());
+        let (archive, packed) = pack_dir(root).unwrap();
+        let mut vfs = load(&archive);
         let vroot = vfs.root();
         let a = vfs.lookup(vroot, "a").unwrap();
         vfs.link(a, vroot, "c").unwrap();
-        apply(&vfs.dump_tar(vroot).unwrap(), root).unwrap();
+        apply(&vfs.dump_tar(vroot).unwrap(), root, &packed).unwrap();
         assert_eq!(
             fs::metadata(root.join("a")).unwrap().ino(),
             fs::metadata(root.join("c")).unwrap().ino()
@@ -721,13 +934,82 @@ mod tests {
         fs::write(host.path().join("f"), "x").unwrap();
         assert!(pack_dir(&host.path().join("f")).is_err());
         assert!(pack_dir(&host.path().join("missing")).is_err());
-        assert!(apply(b"garbage", host.path()).is_err());
+        let (_, packed) = pack_dir(host.path()).unwrap();
+        assert!(apply(b"garbage", host.path(), &packed).is_err());
         let empty_archive = vec![0u8; 1024];
-        assert!(apply(&empty_archive, &host.path().join("f")).is_err());
+        assert!(apply(&empty_archive, &host.path().join("f"), &packed).is_err());
         assert_eq!(fs::read(host.path().join("f")).unwrap(), b"x");
-        // A valid empty archive empties the directory.
-        apply(&empty_archive, host.path()).unwrap();
+        // A valid empty archive: the program deleted everything.
+        apply(&empty_archive, host.path(), &packed).unwrap();
         assert!(fs::read_dir(host.path()).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn changes_made_on_the_host_during_the_run_survive() {
+        let host = TempDir::new();
+        let root = host.path();
+        fs::write(root.join("edited_by_program"), "before").unwrap();
+        fs::write(root.join("deleted_by_program"), "x").unwrap();
+        fs::write(root.join("deleted_on_host"), "x").unwrap();
+        fs::write(root.join("edited_on_host"), "before").unwrap();
+        fs::write(root.join("edited_by_both"), "before").unwrap();
+        fs::write(root.join("big_deleted_on_host"), vec![5u8; 64 * 1024]).unwrap();
+        fs::create_dir_all(root.join("doomed/sub")).unwrap();
+        fs::write(root.join("doomed/sub/packed"), "x").unwrap();
+        fs::create_dir(root.join("dir_deleted_on_host")).unwrap();
+        fs::write(root.join("dir_deleted_on_host/f"), "x").unwrap();
+        symlink("edited_on_host", root.join("link")).unwrap();
+
+        let mut vfs = scratch_vfs();
+        let vroot = vfs.root();
+        let under = vfs.mkdir(vroot, "dirs").unwrap();
+        let (archive, packed) = pack_dir(root).unwrap();
+        vfs.load_tar(under, &archive).unwrap();
+        // The program.
+        let edit = |vfs: &mut Vfs, name: &str, data: &[u8]| {
+            let ino = vfs.resolve(under, name, true, true).unwrap();
+            vfs.set_len(ino, 0).unwrap();
+            vfs.write_at(ino, 0, data).unwrap();
+        };
+        edit(&mut vfs, "edited_by_program", b"program");
+        edit(&mut vfs, "edited_by_both", b"program");
+        vfs.unlink(under, "deleted_by_program").unwrap();
+        let doomed = vfs.lookup(under, "doomed").unwrap();
+        let sub = vfs.lookup(doomed, "sub").unwrap();
+        vfs.unlink(sub, "packed").unwrap();
+        vfs.rmdir(doomed, "sub").unwrap();
+        vfs.rmdir(under, "doomed").unwrap();
+        vfs.create_file(under, "created_by_program", false).unwrap();
+        // Meanwhile, on the host.
+        fs::write(root.join("created_on_host"), "host").unwrap();
+        fs::remove_file(root.join("deleted_on_host")).unwrap();
+        fs::remove_file(root.join("big_deleted_on_host")).unwrap();
+        fs::remove_dir_all(root.join("dir_deleted_on_host")).unwrap();
+        fs::write(root.join("edited_on_host"), "host").unwrap();
+        fs::write(root.join("edited_by_both"), "host").unwrap();
+        fs::write(root.join("doomed/sub/added_on_host"), "host").unwrap();
+        fs::remove_file(root.join("link")).unwrap();
+        symlink("changed_on_host", root.join("link")).unwrap();
+
+        apply(&vfs.dump_tar_changes(under).unwrap(), root, &packed).unwrap();
+        let read = |name: &str| fs::read_to_string(root.join(name)).ok();
+        // The program's changes arrive...
+        assert_eq!(read("edited_by_program").as_deref(), Some("program"));
+        assert_eq!(read("edited_by_both").as_deref(), Some("program"));
+        assert_eq!(read("created_by_program").as_deref(), Some(""));
+        assert!(!root.join("deleted_by_program").exists());
+        assert!(!root.join("doomed/sub/packed").exists());
+        // ...and the host's stay.
+        assert_eq!(read("created_on_host").as_deref(), Some("host"));
+        assert_eq!(read("edited_on_host").as_deref(), Some("host"));
+        assert!(!root.join("deleted_on_host").exists());
+        assert!(!root.join("big_deleted_on_host").exists());
+        assert!(!root.join("dir_deleted_on_host").exists());
+        assert_eq!(read("doomed/sub/added_on_host").as_deref(), Some("host"));
+        assert_eq!(
+            fs::read_link(root.join("link")).unwrap(),
+            Path::new("changed_on_host")
+        );
     }
 
     #[test]
@@ -747,13 +1029,14 @@ mod tests {
         let mut vfs = scratch_vfs();
         let vroot = vfs.root();
         let under = vfs.mkdir(vroot, "dirs").unwrap();
-        vfs.load_tar(under, &pack_dir(root).unwrap()).unwrap();
+        let (archive, packed) = pack_dir(root).unwrap();
+        vfs.load_tar(under, &archive).unwrap();
         let edit = vfs.resolve(under, "edit.bin", true, true).unwrap();
         vfs.write_at(edit, 0, b"changed").unwrap();
         let changes = vfs.dump_tar_changes(under).unwrap();
         assert!(changes.len() < 64 * 1024, "the big file was resent");
 
-        apply(&changes, root).unwrap();
+        apply(&changes, root, &packed).unwrap();
         let meta = fs::metadata(root.join("data/big.bin")).unwrap();
         assert_eq!((meta.ino(), meta.modified().unwrap()), (big_ino, big_mtime));
         assert_eq!(

@@ -56,7 +56,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             MAX_ARCHIVE_BYTES >> 20
         );
     }
-    let (archive, spec, needs_max_cpu) = build_archive(args, &shared_mounts, shared_ram.is_some())?;
+    let (archive, spec, needs_max_cpu, snapshots) =
+        build_archive(args, &shared_mounts, shared_ram.is_some())?;
     if archive.len() as u64 >= MAX_ARCHIVE_BYTES {
         anyhow::bail!(
             "the module and --dir trees make a boot archive of {} MiB; QEMU loads at most {} MiB \
@@ -236,13 +237,18 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // module that does not load) or the kernel could not read it back (it said so on
     // stderr). An archive, even of no changes, always has its end marker.
     // A tree mounted inside another (or twice) comes back with the outer one.
-    for (((mapping, archive), runs), shared) in
-        args.dirs.iter().zip(&dirs).zip(&in_ram).zip(&shared_mounts)
+    for ((((mapping, archive), runs), shared), packed) in args
+        .dirs
+        .iter()
+        .zip(&dirs)
+        .zip(&in_ram)
+        .zip(&shared_mounts)
+        .zip(&snapshots)
     {
         if (archive.is_empty() && runs.is_empty()) || shared.is_some() {
             continue;
         }
-        crate::dirsync::apply(archive, &mapping.host)
+        crate::dirsync::apply(archive, &mapping.host, packed)
             .with_context(|| format!("writing back {}", mapping.host.display()))?;
     }
     // Exit codes above 255 are truncated by the host OS as wasmtime's are.
@@ -407,7 +413,7 @@ fn build_archive(
     args: &RunArgs,
     shared_mounts: &[Option<(usize, String)>],
     shared_ram: bool,
-) -> anyhow::Result<(Vec<u8>, RunSpec, bool)> {
+) -> anyhow::Result<(Vec<u8>, RunSpec, bool, Vec<crate::dirsync::Snapshot>)> {
     let chosen =
         crate::compile::choose(args.module(), args.engine, aot_config::CpuProfile::Baseline)?;
     let needs_max_cpu = chosen.native
@@ -429,15 +435,18 @@ fn build_archive(
     };
     let mut archive = Archive::new();
     archive.add_file(&format!("/{GUEST_MODULE_DIR}/{file_name}"), &module)?;
+    // What each tree of its own was packed as (a shared one comes back with its root).
+    let mut snapshots = Vec::new();
     for (i, (mapping, shared)) in args.dirs.iter().zip(shared_mounts).enumerate() {
         let at = format!("/{GUEST_MODULE_DIR}/dirs/{i}");
         match shared {
-            None => archive.add_host_dir(&at, &mapping.host)?,
+            None => snapshots.push(archive.add_host_dir(&at, &mapping.host)?),
             // The kernel resolves `/run/dirs/{i}` following symlinks: the same directory
             // inode is preopened for both mappings.
             Some((root, rel)) => {
                 let target = format!("/{GUEST_MODULE_DIR}/dirs/{root}/{rel}");
                 archive.add_symlink(&at, target.trim_end_matches('/'))?;
+                snapshots.push(crate::dirsync::Snapshot::default());
             }
         }
     }
@@ -469,5 +478,5 @@ fn build_archive(
         terminals: host_terminals(),
     };
     archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;
-    Ok((archive.finish()?, spec, needs_max_cpu))
+    Ok((archive.finish()?, spec, needs_max_cpu, snapshots))
 }

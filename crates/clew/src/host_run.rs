@@ -192,6 +192,8 @@ fn catch_panic(f: &mut dyn FnMut()) -> bool {
 struct LoadedDir {
     host: PathBuf,
     ino: vfs::Ino,
+    /// What was packed, for `dirsync::apply` to write back only the program's changes.
+    packed: crate::dirsync::Snapshot,
 }
 
 /// The store data of either engine: the WASI context and the memory limiter.
@@ -244,7 +246,7 @@ fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
             if shared_mounts[i].is_some() {
                 continue;
             }
-            let tar = crate::dirsync::pack_dir(&d.host)
+            let (tar, packed) = crate::dirsync::pack_dir(&d.host)
                 .with_context(|| format!("failed to open directory `{}`", d.host.display()))?;
             let ino = fs.mkdir(root, &format!("preopen{i}")).map_err(|e| {
                 anyhow::anyhow!("creating the VFS directory for `{}`: {e}", d.host.display())
@@ -255,6 +257,7 @@ fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
             dirs.push(LoadedDir {
                 host: d.host.clone(),
                 ino,
+                packed,
             });
         }
         for (i, shared) in shared_mounts.iter().enumerate() {
@@ -298,7 +301,7 @@ fn write_back(shared: &SharedVfs, dirs: &[LoadedDir]) -> anyhow::Result<()> {
         let tar = shared.lock().dump_tar(d.ino).map_err(|e| {
             anyhow::anyhow!("reading back `{}` from the VFS: {e}", d.host.display())
         })?;
-        crate::dirsync::apply(&tar, &d.host)
+        crate::dirsync::apply(&tar, &d.host, &d.packed)
             .with_context(|| format!("writing changes back to `{}`", d.host.display()))?;
     }
     Ok(())
