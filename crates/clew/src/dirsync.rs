@@ -398,11 +398,9 @@ impl Sync<'_> {
     fn dir(&mut self, dir: Ino, host_dir: &Path, rel: &str) -> Result<()> {
         let vfs = self.vfs;
         let wanted = vfs.read_dir(dir)?;
-        let is_wanted = |name: &str| {
-            wanted
-                .binary_search_by(|e| e.name.as_str().cmp(name))
-                .is_ok()
-        };
+        let wanted_names: std::collections::HashSet<&str> =
+            wanted.iter().map(|e| e.name.as_str()).collect();
+        let is_wanted = |name: &str| wanted_names.contains(name);
         // Delete what the program deleted: packed, and no longer in its tree. What the
         // host gained meanwhile was never packed, and stays.
         let existing = fs::read_dir(host_dir).with_context(|| format!("{}", host_dir.display()))?;

@@ -1295,3 +1295,37 @@ fn host_function_errors_carry_the_wasm_backtrace() {
         }
     }
 }
+
+#[test]
+fn directories_list_in_the_hosts_order() {
+    // `wasmtime run` lists a `--dir` in the host's `readdir` order (ext4: hash order), and
+    // so must Clew's copy of it: programs that print a listing without sorting it show
+    // the same lines under both.
+    let work = scratch("listdir");
+    let wasm = compile("listdir", &work);
+    let data = work.join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    for name in ["zeta", "alpha", "mid", "9", "Beta", "émoji-✓", "a.b", "_x"] {
+        std::fs::write(data.join(name), name).unwrap();
+        std::fs::write(data.join("sub").join(name), name).unwrap();
+    }
+    let host_order = |dir: &Path| -> String {
+        let mut line = String::from(". .. ");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            line.push_str(entry.unwrap().file_name().to_str().unwrap());
+            line.push(' ');
+        }
+        line
+    };
+    let expected = format!("{}\n{}\n", host_order(&data), host_order(&data.join("sub")));
+    let dir_arg = format!("{}::/d", data.display());
+    for engine in ENGINES {
+        let out = clew_run(
+            &[engine, &["--dir", &dir_arg]],
+            wasm.to_str().unwrap(),
+            &["/d", "/d/sub"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{engine:?}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{engine:?}");
+    }
+}

@@ -400,7 +400,8 @@ impl Vfs {
     }
 
     /// Writes the subtree under directory `dir` as a ustar archive (entries relative to
-    /// `dir`, parents before children, names sorted within a directory, two zero blocks at
+    /// `dir`, parents before children, a directory's entries in [`Vfs::read_dir`]'s order
+    /// (so loading the archive keeps it), two zero blocks at
     /// the end). A file with several names inside the subtree is written once as a regular
     /// file and then as hard links (`1`) to that first path.
     pub fn dump_tar(&self, dir: Ino) -> Result<Vec<u8>, Error> {
@@ -452,7 +453,8 @@ impl Vfs {
         let mut pending: Vec<(Ino, String)> = alloc::vec![(dir, String::new())];
         while let Some((current, prefix)) = pending.pop() {
             let mut subdirs = Vec::new();
-            for (name, &ino) in self.entries(current)? {
+            for entry in self.read_dir(current)? {
+                let (name, ino) = (entry.name, entry.ino);
                 let path = format!("{prefix}{name}");
                 let meta = self.metadata(ino)?;
                 match &self.node(ino)?.body {
@@ -495,7 +497,7 @@ impl Vfs {
                     }
                 }
             }
-            // Reversed so the work list pops them in name order.
+            // Reversed so the work list pops them in directory order.
             pending.extend(subdirs.into_iter().rev());
         }
         out.push_bytes(&[0; 2 * BLOCK])?;

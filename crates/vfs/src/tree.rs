@@ -485,8 +485,12 @@ impl Vfs {
         })
     }
 
-    /// The entries of directory `dir`, sorted by name (a stable order, so WASI `fd_readdir`
-    /// cookies can be indexes), without `.` and `..` (see [`Vfs::parent`]).
+    /// The entries of directory `dir` without `.` and `..` (see [`Vfs::parent`]), in the
+    /// order their inodes were created (names of one inode by name): a stable order, so
+    /// WASI `fd_readdir` cookies can be indexes, in which a new entry comes last and a
+    /// renamed one keeps its place. A tree loaded from an archive is in the archive's
+    /// order, and `clew` packs a host directory in the host's own `readdir` order: a
+    /// program lists a `--dir` as it would under `wasmtime run`, which reads the host's.
     pub fn read_dir(&self, dir: Ino) -> Result<Vec<DirEntry>> {
         let entries = self.entries(dir)?;
         let mut out = Vec::new();
@@ -498,6 +502,8 @@ impl Vfs {
                 kind: self.kind_of(ino)?,
             });
         }
+        // Stable: names of one inode (hard links) stay in name order.
+        out.sort_by_key(|e| e.ino);
         Ok(out)
     }
 
