@@ -5,8 +5,9 @@
 //! exit code, and the host directory afterwards. Also traps, and a program that is not
 //! WebAssembly.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -62,22 +63,7 @@ fn clew(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 fn clew_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting clew");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("waiting for clew");
-    writer.join().unwrap();
-    out
+    common::clew(args, stdin, env)
 }
 
 /// Assembles `wat_text` into `dir/NAME.wasm` and returns that path.

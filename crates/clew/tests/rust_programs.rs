@@ -8,10 +8,11 @@
 //! Modules are cached under Cargo's CARGO_TARGET_TMPDIR by a hash of the source, the flags
 //! and `rustc -vV`. A missing rustc or wasm32-wasi std fails the tests (it is not a skip).
 
-use std::io::Write;
+mod common;
+
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 const RUSTC: &str = "/usr/bin/rustc";
@@ -53,12 +54,6 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn fnv1a64(data: &[u8]) -> u64 {
-    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
 /// `rustc -vV` of Debian's rustc, part of the cache key.
 fn rustc_version() -> &'static str {
     static VERSION: OnceLock<String> = OnceLock::new();
@@ -84,7 +79,7 @@ fn compile(name: &str) -> PathBuf {
     keyed.extend_from_slice(&src);
     let dir = tmp_root()
         .join("wasm")
-        .join(format!("{:016x}", fnv1a64(&keyed)));
+        .join(format!("{:016x}", common::fnv1a64(&keyed)));
     let out = dir.join(format!("{name}.wasm"));
     if out.exists() {
         return out;
@@ -120,25 +115,13 @@ fn compile(name: &str) -> PathBuf {
 
 /// One `clew run MODE OPTIONS... MODULE ARGS...` with `stdin` piped in.
 fn clew_run(mode: &[&str], options: &[&str], wasm: &Path, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
-        .arg("run")
-        .args(mode)
-        .args(options)
-        .arg(wasm)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting clew");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("waiting for clew");
-    writer.join().unwrap();
-    out
+    let wasm = wasm.to_str().expect("UTF-8 path");
+    let mut line = vec!["run"];
+    line.extend_from_slice(mode);
+    line.extend_from_slice(options);
+    line.push(wasm);
+    line.extend_from_slice(args);
+    common::clew(&line, stdin, &[])
 }
 
 /// Checks the exit code and stdout of `out` (a run in mode `label`).

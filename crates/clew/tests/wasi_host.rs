@@ -12,6 +12,8 @@
 //! needed when a program or `common.h` changed. Set `CLEW_WASI_CASES=a,b` to run only some
 //! cases.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Read;
@@ -157,15 +159,6 @@ fn parse_string(s: &str) -> Option<(String, &str)> {
     None
 }
 
-fn fnv1a64(data: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in data {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 /// The clang flags for program `name`: a `reactor_*` program is a reactor (`_initialize`
 /// instead of `_start`), as `tests/tools/gen_expected.py` compiles it.
 fn clang_flags(name: &str) -> Vec<&'static str> {
@@ -190,7 +183,7 @@ fn compile(name: &str) -> Result<PathBuf, String> {
     keyed.extend_from_slice(&common);
     let dir = scratch_dir()
         .join("wasm")
-        .join(format!("{:016x}", fnv1a64(&keyed)));
+        .join(format!("{:016x}", common::fnv1a64(&keyed)));
     let out = dir.join(format!("{name}.wasm"));
     if out.exists() {
         return Ok(out);
@@ -292,7 +285,7 @@ fn tree(root: &Path) -> std::io::Result<String> {
                 let body = if data.len() <= 512 {
                     format!("\"{}\"", escape(&data))
                 } else {
-                    format!("#{:016x}", fnv1a64(&data))
+                    format!("#{:016x}", common::fnv1a64(&data))
                 };
                 let links = if md.nlink() > 1 {
                     format!(" links={}", md.nlink())

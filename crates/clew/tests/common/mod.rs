@@ -1,13 +1,44 @@
-//! Shared helper of the end-to-end tests: [`Guest`], a running `clew boot` driven over a
-//! pipe as a user drives the serial console.
+//! Shared helpers of the end-to-end tests: [`Guest`], a running `clew boot` driven over a
+//! pipe as a user drives the serial console; [`clew`], one `clew` command with piped
+//! stdin; [`fnv1a64`], the cache key of compiled test programs.
 
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Runs the `clew` under test with `args` and the extra environment `env`, `stdin` written
+/// from a thread (so a large input cannot deadlock against unread output); collects its
+/// exit status, stdout and stderr.
+pub fn clew(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting clew");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("waiting for clew");
+    writer.join().unwrap();
+    out
+}
+
+/// FNV-1a (64-bit): the cache key of compiled test programs (`tests/tools/gen_expected.py`
+/// computes the same for the WASI cases).
+pub fn fnv1a64(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
 
 /// The shell's prompt.
 pub const PROMPT: &str = "clew> ";
