@@ -77,9 +77,19 @@ pub struct Snapshot(HashMap<String, Packed>);
 /// One packed entry: enough to tell whether the program changed it.
 #[derive(Debug, Clone, PartialEq)]
 enum Packed {
-    Dir { mtime_ns: u64 },
-    File { len: u64, hash: u64, mtime_ns: u64 },
-    Symlink { target: String },
+    /// `entries`: how many entries were packed in it.
+    Dir {
+        mtime_ns: u64,
+        entries: usize,
+    },
+    File {
+        len: u64,
+        hash: u64,
+        mtime_ns: u64,
+    },
+    Symlink {
+        target: String,
+    },
 }
 
 /// A digest of a file's content. SipHash (std's, fixed keys): a program that forges a
@@ -170,13 +180,15 @@ pub fn tree_bytes(host: &Path) -> Result<u64> {
     walk(host, &mut std::collections::HashSet::new())
 }
 
+/// Packs the entries of `host_dir` into `dir`; returns how many it packed.
 fn pack_into(
     vfs: &mut Vfs,
     dir: Ino,
     host_dir: &Path,
     rel: &str,
     packing: &mut Packing,
-) -> Result<()> {
+) -> Result<usize> {
+    let mut packed_here = 0;
     let entries = fs::read_dir(host_dir).with_context(|| format!("{}", host_dir.display()))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("{}", host_dir.display()))?;
@@ -194,17 +206,19 @@ fn pack_into(
         let rel_path = rel_join(rel, name);
         if kind.is_dir() {
             let ino = vfs.mkdir(dir, name).map_err(fs_error)?;
-            pack_into(vfs, ino, &path, &rel_path, packing)?;
+            let entries = pack_into(vfs, ino, &path, &rel_path, packing)?;
             vfs.set_times(ino, mtime, mtime).map_err(fs_error)?;
             packing
                 .snapshot
                 .0
-                .insert(rel_path, Packed::Dir { mtime_ns });
+                .insert(rel_path, Packed::Dir { mtime_ns, entries });
+            packed_here += 1;
         } else if kind.is_file() {
             if meta.nlink() > 1 {
                 if let Some((ino, packed)) = packing.seen.get(&(meta.dev(), meta.ino())) {
                     vfs.link(*ino, dir, name).map_err(fs_error)?;
                     packing.snapshot.0.insert(rel_path, packed.clone());
+                    packed_here += 1;
                     continue;
                 }
             }
@@ -223,6 +237,7 @@ fn pack_into(
                     .insert((meta.dev(), meta.ino()), (ino, packed.clone()));
             }
             packing.snapshot.0.insert(rel_path, packed);
+            packed_here += 1;
         } else if kind.is_symlink() {
             let target = fs::read_link(&path).with_context(|| format!("{}", path.display()))?;
             let target = target
@@ -236,10 +251,11 @@ fn pack_into(
                     target: target.to_string(),
                 },
             );
+            packed_here += 1;
         }
         // Sockets, FIFOs and devices have no vfs counterpart: skipped.
     }
-    Ok(())
+    Ok(packed_here)
 }
 
 /// Writes into the host directory `host` what the program changed in its copy of the
@@ -360,24 +376,17 @@ impl Sync<'_> {
     /// what was packed there.
     fn subtree_changed(&self, dir: Ino, rel: &str) -> Result<bool> {
         let wanted = self.vfs.read_dir(dir)?;
-        let packed_children = self
-            .packed
-            .0
-            .keys()
-            .filter(|k| {
-                k.strip_prefix(rel)
-                    .and_then(|r| r.strip_prefix('/'))
-                    .is_some_and(|r| !r.contains('/'))
-            })
-            .count();
-        if packed_children != wanted.len() {
+        let Some(Packed::Dir { entries, .. }) = self.packed.0.get(rel) else {
+            return Ok(true);
+        };
+        if *entries != wanted.len() {
             return Ok(true);
         }
         for entry in &wanted {
             let child = rel_join(rel, &entry.name);
             let meta = self.vfs.metadata(entry.ino)?;
             let same = match (entry.kind, self.packed.0.get(&child)) {
-                (FileKind::Directory, Some(Packed::Dir { mtime_ns })) => {
+                (FileKind::Directory, Some(Packed::Dir { mtime_ns, .. })) => {
                     *mtime_ns == meta.mtime_ns && !self.subtree_changed(entry.ino, &child)?
                 }
                 (FileKind::RegularFile, _) => {
@@ -445,10 +454,7 @@ impl Sync<'_> {
                     self.dir(entry.ino, &path, &child)?;
                     // The program's mtime if it changed it (adding or removing entries
                     // does), after the children, whose creation changed the host's.
-                    if was
-                        != Some(&Packed::Dir {
-                            mtime_ns: meta.mtime_ns,
-                        })
+                    if !matches!(was, Some(Packed::Dir { mtime_ns, .. }) if *mtime_ns == meta.mtime_ns)
                     {
                         let current = lstat(&path)?.map(|m| host_mtime_ns(&m));
                         if current != Some(meta.mtime_ns) {
