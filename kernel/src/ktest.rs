@@ -59,6 +59,7 @@ type Test = (&'static str, fn() -> TestResult);
 
 const TESTS: &[Test] = &[
     ("heap", heap),
+    ("mem_routines", mem_routines),
     ("heap_exhaustion_contained", heap_exhaustion_contained),
     ("heap_many_holes", heap_many_holes),
     ("heap_gives_memory_back", heap_gives_memory_back),
@@ -204,6 +205,69 @@ fn heap() -> TestResult {
         boxes.iter().enumerate().all(|(i, b)| b[99] == i as u8),
         "boxes"
     );
+    Ok(())
+}
+
+/// `memcpy`, `memmove` and `memset` (hal::mem, reached here through `copy_from_slice`,
+/// `copy_within` and `fill`) against the byte-by-byte definition: every length up to 100
+/// (below, at and across the 32-byte block), every alignment up to 8, overlaps in both
+/// directions at distances below and above a block; bytes outside the range stay.
+fn mem_routines() -> TestResult {
+    const LEN: usize = 208;
+    // Distinct values with period 251 (prime), so a shifted or misplaced byte is seen.
+    let pattern = |i: usize| (i * 7 % 251) as u8;
+    let fresh = || (0..LEN).map(pattern).collect::<Vec<u8>>();
+    let offsets = [0usize, 1, 3, 7, 8, 31, 32, 33, 40, 64];
+    for n in 0..=100usize {
+        for &src in &offsets {
+            for &dst in &offsets {
+                // memmove (overlapping whenever |src - dst| < n).
+                let mut buf = fresh();
+                core::hint::black_box(&mut buf).copy_within(src..src + n, dst);
+                for (i, &b) in buf.iter().enumerate() {
+                    let want = if (dst..dst + n).contains(&i) {
+                        pattern(i - dst + src)
+                    } else {
+                        pattern(i)
+                    };
+                    check!(
+                        b == want,
+                        "memmove n={n} src={src} dst={dst}: byte {i} is {b}, want {want}"
+                    );
+                }
+            }
+            // memcpy between two buffers, and memset.
+            let from = fresh();
+            let mut to = alloc::vec![0xeeu8; LEN];
+            let dst = (src * 5) % 9;
+            core::hint::black_box(&mut to)[dst..dst + n].copy_from_slice(&from[src..src + n]);
+            for (i, &b) in to.iter().enumerate() {
+                let want = if (dst..dst + n).contains(&i) {
+                    pattern(i - dst + src)
+                } else {
+                    0xee
+                };
+                check!(
+                    b == want,
+                    "memcpy n={n} src={src} dst={dst}: byte {i} is {b}, want {want}"
+                );
+            }
+            let mut buf = fresh();
+            let value = core::hint::black_box(0xa5u8);
+            core::hint::black_box(&mut buf)[src..src + n].fill(value);
+            for (i, &b) in buf.iter().enumerate() {
+                let want = if (src..src + n).contains(&i) {
+                    0xa5
+                } else {
+                    pattern(i)
+                };
+                check!(
+                    b == want,
+                    "memset n={n} at={src}: byte {i} is {b}, want {want}"
+                );
+            }
+        }
+    }
     Ok(())
 }
 

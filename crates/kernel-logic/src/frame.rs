@@ -4,6 +4,12 @@
 //! multiboot memory map (multiboot spec 0.6.96 §3.3, `mmap_*` fields); a set bit means "in use
 //! or not RAM". The kernel starts with every frame used, frees the usable regions, then marks
 //! its own image, the boot modules and the bitmap itself used again.
+//!
+//! Allocation is lowest-address first: a freed frame is the next one handed out again
+//! rather than fresh RAM further up. Under QEMU (and any VM) guest RAM the guest never
+//! touched costs the host a page fault and a zeroed page on first touch: a program that
+//! commits 8 MiB, exits and runs again reuses the same warm frames instead of faulting in
+//! another 8 MiB of the host each run. On hardware the reused frames are likelier cached.
 
 use crate::PAGE_SIZE;
 
@@ -68,7 +74,7 @@ impl<'a> FrameAllocator<'a> {
         }
     }
 
-    /// Allocates one frame and returns its physical address.
+    /// Allocates the lowest free frame and returns its physical address.
     pub fn alloc(&mut self) -> Option<u64> {
         let words = self.bits.len();
         for i in 0..words {
@@ -99,6 +105,8 @@ impl<'a> FrameAllocator<'a> {
         }
         self.clear(f);
         self.free += 1;
+        // Keeps "every word below `hint` is full", so `alloc` finds the lowest free frame.
+        self.hint = self.hint.min((f / 64) as usize);
         Ok(())
     }
 
@@ -143,6 +151,25 @@ mod tests {
         assert_eq!(fa.free(a), Err(FrameError::NotAllocated));
         assert_eq!(fa.free(0x123), Err(FrameError::OutOfRange));
         assert_eq!(fa.alloc(), Some(0x2000));
+    }
+
+    #[test]
+    fn freed_frames_are_reused_lowest_first() {
+        let mut store = vec![0u64; FrameAllocator::words_for(1 << 24)];
+        let mut fa = FrameAllocator::new(&mut store, 1 << 24);
+        fa.add_free(0, 1 << 24);
+        let frames: Vec<u64> = (0..300).map(|_| fa.alloc().unwrap()).collect();
+        assert_eq!(frames[299], 299 * PAGE_SIZE, "lowest first from the start");
+        // Freed out of order and across bitmap words: handed out again lowest first,
+        // before any frame never allocated.
+        for &i in &[250usize, 3, 70, 199] {
+            fa.free(frames[i]).unwrap();
+        }
+        let again: Vec<u64> = (0..5).map(|_| fa.alloc().unwrap()).collect();
+        assert_eq!(
+            again,
+            [3, 70, 199, 250, 300].map(|i| i * PAGE_SIZE).to_vec()
+        );
     }
 
     #[test]
