@@ -513,7 +513,7 @@ mod kill_site {
 pub fn prepare_kill_site(engine: &wasmtime::Engine) -> Option<u64> {
     KILL_SITE
         .call_once(|| {
-            let module = load_module(engine, kill_site::CWASM)
+            let (module, _) = load_module(engine, kill_site::CWASM)
                 .map_err(|e| log::warn!("kill site: {e}"))
                 .ok()?;
             let text = module.text();
@@ -660,7 +660,10 @@ pub fn new_engine_with(mut config: wasmtime::Config) -> Result<wasmtime::Engine,
 /// error before any code is mapped: header (magic, format, wasmtime version, checksum),
 /// CPU profile against CPUID, wasmtime's artifact kind, then wasmtime's own compatibility
 /// checks (target, flags, tunables, features).
-pub fn load_module(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<wasmtime::Module, String> {
+pub fn load_module(
+    engine: &wasmtime::Engine,
+    bytes: &[u8],
+) -> Result<(wasmtime::Module, header::Header), String> {
     let (head, payload) = header::unwrap(bytes).map_err(|e| format!("{e}"))?;
     for feature in head.profile.required_features() {
         if detect_host_feature(feature) != Some(true) {
@@ -696,5 +699,5 @@ pub fn load_module(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<wasmtime::
         bodies.insert(text + f.offset as u64, text + (f.offset + f.len) as u64);
     }
     drop(bodies);
-    Ok(module)
+    Ok((module, head))
 }

@@ -6,7 +6,9 @@
 //! 0   8  magic "\0clewaot"
 //! 8   4  format version (1)
 //! 12  1  CPU profile (0 baseline, 1 avx2)
-//! 13  3  zero
+//! 13  1  flags: bit 0 set when the module carries DWARF (see [`Header::dwarf`]); other
+//!        bits zero (a reader ignores them)
+//! 14  2  zero
 //! 16  16 wasmtime version, NUL padded ("48.0.8")
 //! 32  8  payload length
 //! 40  8  FNV-1a 64 of the payload
@@ -68,7 +70,15 @@ impl fmt::Display for HeaderError {
 pub struct Header {
     /// The profile the code was compiled for.
     pub profile: CpuProfile,
+    /// The module compiled carries DWARF (`trap_site::has_dwarf`): the kernel's wasmtime
+    /// cannot tell (it has no public accessor for it, and its own backtrace note needs
+    /// std), so traps end their backtrace with wasmtime's note only through this flag.
+    /// Artifacts written before the flag existed read as `false`.
+    pub dwarf: bool,
 }
+
+/// Bit of the flags byte (offset 13) set for [`Header::dwarf`].
+const FLAG_DWARF: u8 = 1;
 
 /// FNV-1a, 64 bits.
 pub fn fnv1a64(data: &[u8]) -> u64 {
@@ -86,11 +96,12 @@ pub fn is_artifact(bytes: &[u8]) -> bool {
 }
 
 /// Prefixes `payload` (wasmtime's serialized module) with a header.
-pub fn wrap(profile: CpuProfile, payload: &[u8]) -> Vec<u8> {
+pub fn wrap(header: Header, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&[profile.code(), 0, 0, 0]);
+    let flags = if header.dwarf { FLAG_DWARF } else { 0 };
+    out.extend_from_slice(&[header.profile.code(), flags, 0, 0]);
     let mut version = [0u8; 16];
     let v = WASMTIME_VERSION.as_bytes();
     version[..v.len()].copy_from_slice(v);
@@ -141,7 +152,8 @@ pub fn unwrap(bytes: &[u8]) -> Result<(Header, &[u8]), HeaderError> {
     if payload.len() as u64 != len || fnv1a64(payload) != u64_at(bytes, 40) {
         return Err(HeaderError::Corrupt);
     }
-    Ok((Header { profile }, payload))
+    let dwarf = bytes[13] & FLAG_DWARF != 0;
+    Ok((Header { profile, dwarf }, payload))
 }
 
 #[cfg(test)]
@@ -150,15 +162,37 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let a = wrap(CpuProfile::Avx2, b"payload");
-        let (h, p) = unwrap(&a).expect("valid");
-        assert_eq!(h.profile, CpuProfile::Avx2);
-        assert_eq!(p, b"payload");
+        for dwarf in [false, true] {
+            let header = Header {
+                profile: CpuProfile::Avx2,
+                dwarf,
+            };
+            let a = wrap(header, b"payload");
+            let (h, p) = unwrap(&a).expect("valid");
+            assert_eq!(h, header);
+            assert_eq!(p, b"payload");
+        }
+        // An artifact from before the flags byte (all zero there) has no DWARF.
+        let mut old = wrap(
+            Header {
+                profile: CpuProfile::Baseline,
+                dwarf: true,
+            },
+            b"payload",
+        );
+        old[13] = 0;
+        assert!(!unwrap(&old).expect("valid").0.dwarf);
     }
 
     #[test]
     fn refusals() {
-        let a = wrap(CpuProfile::Baseline, b"payload bytes");
+        let a = wrap(
+            Header {
+                profile: CpuProfile::Baseline,
+                dwarf: false,
+            },
+            b"payload bytes",
+        );
         assert_eq!(unwrap(b"\0asm\x01\0\0\0"), Err(HeaderError::NotArtifact));
         assert_eq!(unwrap(&a[..20]), Err(HeaderError::Truncated));
         assert_eq!(unwrap(&a[..a.len() - 1]), Err(HeaderError::Truncated));

@@ -31,9 +31,10 @@ pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 /// The wasmtime version artifacts are made by and for.
 pub const WASMTIME_VERSION: &str = "48.0.8";
 
-/// Identifies the settings of [`config`]: part of every cache key, so changing a setting
-/// here (and bumping this) never reuses stale artifacts.
-pub const CONFIG_ID: &str = "clew-2";
+/// Identifies the settings of [`config`] and what [`compile`] records in the header: part
+/// of every cache key, so changing either (and bumping this) never reuses stale artifacts
+/// (`clew-3`: the header's DWARF flag).
+pub const CONFIG_ID: &str = "clew-3";
 
 /// Virtual address space reserved per linear memory (4 GiB: a 32-bit memory never moves
 /// and needs no bounds checks).
@@ -224,7 +225,11 @@ pub fn compile_adjusted(
     let payload = engine
         .precompile_module(wasm)
         .map_err(|e| CompileError(format!("{e:#}")))?;
-    Ok(header::wrap(profile, &payload))
+    let header = header::Header {
+        profile,
+        dwarf: trap_site::has_dwarf(wasm),
+    };
+    Ok(header::wrap(header, &payload))
 }
 
 /// Loads a Clew `.cwasm` on the build host (`clew run --host prog.cwasm`): header checks as
@@ -232,7 +237,9 @@ pub fn compile_adjusted(
 /// then wasmtime's own checks (target, flags against this CPU, tunables, features).
 #[cfg(feature = "compile")]
 #[allow(unsafe_code)]
-pub fn load_on_host(bytes: &[u8]) -> Result<(wasmtime::Engine, wasmtime::Module), CompileError> {
+pub fn load_on_host(
+    bytes: &[u8],
+) -> Result<(wasmtime::Engine, wasmtime::Module, header::Header), CompileError> {
     let (head, payload) = header::unwrap(bytes).map_err(|e| CompileError(format!("{e}")))?;
     let engine = wasmtime::Engine::new(&compiler_config(head.profile)?)
         .map_err(|e| CompileError(format!("creating the engine: {e}")))?;
@@ -252,5 +259,5 @@ pub fn load_on_host(bytes: &[u8]) -> Result<(wasmtime::Engine, wasmtime::Module)
     // copied, so they need not outlive the module.
     let module = unsafe { wasmtime::Module::deserialize(&engine, payload) }
         .map_err(|e| CompileError(format!("{e:#}")))?;
-    Ok((engine, module))
+    Ok((engine, module, head))
 }

@@ -391,7 +391,7 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         cwasm = crate::compile::compile_cached(bytes, aot_config::CpuProfile::Baseline)?;
         &cwasm
     };
-    let (engine, module) = aot_config::load_on_host(artifact)?;
+    let (engine, module, header) = aot_config::load_on_host(artifact)?;
     let mut store = Store::new(
         &engine,
         State {
@@ -415,7 +415,7 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
             let bt = e
                 .downcast_ref::<wasmtime::WasmBacktrace>()
-                .map(|bt| bt.to_string());
+                .map(|bt| trap_site::with_dwarf_note(&bt.to_string(), header.dwarf));
             let msg = format!("{trap}");
             // wasmtime names the faulting address between backtrace and trap.
             let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
@@ -428,7 +428,7 @@ fn try_wasmtime(args: &RunArgs, bytes: &[u8], ctx: WasiCtx) -> anyhow::Result<En
         let bt = e
             .downcast_ref::<wasmtime::WasmBacktrace>()
             .filter(|bt| !bt.frames().is_empty())
-            .map(|bt| bt.to_string());
+            .map(|bt| trap_site::with_dwarf_note(&bt.to_string(), header.dwarf));
         End::Error(trap_site::caused_by(
             &what,
             bt.as_deref(),

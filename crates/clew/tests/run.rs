@@ -176,14 +176,23 @@ fn guest_matches_host_for_io_dirs_and_exit_code() {
     assert!(!host_tree.contains_key("delete-me.txt"));
 }
 
+/// The line `wasmtime run` (48, 49) ends a trap's backtrace with when the module carries
+/// DWARF it did not parse.
+const DWARF_NOTE: &str = "note: using the `WASMTIME_BACKTRACE_DETAILS=1` environment variable may show more debugging information";
+
 #[test]
 fn trap_reports_and_exits_134() {
     let work = scratch("trap");
     let wasm = compile("trap", &work);
-    // Both tiers, worded as `wasmtime run` words a trap: the causes, a backtrace whose
-    // innermost frame is the function (name section), then the trap.
-    for engine in ["interp", "native"] {
-        let out = clew(&["run", "--engine", engine, wasm.to_str().unwrap()], b"");
+    // Both tiers, in the guest and on the host, worded as `wasmtime run` words a trap: the
+    // causes, a backtrace whose innermost frame is the function (name section), then the
+    // trap.
+    for mode in ENGINES {
+        let engine = format!("{mode:?}");
+        let mut args = vec!["run"];
+        args.extend(mode);
+        args.push(wasm.to_str().unwrap());
+        let out = clew(&args, b"");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(String::from_utf8_lossy(&out.stdout), "before the trap\n");
         assert_eq!(out.status.code(), Some(134), "stderr: {stderr}");
@@ -200,6 +209,9 @@ fn trap_reports_and_exits_134() {
             "{engine}: innermost frame is not main:\n{stderr}"
         );
         assert!(bt + 1 < trap, "{engine}:\n{stderr}");
+        // The program carries DWARF (Debian's wasi-libc objects do): wasmtime ends the
+        // backtrace with its note about WASMTIME_BACKTRACE_DETAILS.
+        assert_eq!(lines[trap - 1], DWARF_NOTE, "{engine}:\n{stderr}");
     }
     // Native code knows the faulting address: wasmtime names it between backtrace and
     // trap, and so does Clew (on the host and in the guest).
@@ -217,6 +229,10 @@ fn trap_reports_and_exits_134() {
             stderr.contains(
                 "\n    2: memory fault at wasm address 0xfffffff0 in linear memory of size 0x"
             ) && stderr.ends_with("\n    3: wasm trap: out of bounds memory access\n\n"),
+            "{mode:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("\n{DWARF_NOTE}\n    2: memory fault")),
             "{mode:?}: {stderr}"
         );
     }
@@ -1278,6 +1294,8 @@ fn host_function_errors_carry_the_wasm_backtrace() {
                 stderr.ends_with(&format!("\n    2: {cause}\n\n")),
                 "{mode:?} {extra:?}: {stderr}"
             );
+            // No DWARF in this module: no note about it (wasmtime prints none either).
+            assert!(!stderr.contains("note:"), "{mode:?} {extra:?}: {stderr}");
         }
     }
 }

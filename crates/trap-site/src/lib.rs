@@ -378,6 +378,36 @@ pub fn backtrace(names: Option<&[u8]>, index: u32) -> String {
     )
 }
 
+/// The line wasmtime ends a trap's backtrace with when a module in it carries DWARF that
+/// was not parsed (`WasmBacktrace`'s display; the CLI parses DWARF only under
+/// `WASMTIME_BACKTRACE_DETAILS=1`, which Clew does not offer).
+pub const DWARF_NOTE: &str = "note: using the `WASMTIME_BACKTRACE_DETAILS=1` environment variable may show more debugging information";
+
+/// Whether `wasm` carries DWARF as wasmtime 48 recognises it: a custom section whose name,
+/// less a `.dwo` suffix, starts with `.debug_` (`wasmtime_environ`'s module translation sets
+/// `has_unparsed_debuginfo` for it). Every C program linked against Debian's wasi-libc has
+/// some. A module that cannot be split into sections has none.
+pub fn has_dwarf(wasm: &[u8]) -> bool {
+    let Ok(sections) = sections(wasm) else {
+        return false;
+    };
+    sections.iter().filter(|s| s.id == id::CUSTOM).any(|s| {
+        BinaryReader::new(s.payload, s.offset)
+            .read_string()
+            .is_ok_and(|name| name.trim_end_matches(".dwo").starts_with(".debug_"))
+    })
+}
+
+/// `backtrace` (a `WasmBacktrace` display or [`backtrace`]'s) followed by [`DWARF_NOTE`]
+/// on a line of its own when the module carries DWARF, as wasmtime prints it.
+pub fn with_dwarf_note(backtrace: &str, dwarf: bool) -> String {
+    if dwarf {
+        format!("{}\n{DWARF_NOTE}", backtrace.trim_end())
+    } else {
+        backtrace.to_string()
+    }
+}
+
 /// The cause wasmtime adds between a native memory trap's backtrace and the trap
 /// ("memory fault at wasm address 0x… in linear memory of size 0x…"), found among the
 /// error chain's messages.
@@ -456,6 +486,8 @@ pub struct Marked {
     pub module: wasmi::Module,
     /// `None` when the original bytes had to be compiled (no names then).
     marks: Option<alloc::sync::Arc<(String, Option<Vec<u8>>)>>,
+    /// The module carries DWARF ([`has_dwarf`]): backtraces end with [`DWARF_NOTE`].
+    dwarf: bool,
 }
 
 #[cfg(feature = "wasmi")]
@@ -464,22 +496,26 @@ impl Marked {
     /// wasmi refuses, is compiled as it is, so that an error speaks of its own bytes. The
     /// copy is dropped once wasmi has taken what it keeps.
     pub fn compile(engine: &wasmi::Engine, bytes: &[u8]) -> Result<Marked, wasmi::Error> {
+        let dwarf = has_dwarf(bytes);
         if let Ok(marked) = instrument(bytes) {
             if let Ok(module) = wasmi::Module::new(engine, &marked.bytes) {
                 return Ok(Marked {
                     module,
                     marks: Some(alloc::sync::Arc::new((marked.export, marked.names))),
+                    dwarf,
                 });
             }
         }
         Ok(Marked {
             module: wasmi::Module::new(engine, bytes)?,
             marks: None,
+            dwarf,
         })
     }
 
     /// After a trap in `instance` (of this module): the function it happened in
-    /// ([`describe`]) and its one-frame backtrace ([`backtrace`]).
+    /// ([`describe`]) and its one-frame backtrace ([`backtrace`], with [`DWARF_NOTE`] when
+    /// the module carries DWARF).
     pub fn locate<T>(
         &self,
         store: &wasmi::Store<T>,
@@ -489,6 +525,9 @@ impl Marked {
         let value = instance.get_global(store, &marks.0)?.get(store).i32()?;
         let index = u32::try_from(value).ok()?;
         let names = marks.1.as_deref();
-        Some((describe(names, index), backtrace(names, index)))
+        Some((
+            describe(names, index),
+            with_dwarf_note(&backtrace(names, index), self.dwarf),
+        ))
     }
 }

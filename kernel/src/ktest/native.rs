@@ -250,7 +250,7 @@ fn repeat_traps(n: usize, native: bool) -> TestResult {
 /// Native: one store, the handlers of this task installed once.
 fn repeat_native_traps(n: usize) -> TestResult {
     let engine = process::native::engine().map_err(|e| e.to_string())?;
-    let module = crate::wasmtime_platform::load_module(engine, FAULTS_CWASM)?;
+    let (module, _) = crate::wasmtime_platform::load_module(engine, FAULTS_CWASM)?;
     let _traps = crate::wasmtime_platform::NativeTraps::install(alloc::sync::Arc::new(|| false));
     let mut store = wasmtime::Store::new(engine, ());
     let instance = wasmtime::Instance::new(&mut store, &module, &[]).map_err(|e| format!("{e}"))?;
@@ -341,9 +341,12 @@ pub(super) fn program_cache() -> TestResult {
     let c = process::load_program(SPIN_CWASM).map_err(|e| e.to_string())?;
     match (a, b, c) {
         (process::Program::Native(a), process::Program::Native(b), process::Program::Native(c)) => {
-            check!(wasmtime::Module::same(&a, &b), "same bytes, another module");
             check!(
-                !wasmtime::Module::same(&a, &c),
+                wasmtime::Module::same(&a.module, &b.module),
+                "same bytes, another module"
+            );
+            check!(
+                !wasmtime::Module::same(&a.module, &c.module),
                 "other bytes, the same module"
             );
         }
@@ -480,7 +483,7 @@ pub(super) fn native_bench() -> TestResult {
     let mut config = aot_config::config();
     config.epoch_interruption(true);
     let engine = crate::wasmtime_platform::new_engine_with(config)?;
-    let module = crate::wasmtime_platform::load_module(&engine, LOOP_EPOCH_CWASM)?;
+    let (module, _) = crate::wasmtime_platform::load_module(&engine, LOOP_EPOCH_CWASM)?;
     let native_epoch = {
         let _traps =
             crate::wasmtime_platform::NativeTraps::install(alloc::sync::Arc::new(|| false));

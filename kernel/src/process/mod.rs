@@ -256,7 +256,7 @@ pub enum Program {
     /// Interpreted by wasmi.
     Interp(engine::InterpModule),
     /// Native code under wasmtime.
-    Native(wasmtime::Module),
+    Native(native::NativeModule),
 }
 
 impl Program {
@@ -275,8 +275,8 @@ impl From<engine::InterpModule> for Program {
     }
 }
 
-impl From<wasmtime::Module> for Program {
-    fn from(m: wasmtime::Module) -> Self {
+impl From<native::NativeModule> for Program {
+    fn from(m: native::NativeModule) -> Self {
         Program::Native(m)
     }
 }

@@ -41,10 +41,25 @@ pub fn engine() -> Result<&'static Engine, SpawnError> {
         .map_err(|e| SpawnError::Invalid(format!("native engine: {e}")))
 }
 
+/// A loaded precompiled module and what its `.cwasm` header says about it.
+#[derive(Clone)]
+pub struct NativeModule {
+    /// The module, ready to instantiate.
+    pub module: Module,
+    /// It carries DWARF: a trap's backtrace ends with wasmtime's note about it
+    /// (`trap_site::DWARF_NOTE`), as under `wasmtime run`.
+    pub dwarf: bool,
+}
+
 /// Loads a precompiled module (`.cwasm` bytes).
-pub fn load(bytes: &[u8]) -> Result<Module, SpawnError> {
+pub fn load(bytes: &[u8]) -> Result<NativeModule, SpawnError> {
     let engine = engine()?;
-    crate::wasmtime_platform::load_module(engine, bytes).map_err(SpawnError::BadNative)
+    let (module, header) =
+        crate::wasmtime_platform::load_module(engine, bytes).map_err(SpawnError::BadNative)?;
+    Ok(NativeModule {
+        module,
+        dwarf: header.dwarf,
+    })
 }
 
 /// Store data: the WASI context and the memory limiter.
@@ -62,7 +77,7 @@ impl WasiView for NativeData {
 /// Runs the module to its end and returns the status. Never panics or unwinds out.
 pub(crate) fn run(
     name: &str,
-    module: &Module,
+    program: &NativeModule,
     ctx: WasiCtx,
     opts: &RunOptions,
     kill: &Arc<KillFlag>,
@@ -70,12 +85,12 @@ pub(crate) fn run(
     let flag = kill.clone();
     let traps = crate::wasmtime_platform::NativeTraps::install(Arc::new(move || flag.is_set()));
     let mut wasi_back: Option<WasiCtx> = None;
-    let caught = crate::fault::catch_unwind(|| execute(module, ctx, opts, kill, &mut wasi_back));
+    let caught = crate::fault::catch_unwind(|| execute(program, ctx, opts, kill, &mut wasi_back));
     drop(traps);
     report(name, caught, wasi_back, opts, kill, "native code")
 }
 
-fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
+fn classify(e: wasmtime::Error, kill: &KillFlag, dwarf: bool) -> End {
     if let Some(exit) = e.downcast_ref::<wasi::wasmtime_adapter::I32Exit>() {
         return End::Exit(exit.0);
     }
@@ -106,7 +121,7 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
         return End::TrapIn {
             msg: trap_site::with_memory_fault(fault, &msg),
             func,
-            backtrace: format!("{bt}"),
+            backtrace: trap_site::with_dwarf_note(&format!("{bt}"), dwarf),
         };
     }
     // A host function's error: WASI's own trap, or any other (an unknown import trapping).
@@ -117,7 +132,7 @@ fn classify(e: wasmtime::Error, kill: &KillFlag) -> End {
     match bt {
         Some(bt) => End::ErrorIn {
             msg,
-            backtrace: format!("{bt}"),
+            backtrace: trap_site::with_dwarf_note(&format!("{bt}"), dwarf),
         },
         None => End::Error(msg),
     }
@@ -148,12 +163,13 @@ fn wasi_linker(engine: &Engine) -> Result<Linker<NativeData>, String> {
 }
 
 fn execute(
-    module: &Module,
+    program: &NativeModule,
     ctx: WasiCtx,
     opts: &RunOptions,
     kill: &Arc<KillFlag>,
     wasi_back: &mut Option<WasiCtx>,
 ) -> (End, Vec<String>) {
+    let module = &program.module;
     let engine = module.engine().clone();
     let mut store = Store::new(
         &engine,
@@ -163,17 +179,18 @@ fn execute(
         },
     );
     store.limiter(|d| &mut d.limits);
-    let result = instantiate_and_call(&mut store, module, opts, kill);
+    let result = instantiate_and_call(&mut store, program, opts, kill);
     *wasi_back = Some(store.into_data().wasi);
     result
 }
 
 fn instantiate_and_call(
     store: &mut Store<NativeData>,
-    module: &Module,
+    program: &NativeModule,
     opts: &RunOptions,
     kill: &KillFlag,
 ) -> (End, Vec<String>) {
+    let module = &program.module;
     let mut linker = match wasi_linker(module.engine()) {
         Ok(l) => l,
         Err(e) => return (End::Error(format!("linking WASI: {e}")), Vec::new()),
@@ -196,7 +213,7 @@ fn instantiate_and_call(
                 || e.downcast_ref::<wasi::wasmtime_adapter::I32Exit>()
                     .is_some()
             {
-                return (classify(e, kill), Vec::new());
+                return (classify(e, kill, program.dwarf), Vec::new());
             }
             return (
                 End::Error(format!(
@@ -211,7 +228,7 @@ fn instantiate_and_call(
     if let Some(init) = instance.get_func(&mut *store, "_initialize") {
         if let Err(e) = init.call(&mut *store, &[], &mut []) {
             return (
-                match classify(e, kill) {
+                match classify(e, kill, program.dwarf) {
                     End::Trap(m) | End::TrapIn { msg: m, .. } => {
                         End::Trap(format!("failed to invoke `_initialize`\n    1: {m}"))
                     }
@@ -251,7 +268,7 @@ fn instantiate_and_call(
     let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
     let end = match func.call(&mut *store, &params, &mut results) {
         Ok(()) => End::Exit(0),
-        Err(e) => classify(e, kill),
+        Err(e) => classify(e, kill, program.dwarf),
     };
     let mut lines = Vec::new();
     if matches!(end, End::Exit(0)) && !results.is_empty() {
