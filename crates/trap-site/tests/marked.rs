@@ -4,6 +4,19 @@
 use trap_site::Marked;
 use wasmi::{Engine, Linker, Store};
 
+/// Compiles `wasm` marked, calls its export `run` (which must trap) and returns what
+/// `locate` says: the function and the backtrace.
+fn trap_in_run(engine: &Engine, wasm: &[u8]) -> (String, String) {
+    let marked = Marked::compile(engine, wasm).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Linker::<()>::new(engine)
+        .instantiate_and_start(&mut store, &marked.module)
+        .unwrap();
+    let run = instance.get_func(&store, "run").unwrap();
+    assert!(run.call(&mut store, &[], &mut []).is_err());
+    marked.locate(&store, &instance).unwrap()
+}
+
 #[test]
 fn locates_the_trap_and_falls_back_to_the_original() {
     let wasm = wat::parse_str(
@@ -11,14 +24,7 @@ fn locates_the_trap_and_falls_back_to_the_original() {
     )
     .unwrap();
     let engine = Engine::default();
-    let marked = Marked::compile(&engine, &wasm).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::<()>::new(&engine)
-        .instantiate_and_start(&mut store, &marked.module)
-        .unwrap();
-    let run = instance.get_func(&store, "run").unwrap();
-    assert!(run.call(&mut store, &[], &mut []).is_err());
-    let (func, backtrace) = marked.locate(&store, &instance).unwrap();
+    let (func, backtrace) = trap_in_run(&engine, &wasm);
     assert_eq!(func, "inner");
     assert!(backtrace.ends_with("0: <unknown>!inner"), "{backtrace}");
 
@@ -48,14 +54,7 @@ fn dwarf_adds_wasmtimes_note() {
     for (custom, dwarf) in cases {
         let wasm = module(custom);
         assert_eq!(trap_site::has_dwarf(&wasm), dwarf, "{custom}");
-        let marked = Marked::compile(&engine, &wasm).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Linker::<()>::new(&engine)
-            .instantiate_and_start(&mut store, &marked.module)
-            .unwrap();
-        let run = instance.get_func(&store, "run").unwrap();
-        assert!(run.call(&mut store, &[], &mut []).is_err());
-        let (_, backtrace) = marked.locate(&store, &instance).unwrap();
+        let (_, backtrace) = trap_in_run(&engine, &wasm);
         let expected = if dwarf {
             format!("0: <unknown>!inner\n{}", trap_site::DWARF_NOTE)
         } else {
