@@ -77,22 +77,22 @@ fn compile(name: &str) -> PathBuf {
     keyed.extend_from_slice(name.as_bytes());
     keyed.push(0);
     keyed.extend_from_slice(&src);
-    let dir = tmp_root()
-        .join("wasm")
-        .join(format!("{:016x}", common::fnv1a64(&keyed)));
-    let out = dir.join(format!("{name}.wasm"));
-    if out.exists() {
-        return out;
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    let tmp = dir.join(format!("{name}.wasm.{}.tmp", std::process::id()));
+    common::build_cached(&tmp_root(), name, &keyed, |tmp| {
+        build(name, &src_path, tmp);
+        Ok(())
+    })
+    .unwrap()
+}
+
+/// Builds `tests/rust/NAME.rs` (at `src_path`) into `tmp`; panics with the reason.
+fn build(name: &str, src_path: &Path, tmp: &Path) {
     // Run from tests/rust, so that panic messages name `NAME.rs` wherever the checkout is.
     let result = Command::new(RUSTC)
         .current_dir(repo_root().join("tests/rust"))
         .args(RUSTC_FLAGS)
         .arg(format!("{name}.rs"))
         .arg("-o")
-        .arg(&tmp)
+        .arg(tmp)
         .output()
         .unwrap_or_else(|e| panic!("cannot run {RUSTC} ({e}): {INSTALL}"));
     let stderr = String::from_utf8_lossy(&result.stderr);
@@ -109,8 +109,6 @@ fn compile(name: &str) -> PathBuf {
         "{} compiles with warnings:\n{stderr}",
         src_path.display()
     );
-    std::fs::rename(&tmp, &out).unwrap();
-    out
 }
 
 /// One `clew run MODE OPTIONS... MODULE ARGS...` with `stdin` piped in.

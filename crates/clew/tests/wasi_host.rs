@@ -181,22 +181,20 @@ fn compile(name: &str) -> Result<PathBuf, String> {
     keyed.extend_from_slice(&src);
     keyed.push(0);
     keyed.extend_from_slice(&common);
-    let dir = scratch_dir()
-        .join("wasm")
-        .join(format!("{:016x}", common::fnv1a64(&keyed)));
-    let out = dir.join(format!("{name}.wasm"));
-    if out.exists() {
-        return Ok(out);
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let tmp = dir.join(format!("{name}.wasm.{}.tmp", std::process::id()));
+    common::build_cached(&scratch_dir(), name, &keyed, |tmp| {
+        build(&flags, &src_path, tmp)
+    })
+}
+
+/// Compiles the C program at `src_path` into `tmp` with clang `flags`.
+fn build(flags: &[&str], src_path: &Path, tmp: &Path) -> Result<(), String> {
     let result = Command::new("clang")
-        .args(&flags)
+        .args(flags)
         .arg("-I")
         .arg(wasi_dir())
-        .arg(&src_path)
+        .arg(src_path)
         .arg("-o")
-        .arg(&tmp)
+        .arg(tmp)
         .output();
     let output = match result {
         Ok(o) => o,
@@ -215,8 +213,7 @@ fn compile(name: &str) -> Result<PathBuf, String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    std::fs::rename(&tmp, &out).map_err(|e| e.to_string())?;
-    Ok(out)
+    Ok(())
 }
 
 /// Copies a directory tree, recreating symlinks as symlinks.

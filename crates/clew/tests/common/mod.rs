@@ -1,6 +1,6 @@
 //! Shared helpers of the end-to-end tests: [`Guest`], a running `clew boot` driven over a
 //! pipe as a user drives the serial console; [`clew`], one `clew` command with piped
-//! stdin; [`fnv1a64`], the cache key of compiled test programs.
+//! stdin; [`fnv1a64`] and [`build_cached`], the cache of compiled test programs.
 
 #![allow(dead_code)]
 
@@ -38,6 +38,28 @@ pub fn fnv1a64(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
     })
+}
+
+/// The cached build of test program `name`: `ROOT/wasm/<fnv1a64(key)>/NAME.wasm`, made by
+/// `build` (given a temporary path to write) only when absent, then renamed into place, so
+/// tests running at once never see a half-written module. `key` must cover everything the
+/// build depends on (compiler flags and version, sources).
+pub fn build_cached(
+    root: &std::path::Path,
+    name: &str,
+    key: &[u8],
+    build: impl FnOnce(&std::path::Path) -> Result<(), String>,
+) -> Result<std::path::PathBuf, String> {
+    let dir = root.join("wasm").join(format!("{:016x}", fnv1a64(key)));
+    let out = dir.join(format!("{name}.wasm"));
+    if out.exists() {
+        return Ok(out);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = dir.join(format!("{name}.wasm.{}.tmp", std::process::id()));
+    build(&tmp)?;
+    std::fs::rename(&tmp, &out).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(out)
 }
 
 /// The shell's prompt.
