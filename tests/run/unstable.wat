@@ -57,13 +57,14 @@
     (memory.fill (i32.const 1000) (i32.const 0) (i32.const 56))
     (call $check (i32.eqz (call $path_filestat_get (i32.const 3) (i32.const 1) (i32.const 300) (i32.const 5) (i32.const 1000))))
     (call $check (call $stat_ok))
-    ;; poll_oneoff: one relative monotonic clock of 1 ms, whose identifier (77) sits where
-    ;; preview1 reads the clock id; a second subscription after 56 bytes reads stdout
+    ;; poll_oneoff: one relative monotonic clock of 200 ms (long enough not to be due yet
+    ;; on a loaded machine, where 1 ms was), whose identifier (77) sits where preview1
+    ;; reads the clock id; a second subscription after 56 bytes reads stdout
     (i64.store (i32.const 2000) (i64.const 0x1234))
     (i32.store8 (i32.const 2008) (i32.const 0))
     (i64.store (i32.const 2016) (i64.const 77))
     (i32.store (i32.const 2024) (i32.const 1))
-    (i64.store (i32.const 2032) (i64.const 1000000))
+    (i64.store (i32.const 2032) (i64.const 200000000))
     (i64.store (i32.const 2040) (i64.const 0))
     (i32.store16 (i32.const 2048) (i32.const 0))
     (i64.store (i32.const 2056) (i64.const 0x5678))
