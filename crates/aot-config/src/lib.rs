@@ -33,8 +33,8 @@ pub const WASMTIME_VERSION: &str = "48.0.8";
 
 /// Identifies the settings of [`config`] and what [`compile`] records in the header: part
 /// of every cache key, so changing either (and bumping this) never reuses stale artifacts
-/// (`clew-3`: the header's DWARF flag).
-pub const CONFIG_ID: &str = "clew-3";
+/// (`clew-3`: the header's DWARF flag; `clew-4`: header format 2, the word-wise checksum).
+pub const CONFIG_ID: &str = "clew-4";
 
 /// Virtual address space reserved per linear memory (4 GiB: a 32-bit memory never moves
 /// and needs no bounds checks).

@@ -29,21 +29,10 @@ struct Entry {
 static CACHE: SpinLock<Vec<Entry>> = SpinLock::new(Vec::new());
 static CLOCK: AtomicU64 = AtomicU64::new(0);
 
-/// A 64-bit FNV-1a over 8-byte words (and the tail bytes): with the length, the key of
-/// the bytes. Word-wise because modules reach tens of MB and this runs on every load.
+/// With the length, the key of the bytes: the word-wise FNV-1a of `.cwasm` checksums
+/// (modules reach hundreds of MB and this runs on every load).
 fn hash(bytes: &[u8]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(PRIME);
-    }
-    for &b in words.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
-    }
-    h
+    aot_config::header::fnv1a64(bytes)
 }
 
 /// The program loaded from `bytes` before, else `load(bytes)`, remembered if it loads.
