@@ -3,6 +3,8 @@
 //! ustar file built by the host tool) at `/`, with `/tmp` and `/bin` created if absent and a
 //! size limit derived from free RAM.
 //!
+//! `clew run` passes the program as a module of its own ([`program_module`]).
+//!
 //! Key functions: [`init`], [`shared`], [`read_file`]. Neighbours: `crate::process` (every
 //! process's WASI context shares this tree), `crate::run_mode` (`/.clew-run`, `/run/dirs`).
 
@@ -12,6 +14,11 @@ use hal::boot::BootInfo;
 use wasi::SharedVfs;
 
 static VFS: spin::Once<SharedVfs> = spin::Once::new();
+
+/// The bytes of the multiboot module whose string ends in ` program`: the module `clew run`
+/// hands over in a file of its own (the user's `.wasm`, or the cached `.cwasm`) rather than
+/// in the archive, so the host copies nothing (a `.cwasm` can be hundreds of MB).
+static PROGRAM: spin::Once<&'static [u8]> = spin::Once::new();
 
 /// Builds the filesystem: loads the boot archive, creates `/tmp` and `/bin`, sets the size
 /// limit. A malformed archive is logged and what was loaded of it is kept.
@@ -39,6 +46,9 @@ pub fn init(info: &BootInfo) {
             Err(e) => log::error!("fs: archive '{}' is malformed: {e}", m.name()),
         }
     }
+    if let Some(m) = info.modules().find(|m| m.name().ends_with(" program")) {
+        PROGRAM.call_once(|| m.bytes());
+    }
     for dir in ["tmp", "bin"] {
         if fs.lookup(root, dir).is_err() {
             if let Err(e) = fs.mkdir(root, dir) {
@@ -59,6 +69,12 @@ pub fn init(info: &BootInfo) {
         loaded / 1024
     );
     VFS.call_once(|| wasi::share(fs));
+}
+
+/// The program module of `clew run`, read in place (it stays reserved and unwritten like
+/// the archive), if the host passed one.
+pub fn program_module() -> Option<&'static [u8]> {
+    PROGRAM.get().copied()
 }
 
 /// The shared filesystem (an empty one if [`init`] has not run, e.g. in early tests).

@@ -96,8 +96,11 @@ fn run_program() -> Result<u32, String> {
     };
     // The host chose the tier: it ships a `.cwasm` for native runs, a `.wasm` otherwise;
     // the content decides here.
-    let bytes = crate::fs::read_file(&module_path)
-        .map_err(|e| format!("Error: failed to read input file `{display}`: {e}\n"))?;
+    let bytes = match crate::fs::program_module() {
+        Some(bytes) => alloc::borrow::Cow::Borrowed(bytes),
+        None => crate::fs::read_file(&module_path)
+            .map_err(|e| format!("Error: failed to read input file `{display}`: {e}\n"))?,
+    };
     let t_load = crate::time::monotonic_ns();
     let module = process::load_program(&bytes)
         .map_err(|e| trap_site::main_module_error(&display, &e.to_string()))?;

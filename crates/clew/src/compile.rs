@@ -60,19 +60,26 @@ fn read_wasm(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// compile` accept `.wat` files. Other bytes are returned as they are, for the engine to
 /// refuse in its own words.
 pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
+    read_module_verbatim(path).map(|(bytes, _)| bytes)
+}
+
+/// [`read_module`], and whether the bytes are the file's own (not assembled from text).
+fn read_module_verbatim(path: &Path) -> anyhow::Result<(Vec<u8>, bool)> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("failed to read input file `{}`", path.display()))?;
-    let bytes = if bytes.starts_with(b"\0asm") || aot_config::header::is_artifact(&bytes) {
-        bytes
-    } else if let Ok(text) = std::str::from_utf8(&bytes) {
-        let mut binary = wat::Parser::new().parse_str(Some(path), text);
-        if let Err(e) = &mut binary {
-            e.set_path(path);
-        }
-        binary.with_context(|| format!("failed to parse `{}`", path.display()))?
-    } else {
-        return Ok(bytes);
-    };
+    let (bytes, verbatim) =
+        if bytes.starts_with(b"\0asm") || aot_config::header::is_artifact(&bytes) {
+            (bytes, true)
+        } else if let Ok(text) = std::str::from_utf8(&bytes) {
+            let mut binary = wat::Parser::new().parse_str(Some(path), text);
+            if let Err(e) = &mut binary {
+                e.set_path(path);
+            }
+            let binary = binary.with_context(|| format!("failed to parse `{}`", path.display()))?;
+            (binary, false)
+        } else {
+            return Ok((bytes, true));
+        };
     // The binary format's preamble: magic, then version 1 (a core module) or the
     // component model's layer 1 (`0d 00 01 00`).
     if bytes.starts_with(b"\0asm\x0d\0\x01\0") {
@@ -82,7 +89,7 @@ pub fn read_module(path: &Path) -> anyhow::Result<Vec<u8>> {
             path.display()
         );
     }
-    Ok(bytes)
+    Ok((bytes, verbatim))
 }
 
 /// The host cache directory of precompiled modules.
@@ -106,8 +113,8 @@ fn cache_key(wasm: &[u8], profile: CpuProfile) -> String {
     format!("{hex}.cwasm")
 }
 
-/// The cached `.cwasm` of `wasm`, if present and valid (marked as just used).
-pub fn cached(wasm: &[u8], profile: CpuProfile) -> Option<Vec<u8>> {
+/// The cached `.cwasm` of `wasm` and its path, if present and valid (marked as just used).
+pub fn cached(wasm: &[u8], profile: CpuProfile) -> Option<(Vec<u8>, PathBuf)> {
     let path = cache_dir()?.join(cache_key(wasm, profile));
     let bytes = std::fs::read(&path).ok()?;
     aot_config::header::unwrap(&bytes).ok()?;
@@ -115,7 +122,7 @@ pub fn cached(wasm: &[u8], profile: CpuProfile) -> Option<Vec<u8>> {
     if let Ok(f) = std::fs::File::options().append(true).open(&path) {
         let _ = f.set_modified(std::time::SystemTime::now());
     }
-    Some(bytes)
+    Some((bytes, path))
 }
 
 /// Default size limit of the host cache (1 GiB: CPython's `.cwasm` is about 40 MB).
@@ -173,10 +180,20 @@ fn prune(dir: &Path, limit: u64) -> usize {
 
 /// Compiles `wasm` through the cache.
 pub fn compile_cached(wasm: &[u8], profile: CpuProfile) -> anyhow::Result<Vec<u8>> {
-    if let Some(c) = cached(wasm, profile) {
-        return Ok(c);
+    compile_cached_at(wasm, profile).map(|(cwasm, _)| cwasm)
+}
+
+/// [`compile_cached`], and the cache file holding the result (`None` when the cache could
+/// not keep it).
+fn compile_cached_at(
+    wasm: &[u8],
+    profile: CpuProfile,
+) -> anyhow::Result<(Vec<u8>, Option<PathBuf>)> {
+    if let Some((c, path)) = cached(wasm, profile) {
+        return Ok((c, Some(path)));
     }
     let cwasm = aot_config::compile(wasm, profile)?;
+    let mut kept = None;
     if let Some(dir) = cache_dir() {
         if std::fs::create_dir_all(&dir).is_ok() {
             let path = dir.join(cache_key(wasm, profile));
@@ -185,13 +202,13 @@ pub fn compile_cached(wasm: &[u8], profile: CpuProfile) -> anyhow::Result<Vec<u8
                 cache_key(wasm, profile),
                 std::process::id()
             ));
-            if std::fs::write(&tmp, &cwasm).is_ok() {
-                let _ = std::fs::rename(&tmp, &path);
+            if std::fs::write(&tmp, &cwasm).is_ok() && std::fs::rename(&tmp, &path).is_ok() {
+                kept = Some(path);
             }
             prune(&dir, cache_limit());
         }
     }
-    Ok(cwasm)
+    Ok((cwasm, kept))
 }
 
 /// Whether the interpreter (wasmi, configured as in the kernel) refuses `wasm`, for a
@@ -220,11 +237,21 @@ pub struct Chosen {
     pub bytes: Vec<u8>,
     /// True for a `.cwasm`.
     pub native: bool,
+    /// A file that held exactly `bytes` when they were read (the module itself, the
+    /// `.cwasm` beside it, or the cache entry), which `clew run` hands QEMU as it is;
+    /// `None` for bytes of no file (a `.wat` assembled, a compilation the cache did not
+    /// keep).
+    pub source: Option<PathBuf>,
 }
 
 /// Picks the tier for `module` (see the module documentation).
 pub fn choose(module: &Path, engine: Engine, profile: CpuProfile) -> anyhow::Result<Chosen> {
-    let bytes = read_module(module)?;
+    let (bytes, verbatim) = read_module_verbatim(module)?;
+    let own = |bytes: Vec<u8>, native: bool| Chosen {
+        bytes,
+        native,
+        source: verbatim.then(|| module.to_path_buf()),
+    };
     if aot_config::header::is_artifact(&bytes) {
         if engine == Engine::Interp {
             bail!(
@@ -232,23 +259,19 @@ pub fn choose(module: &Path, engine: Engine, profile: CpuProfile) -> anyhow::Res
                 module.display()
             );
         }
-        return Ok(Chosen {
-            bytes,
-            native: true,
-        });
+        return Ok(own(bytes, true));
     }
     let native = |wasm: &[u8]| -> anyhow::Result<Chosen> {
+        let (bytes, source) = compile_cached_at(wasm, profile)
+            .with_context(|| format!("failed to compile `{}`", module.display()))?;
         Ok(Chosen {
-            bytes: compile_cached(wasm, profile)
-                .with_context(|| format!("failed to compile `{}`", module.display()))?,
+            bytes,
             native: true,
+            source,
         })
     };
     match engine {
-        Engine::Interp => Ok(Chosen {
-            bytes,
-            native: false,
-        }),
+        Engine::Interp => Ok(own(bytes, false)),
         Engine::Native => native(&bytes),
         Engine::Auto => {
             let beside = module.with_extension("cwasm");
@@ -257,22 +280,21 @@ pub fn choose(module: &Path, engine: Engine, profile: CpuProfile) -> anyhow::Res
                     return Ok(Chosen {
                         bytes: c,
                         native: true,
+                        source: Some(beside),
                     });
                 }
             }
-            if let Some(c) = cached(&bytes, profile) {
+            if let Some((c, path)) = cached(&bytes, profile) {
                 return Ok(Chosen {
                     bytes: c,
                     native: true,
+                    source: Some(path),
                 });
             }
             if bytes.starts_with(b"\0asm") && needs_native(&bytes) {
                 return native(&bytes);
             }
-            Ok(Chosen {
-                bytes,
-                native: false,
-            })
+            Ok(own(bytes, false))
         }
     }
 }

@@ -12,10 +12,12 @@
 
 use crate::archive::Archive;
 use crate::cli::RunArgs;
+use crate::compile::Chosen;
 use crate::qemu::{Launch, RunDir, SharedRam};
 use anyhow::{bail, Context};
 use run_protocol::{Decoder, Frame, RunSpec, UnknownImports};
 use std::io::{Read, Write};
+use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 
@@ -56,24 +58,30 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             MAX_ARCHIVE_BYTES >> 20
         );
     }
-    let (archive, spec, needs_max_cpu, snapshots) =
+    let (archive, spec, chosen, snapshots) =
         build_archive(args, &shared_mounts, shared_ram.is_some())?;
-    if archive.len() as u64 >= MAX_ARCHIVE_BYTES {
+    let needs_max_cpu = chosen.native
+        && aot_config::header::unwrap(&chosen.bytes)
+            .is_ok_and(|(h, _)| h.profile == aot_config::CpuProfile::Avx2);
+    let boot_bytes = archive.len() as u64 + chosen.bytes.len() as u64;
+    if boot_bytes >= MAX_ARCHIVE_BYTES {
         anyhow::bail!(
-            "the module and --dir trees make a boot archive of {} MiB; QEMU loads at most {} MiB \
+            "the module and --dir trees make {} MiB of boot modules; QEMU loads at most {} MiB \
              (grant a smaller directory)",
-            archive.len() >> 20,
+            boot_bytes >> 20,
             MAX_ARCHIVE_BYTES >> 20
         );
     }
     let archive_path = dir.path().join("boot.tar");
     std::fs::write(&archive_path, &archive).context("writing the boot archive")?;
-    // Guest RAM: the archive is held twice at boot (module and filesystem), the kernel
-    // needs room, and the program gets its linear memory: `--memory` caps it; without it,
-    // as under `wasmtime run`, a program may grow to a whole 32-bit memory (4 GiB). RAM
-    // QEMU is given costs the host nothing until the guest touches it (the memfd, or
-    // QEMU's own anonymous RAM, is sparse), so sizing for the most is free.
-    let archive_mib = (archive.len() >> 20) as u32;
+    let program = ProgramModule::new(&chosen, &dir)?;
+    // Guest RAM: the boot modules stay where QEMU put them (files are read in place), the
+    // program's code or translation takes as much again, the kernel needs room, and the
+    // program gets its linear memory: `--memory` caps it; without it, as under `wasmtime
+    // run`, a program may grow to a whole 32-bit memory (4 GiB). RAM QEMU is given costs
+    // the host nothing until the guest touches it (the memfd, or QEMU's own anonymous RAM,
+    // is sparse), so sizing for the most is free.
+    let archive_mib = (boot_bytes >> 20) as u32;
     let program_mib = spec.max_memory.map_or(WASM32_MEMORY_MIB, |b| {
         b.div_ceil(1 << 20).min(WASM32_MEMORY_MIB.into()) as u32
     });
@@ -88,7 +96,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         memory_mib,
         cmdline: "run",
         console: "stdio,signal=off",
-        modules: vec![(archive_path, "archive")],
+        modules: vec![(archive_path, "archive"), (program.path(), "program")],
         shared_ram: shared_ram.as_deref(),
     };
     let mut command = launch.command()?;
@@ -413,13 +421,9 @@ fn build_archive(
     args: &RunArgs,
     shared_mounts: &[Option<(usize, String)>],
     shared_ram: bool,
-) -> anyhow::Result<(Vec<u8>, RunSpec, bool, Vec<crate::dirsync::Snapshot>)> {
+) -> anyhow::Result<(Vec<u8>, RunSpec, Chosen, Vec<crate::dirsync::Snapshot>)> {
     let chosen =
         crate::compile::choose(args.module(), args.engine, aot_config::CpuProfile::Baseline)?;
-    let needs_max_cpu = chosen.native
-        && aot_config::header::unwrap(&chosen.bytes)
-            .is_ok_and(|(h, _)| h.profile == aot_config::CpuProfile::Avx2);
-    let module = chosen.bytes;
     let file_name = args
         .module()
         .file_name()
@@ -433,8 +437,8 @@ fn build_archive(
     } else {
         file_name
     };
+    // The module itself is a boot module of its own (`ProgramModule`); the spec names it.
     let mut archive = Archive::new();
-    archive.add_file(&format!("/{GUEST_MODULE_DIR}/{file_name}"), &module)?;
     // What each tree of its own was packed as (a shared one comes back with its root).
     let mut snapshots = Vec::new();
     for (i, (mapping, shared)) in args.dirs.iter().zip(shared_mounts).enumerate() {
@@ -478,5 +482,59 @@ fn build_archive(
         terminals: host_terminals(),
     };
     archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;
-    Ok((archive.finish()?, spec, needs_max_cpu, snapshots))
+    Ok((archive.finish()?, spec, chosen, snapshots))
+}
+
+/// The program as a multiboot module of its own (the kernel's `fs::program_module`),
+/// handed to QEMU without copying it: the file it was read from when there is one (a
+/// `.cwasm` can be hundreds of MB; packing it into the archive and writing that out took
+/// over a second for YoWASP's 220 MB yosys), else a memory file holding the bytes. QEMU
+/// inherits the descriptor and opens it by its `/proc/self/fd` path, so a file renamed
+/// or pruned from the cache meanwhile is still the one read. The kernel checks what it
+/// gets (header and checksum, or wasm validation), as for any module.
+struct ProgramModule {
+    /// Held open until QEMU has read it.
+    _file: std::fs::File,
+    path: PathBuf,
+}
+
+impl ProgramModule {
+    fn new(chosen: &Chosen, dir: &RunDir) -> anyhow::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let len = chosen.bytes.len() as u64;
+        let same_file = chosen
+            .source
+            .as_ref()
+            .and_then(|p| std::fs::File::open(p).ok())
+            .filter(|f| f.metadata().is_ok_and(|m| m.is_file() && m.len() == len));
+        let file = match same_file {
+            Some(f) => f,
+            None => match rustix::fs::memfd_create("clew-program", rustix::fs::MemfdFlags::empty())
+            {
+                Ok(fd) => {
+                    let mut f = std::fs::File::from(fd);
+                    f.write_all(&chosen.bytes)
+                        .context("writing the program module")?;
+                    f
+                }
+                // No memory files here: a file in the run directory, by its own path.
+                Err(_) => {
+                    let path = dir.path().join("program");
+                    std::fs::write(&path, &chosen.bytes).context("writing the program module")?;
+                    let file = std::fs::File::open(&path).context("opening the program module")?;
+                    return Ok(ProgramModule { _file: file, path });
+                }
+            },
+        };
+        // QEMU (a child) must inherit it.
+        rustix::io::fcntl_setfd(&file, rustix::io::FdFlags::empty())
+            .context("passing the program module to QEMU")?;
+        let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        Ok(ProgramModule { _file: file, path })
+    }
+
+    /// The path QEMU opens.
+    fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
 }

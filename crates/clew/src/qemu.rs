@@ -291,6 +291,11 @@ impl Launch<'_> {
             if text.contains(',') || text.contains(' ') {
                 bail!("module path {text} contains a comma or space, which QEMU cannot take");
             }
+            // The kernel keeps 128 bytes of a module's string and finds modules by the tag
+            // at its end (`hal::boot::Module::name`).
+            if text.len() + 1 + tag.len() > 128 {
+                bail!("module path {text} is too long for the kernel (set TMPDIR to a shorter directory)");
+            }
             if i > 0 {
                 initrd.push(",");
             }

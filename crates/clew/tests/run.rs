@@ -976,6 +976,45 @@ fn text_format_modules_run() {
     assert!(stderr.contains("broken.wat:1:"), "{stderr}");
 }
 
+/// The module reaches the guest as a boot module of its own, handed to QEMU by descriptor
+/// (`/proc/self/fd/N`): a path QEMU's `-initrd` list cannot hold (commas split it, a
+/// space ends the name) still runs, the `.wasm` itself (interpreter), the cached `.cwasm`
+/// (native) and a `.cwasm` given by path alike.
+#[test]
+fn modules_at_paths_qemu_cannot_take_run() {
+    let work = scratch("odd-path");
+    let odd = work.join("a dir, with commas");
+    std::fs::create_dir_all(&odd).unwrap();
+    let wasm = odd.join("say it,1.wasm");
+    std::fs::write(
+        &wasm,
+        wat::parse_str(format!(
+            r#"(module {SAY}
+  (memory (export "memory") 1)
+  (func (export "_start") (call $say (i32.const 79)) (call $say (i32.const 10))))"#
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let cwasm = odd.join("say it,1.cwasm");
+    let out = clew(
+        &[
+            "compile",
+            wasm.to_str().unwrap(),
+            "-o",
+            cwasm.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    for (engine, module) in [("interp", &wasm), ("native", &wasm), ("auto", &cwasm)] {
+        let out = clew(&["run", "--engine", engine, module.to_str().unwrap()], b"");
+        assert_eq!(out.status.code(), Some(0), "{engine}: {out:?}");
+        assert_eq!(out.stdout, b"O\n", "{engine}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// The export `wasmtime run` calls (checked against the wasmtime 49 CLI): `_initialize`
 /// first whenever it is exported, then `--invoke NAME`, else the default export `""`,
 /// else `_start`, else nothing (exit 0: a reactor run for its initializer). The entry's
