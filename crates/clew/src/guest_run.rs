@@ -82,9 +82,19 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // the host nothing until the guest touches it (the memfd, or QEMU's own anonymous RAM,
     // is sparse), so sizing for the most is free.
     let archive_mib = (boot_bytes >> 20) as u32;
-    let program_mib = spec.max_memory.map_or(WASM32_MEMORY_MIB, |b| {
+    let memory_cap_mib = spec.max_memory.map_or(WASM32_MEMORY_MIB, |b| {
         b.div_ceil(1 << 20).min(WASM32_MEMORY_MIB.into()) as u32
     });
+    // The interpreter keeps linear memory in a heap vector, which grows by doubling its
+    // capacity and moving: growing past 2 GiB held the old 2 GiB and a new 4 GiB at once,
+    // so with room for one copy `memory.grow` stopped at 2 GiB where `wasmtime run` (and
+    // the native tier, which reserves virtual memory) reach 4 GiB. The worst case is the
+    // old block plus one twice its size: three times the cap.
+    let program_mib = if chosen.native {
+        memory_cap_mib
+    } else {
+        3 * memory_cap_mib
+    };
     let memory_mib = (512 + 3 * archive_mib + program_mib).max(1024);
     if let Some(ram) = shared_ram.as_mut() {
         ram.set_size(memory_mib)?;

@@ -1015,6 +1015,37 @@ fn modules_at_paths_qemu_cannot_take_run() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// Linear memory grows up to its cap in every mode. The interpreter's memory is a heap
+/// vector that doubles its capacity and moves when it grows: from 614 MiB, one more page
+/// needs the old block and a 1.2 GiB one at once. With guest RAM sized for one copy of
+/// the cap that grow returned -1 (and an uncapped program stopped at 2 GiB, where
+/// `wasmtime run` reaches 4 GiB).
+#[test]
+fn memory_grows_to_its_cap_past_a_doubling() {
+    let work = scratch("grow-cap");
+    let module = assemble(
+        &work,
+        "grow",
+        &format!(
+            r#"(module {SAY}
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (call $say (select (i32.const 89) (i32.const 78)
+      (i32.eq (memory.grow (i32.const 9829)) (i32.const 1))))
+    (call $say (select (i32.const 89) (i32.const 78)
+      (i32.eq (memory.grow (i32.const 1)) (i32.const 9830))))
+    (i32.store (i32.const 644218876) (i32.const 7))
+    (call $say (i32.const 10))))"#
+        ),
+    );
+    for mode in ENGINES {
+        let out = clew_run(&[mode, &["-W", "max-memory-size=1073741824"]], &module, &[]);
+        assert_eq!(out.status.code(), Some(0), "{mode:?}: {out:?}");
+        assert_eq!(out.stdout, b"YY\n", "{mode:?}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// The export `wasmtime run` calls (checked against the wasmtime 49 CLI): `_initialize`
 /// first whenever it is exported, then `--invoke NAME`, else the default export `""`,
 /// else `_start`, else nothing (exit 0: a reactor run for its initializer). The entry's
