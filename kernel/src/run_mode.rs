@@ -157,12 +157,14 @@ fn run_program() -> Result<u32, String> {
     } else {
         Vec::new()
     };
+    let mut stdin = FrameStdin {
+        in_slots,
+        tty: spec.terminals & run_protocol::TTY_STDIN != 0,
+        ..FrameStdin::default()
+    };
+    sync_clock(&mut stdin);
     let stdio: [Box<dyn Stream>; 3] = [
-        Box::new(FrameStdin {
-            in_slots,
-            tty: spec.terminals & run_protocol::TTY_STDIN != 0,
-            ..FrameStdin::default()
-        }),
+        Box::new(stdin),
         Box::new(FrameOut {
             stderr: false,
             slots: slots.clone(),
@@ -459,6 +461,41 @@ fn announce_in_slots() -> Result<Vec<InSlot>, String> {
     Ok(slots)
 }
 
+/// How long [`sync_clock`] waits for the host's answer (a round trip takes a few ms).
+const CLOCK_SYNC_WAIT_NS: u64 = 500_000_000;
+
+/// Sets the wall clock from the host's (`Frame::TimeRequest`, `Frame::Time`), as
+/// `wasmtime run` reads the host's clock: the RTC has whole seconds, so realtime started
+/// up to a second behind and files the program wrote looked older than the command.
+/// The answer travels back in about half the round trip, which is added. Frames that
+/// come meanwhile (stdin) stay in `stdin`; without an answer the RTC's time stays.
+fn sync_clock(stdin: &mut FrameStdin) {
+    let asked = crate::time::monotonic_ns();
+    send(&Frame::TimeRequest);
+    loop {
+        let mut chunk = Vec::new();
+        while let Some(b) = crate::console::try_read_byte() {
+            chunk.push(b);
+        }
+        stdin.decoder.push(&chunk);
+        stdin.drain_frames();
+        let now = crate::time::monotonic_ns();
+        if let Some(host_ns) = stdin.host_time.take() {
+            crate::time::set_realtime_ns(host_ns.saturating_add((now - asked) / 2));
+            log::info!(
+                "run: clock set from the host ({} us round trip)",
+                (now - asked) / 1000
+            );
+            return;
+        }
+        if stdin.broken || now - asked > CLOCK_SYNC_WAIT_NS {
+            log::warn!("run: no time from the host; the clock stays the RTC's");
+            return;
+        }
+        crate::task::yield_now();
+    }
+}
+
 /// A program's stdin in run mode: `Frame::Stdin` / `Frame::StdinEof` decoded from COM1,
 /// or `Frame::StdinInSlot`s naming input slots in shared RAM.
 #[derive(Default)]
@@ -470,6 +507,8 @@ struct FrameStdin {
     in_slots: Vec<InSlot>,
     /// The host's stdin is a terminal (`RunSpec::terminals`).
     tty: bool,
+    /// A `Frame::Time` received and not yet taken by [`sync_clock`].
+    host_time: Option<u64>,
 }
 
 impl FrameStdin {
@@ -479,6 +518,7 @@ impl FrameStdin {
             match self.decoder.next_frame() {
                 Ok(Some(Frame::Stdin(d))) => self.data.extend(d),
                 Ok(Some(Frame::StdinEof)) => self.eof = true,
+                Ok(Some(Frame::Time(ns))) => self.host_time = Some(ns),
                 Ok(Some(Frame::StdinInSlot { index, len })) => {
                     match self.in_slots.get(index as usize) {
                         Some(slot) if len as usize <= IN_SLOT_LEN => {

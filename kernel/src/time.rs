@@ -1,7 +1,7 @@
 //! Time: the PIT tick counter (100 Hz) and a TSC rate estimated from it.
 //!
-//! Clocks: [`monotonic_ns`] (calibrated TSC) and [`realtime_ns`] (CMOS RTC at boot +
-//! monotonic) serve WASI. Uptime is ticks × 10 ms refined by the TSC since the last tick; CPU-time accounting uses
+//! Clocks: [`monotonic_ns`] (calibrated TSC) and [`realtime_ns`] (CMOS RTC at boot, or the
+//! host's clock in `clew run`, + monotonic) serve WASI. Uptime is ticks × 10 ms refined by the TSC since the last tick; CPU-time accounting uses
 //! TSC cycles converted with the estimated rate. Neighbours: `task` (preemption on every
 //! tick), `shell` (`uptime`).
 
@@ -75,7 +75,14 @@ pub fn monotonic_ns() -> u64 {
     (cycles as u128 * 1_000_000 / cycles_per_ms() as u128) as u64
 }
 
-/// Nanoseconds since the Unix epoch: the RTC at boot plus [`monotonic_ns`].
+/// Sets the wall clock: it reads `unix_ns` now. `clew run` sets it from the host's clock
+/// (the RTC has whole seconds only).
+pub fn set_realtime_ns(unix_ns: u64) {
+    BOOT_UNIX_NS.store(unix_ns.saturating_sub(monotonic_ns()), Ordering::Relaxed);
+}
+
+/// Nanoseconds since the Unix epoch: the RTC at boot (or [`set_realtime_ns`]) plus
+/// [`monotonic_ns`].
 pub fn realtime_ns() -> u64 {
     BOOT_UNIX_NS
         .load(Ordering::Relaxed)

@@ -126,11 +126,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut qemu = KillOnDrop(child);
     let child = &mut qemu.0;
 
-    let mut to_guest = child.stdin.take().context("QEMU stdin")?;
+    // Frames to the guest: stdin from the stdin thread, the time from here (whole frames
+    // under the lock, so that they never interleave).
+    let to_guest = Arc::new(std::sync::Mutex::new(
+        child.stdin.take().context("QEMU stdin")?,
+    ));
     // Input slots the guest announces go to the stdin thread, which fills them.
     let (in_slot_tx, in_slot_rx) = std::sync::mpsc::channel::<(usize, Slot)>();
     let stdin_ram = shared_ram.clone();
-    std::thread::spawn(move || forward_stdin(&mut to_guest, stdin_ram.as_deref(), &in_slot_rx));
+    let stdin_to_guest = to_guest.clone();
+    std::thread::spawn(move || forward_stdin(&stdin_to_guest, stdin_ram.as_deref(), &in_slot_rx));
     let mut qemu_stderr = child.stderr.take().context("QEMU stderr")?;
     let stderr_thread = std::thread::spawn(move || {
         let mut text = String::new();
@@ -214,7 +219,14 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     output.write(stderr, &data, shared_ram.as_deref());
                 }
                 Frame::Exit(code) => exit = Some(code),
-                Frame::Stdin(_) | Frame::StdinEof | Frame::StdinInSlot { .. } => {
+                Frame::TimeRequest => {
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+                    // A guest that no longer reads (it gave up waiting) is no error.
+                    let _ = send_to_guest(&to_guest, &Frame::Time(now));
+                }
+                Frame::Stdin(_) | Frame::StdinEof | Frame::StdinInSlot { .. } | Frame::Time(_) => {
                     bail!("guest sent a host-only frame")
                 }
             }
@@ -337,8 +349,19 @@ type Slot = (u64, Vec<(u64, u64)>);
 /// the guest's input slots (announced through `in_slots`), each named by a
 /// `Frame::StdinInSlot`; else they travel in `Frame::Stdin`s. Errors (the guest has gone)
 /// just end the copy.
+/// Writes one frame to the guest's COM1 (QEMU's stdin).
+fn send_to_guest(to_guest: &std::sync::Mutex<impl Write>, frame: &Frame) -> std::io::Result<()> {
+    let mut wire = Vec::new();
+    frame.encode_into(&mut wire);
+    let mut w = to_guest
+        .lock()
+        .map_err(|_| std::io::Error::other("a writer to the guest panicked"))?;
+    w.write_all(&wire)?;
+    w.flush()
+}
+
 fn forward_stdin(
-    to_guest: &mut impl Write,
+    to_guest: &std::sync::Mutex<impl Write>,
     ram: Option<&SharedRam>,
     in_slots: &std::sync::mpsc::Receiver<(usize, Slot)>,
 ) {
@@ -375,14 +398,7 @@ fn forward_stdin(
         } else {
             Frame::Stdin(buf[..n].to_vec())
         };
-        let mut wire = Vec::new();
-        frame.encode_into(&mut wire);
-        if to_guest
-            .write_all(&wire)
-            .and_then(|_| to_guest.flush())
-            .is_err()
-            || n == 0
-        {
+        if send_to_guest(to_guest, &frame).is_err() || n == 0 {
             return;
         }
     }

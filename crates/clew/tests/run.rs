@@ -1046,6 +1046,36 @@ fn memory_grows_to_its_cap_past_a_doubling() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// The program's wall clock is the host's, as under `wasmtime run`: it reads between the
+/// moments `clew run` was started and returned. (Set from the CMOS clock, which has whole
+/// seconds, it read up to a second early: before `clew run` had even started.)
+#[test]
+fn the_wall_clock_is_the_hosts() {
+    let work = scratch("realtime");
+    let wasm = compile("realtime", &work);
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    };
+    for mode in ENGINES {
+        for _ in 0..2 {
+            let before = now();
+            let out = clew_run(&[mode], wasm.to_str().unwrap(), &[]);
+            let after = now();
+            assert_eq!(out.status.code(), Some(0), "{mode:?}: {out:?}");
+            let t: u128 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+            assert!(
+                before <= t && t <= after,
+                "{mode:?}: the program read {t}, not within [{before}, {after}] ({} ms early)",
+                before.saturating_sub(t) / 1_000_000
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// The export `wasmtime run` calls (checked against the wasmtime 49 CLI): `_initialize`
 /// first whenever it is exported, then `--invoke NAME`, else the default export `""`,
 /// else `_start`, else nothing (exit 0: a reactor run for its initializer). The entry's

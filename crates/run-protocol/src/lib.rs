@@ -123,6 +123,14 @@ pub enum Frame {
     Stdin(Vec<u8>),
     /// Host → guest: stdin reached its end.
     StdinEof,
+    /// Guest → host, once before the program runs: asks for the host's wall-clock time
+    /// (answered with [`Frame::Time`]). The guest's CMOS clock has whole seconds only, so
+    /// its realtime clock would start up to a second behind the host's, which `wasmtime
+    /// run` reads directly.
+    TimeRequest,
+    /// Host → guest: the host's wall-clock time (ns since the Unix epoch) when it read
+    /// the [`Frame::TimeRequest`].
+    Time(u64),
 }
 
 impl Frame {
@@ -140,6 +148,8 @@ impl Frame {
             Frame::InSlot { .. } => 10,
             Frame::StdinInSlot { .. } => 11,
             Frame::OutStatus { .. } => 12,
+            Frame::TimeRequest => 13,
+            Frame::Time(_) => 14,
         }
     }
 
@@ -195,11 +205,11 @@ impl Frame {
                 payload.extend_from_slice(&len.to_le_bytes());
                 &payload
             }
-            Frame::OutStatus { state_at } => {
+            Frame::OutStatus { state_at } | Frame::Time(state_at) => {
                 payload.extend_from_slice(&state_at.to_le_bytes());
                 &payload
             }
-            Frame::StdinEof => &[],
+            Frame::StdinEof | Frame::TimeRequest => &[],
         };
         out.push(self.kind());
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -361,7 +371,9 @@ impl Decoder {
             12 if payload.len() == 8 => Frame::OutStatus {
                 state_at: u64_at(&payload),
             },
-            4 | 6..=12 => return Err(DecodeError::BadPayload(kind)),
+            13 if payload.is_empty() => Frame::TimeRequest,
+            14 if payload.len() == 8 => Frame::Time(u64_at(&payload)),
+            4 | 6..=14 => return Err(DecodeError::BadPayload(kind)),
             other => return Err(DecodeError::UnknownKind(other)),
         };
         Ok(Some(frame))
@@ -606,6 +618,8 @@ mod tests {
             },
             Frame::StdinInSlot { index: 3, len: 7 },
             Frame::OutStatus { state_at: 0x77 },
+            Frame::TimeRequest,
+            Frame::Time(1_763_800_000_123_456_789),
             Frame::Exit(42),
         ];
         let mut wire = Vec::new();
@@ -685,6 +699,13 @@ mod tests {
         let mut dec = Decoder::new();
         dec.push(&[11, 4, 0, 0, 0, 1, 0, 0, 0]);
         assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(11)));
+        // A time request carries nothing; a time, exactly eight bytes.
+        let mut dec = Decoder::new();
+        dec.push(&[13, 1, 0, 0, 0, 0]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(13)));
+        let mut dec = Decoder::new();
+        dec.push(&[14, 4, 0, 0, 0, 1, 2, 3, 4]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(14)));
     }
 
     #[test]
