@@ -578,8 +578,31 @@ fn sync_file(
             remove_entry(path, m)?;
         }
     }
-    fs::write(path, &data).with_context(|| format!("writing {}", path.display()))
+    write_sparse(path, &data).with_context(|| format!("writing {}", path.display()))
 }
+
+/// Writes `data` to `path` (created or truncated), leaving runs of zeros of
+/// [`HOLE_BLOCK`] bytes or more (block aligned) as holes, as `cp --sparse=auto` does: a
+/// file the program made sparse (an `ftruncate` to gigabytes, a disk image) stays sparse
+/// on the host instead of coming back fully allocated. It reads back the same.
+fn write_sparse(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = fs::File::create(path)?;
+    let mut at = 0;
+    for block in data.chunks(HOLE_BLOCK) {
+        if block.len() == HOLE_BLOCK && block.iter().all(|&b| b == 0) {
+            at += block.len();
+            continue;
+        }
+        f.seek(SeekFrom::Start(at as u64))?;
+        f.write_all(block)?;
+        at += block.len();
+    }
+    f.set_len(data.len() as u64)
+}
+
+/// The unit of [`write_sparse`]'s holes (the usual file system block).
+const HOLE_BLOCK: usize = 4096;
 
 #[cfg(test)]
 mod tests {
@@ -946,6 +969,28 @@ mod tests {
         // A valid empty archive: the program deleted everything.
         apply(&empty_archive, host.path(), &packed).unwrap();
         assert!(fs::read_dir(host.path()).unwrap().next().is_none());
+    }
+
+    #[test]
+    fn files_the_program_left_sparse_stay_sparse() {
+        let host = TempDir::new();
+        let root = host.path();
+        let (archive, packed) = pack_dir(root).unwrap();
+        let mut vfs = load(&archive);
+        // 4 MiB of which 8 KiB (at 1 MiB and at the end, unaligned) hold data.
+        let vroot = vfs.root();
+        let (ino, _) = vfs.create_file(vroot, "image", false).unwrap();
+        vfs.set_len(ino, 4 << 20).unwrap();
+        vfs.write_at(ino, 1 << 20, &[7u8; 4096]).unwrap();
+        vfs.write_at(ino, (4 << 20) - 4000, &[9u8; 4000]).unwrap();
+        apply(&vfs.dump_tar_changes(vroot).unwrap(), root, &packed).unwrap();
+        let path = root.join("image");
+        let mut want = vec![0u8; 4 << 20];
+        want[1 << 20..(1 << 20) + 4096].fill(7);
+        want[(4 << 20) - 4000..].fill(9);
+        assert!(fs::read(&path).unwrap() == want, "content differs");
+        let allocated = fs::metadata(&path).unwrap().blocks() * 512;
+        assert!(allocated < 1 << 20, "{allocated} bytes allocated");
     }
 
     #[test]
