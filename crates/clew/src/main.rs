@@ -17,7 +17,16 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // An argument that is not UTF-8 (WASI's arguments are strings) fails `clew run` as it
+    // fails `wasmtime run`: its message, status 1 (clap would print a usage error, 2).
+    if args.get(1).is_some_and(|a| a == "run") {
+        if let Some(bad) = args.iter().skip(2).find(|a| a.to_str().is_none()) {
+            eprintln!("Error: failed to convert {bad:?} to utf-8");
+            return ExitCode::from(1);
+        }
+    }
+    let cli = cli::Cli::parse_from(args);
     // `clew run` fails as `wasmtime run` does, with status 1 (a module that cannot be
     // compiled or loaded, a missing file); the other commands use 2.
     let (result, failure) = match cli.command {

@@ -1076,6 +1076,26 @@ fn the_wall_clock_is_the_hosts() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
+/// An argument that is not UTF-8 is refused as `wasmtime run` (49) refuses it: its
+/// message, status 1 (not a usage error).
+#[test]
+fn arguments_that_are_not_utf8_are_refused_like_wasmtime() {
+    use std::os::unix::ffi::OsStrExt;
+    let work = scratch("non-utf8");
+    let module = assemble(&work, "nop", r#"(module (func (export "_start")))"#);
+    let out = Command::new(env!("CARGO_BIN_EXE_clew"))
+        .args(["run", &module])
+        .arg(std::ffi::OsStr::from_bytes(b"\xff\xfe"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: failed to convert \"\\xFF\\xFE\" to utf-8\n"
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}
+
 /// The export `wasmtime run` calls (checked against the wasmtime 49 CLI): `_initialize`
 /// first whenever it is exported, then `--invoke NAME`, else the default export `""`,
 /// else `_start`, else nothing (exit 0: a reactor run for its initializer). The entry's
