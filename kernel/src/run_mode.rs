@@ -473,12 +473,8 @@ fn sync_clock(stdin: &mut FrameStdin) {
     let asked = crate::time::monotonic_ns();
     send(&Frame::TimeRequest);
     loop {
-        let mut chunk = Vec::new();
-        while let Some(b) = crate::console::try_read_byte() {
-            chunk.push(b);
-        }
-        stdin.decoder.push(&chunk);
-        stdin.drain_frames();
+        // Takes what COM1 holds and decodes it (a `Frame::Time` lands in `host_time`).
+        stdin.read_ready();
         let now = crate::time::monotonic_ns();
         if let Some(host_ns) = stdin.host_time.take() {
             crate::time::set_realtime_ns(host_ns.saturating_add((now - asked) / 2));

@@ -205,8 +205,8 @@ impl Frame {
                 payload.extend_from_slice(&len.to_le_bytes());
                 &payload
             }
-            Frame::OutStatus { state_at } | Frame::Time(state_at) => {
-                payload.extend_from_slice(&state_at.to_le_bytes());
+            Frame::OutStatus { state_at: word } | Frame::Time(word) => {
+                payload.extend_from_slice(&word.to_le_bytes());
                 &payload
             }
             Frame::StdinEof | Frame::TimeRequest => &[],
