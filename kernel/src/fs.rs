@@ -91,7 +91,7 @@ pub fn shared() -> SharedVfs {
 /// holds the boot archive's bytes, else a copy.
 pub fn read_file(path: &str) -> vfs::Result<Cow<'static, [u8]>> {
     let shared = shared();
-    let fs = shared.lock();
+    let mut fs = shared.lock();
     let ino = fs.resolve(fs.root(), path, true, false)?;
     let meta = fs.metadata(ino)?;
     if meta.kind == vfs::FileKind::Directory {

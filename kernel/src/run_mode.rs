@@ -18,6 +18,11 @@
 //! frees a slot by writing 0 into its state byte in the RAM file. Stdin likewise comes
 //! through [`InSlot`]s the host fills (`Frame::InSlot`, `Frame::StdinInSlot`).
 //!
+//! Large files of the `--dir` trees come without their contents (`vfs` remote files):
+//! [`HostFetcher`] reads them from the host as the program reads them, through a fetch
+//! area in shared RAM (`Frame::FetchArea`, `Frame::Fetch`), and before the trees go back
+//! `Vfs::fetch_for_dump` brings in whole any the program moved.
+//!
 //! The module is a `.wasm` (interpreted) or a `.cwasm` (native; the host compiled it for
 //! `--engine native` or for a module the interpreter cannot run): its content decides.
 //!
@@ -157,6 +162,9 @@ fn run_program() -> Result<u32, String> {
     } else {
         Vec::new()
     };
+    if spec.shared_ram {
+        vfs.lock().set_fetcher(Box::new(HostFetcher::default()));
+    }
     let mut stdin = FrameStdin {
         in_slots,
         tty: spec.terminals & run_protocol::TTY_STDIN != 0,
@@ -203,8 +211,19 @@ fn run_program() -> Result<u32, String> {
     if spec.shared_ram {
         // The host reads file contents in place, by physical address, after power-off; the
         // program is gone, and nothing but reads (`power::off`) touches the tree until then.
-        let fs = vfs.lock();
+        // Remote files the dumps carry whole are fetched first, for every tree, so that
+        // no fetch drops what a dump already pointed the host at.
+        let mut fs = vfs.lock();
+        let mut fetched = Vec::new();
+        for ino in &dir_inos {
+            fetched.push(fs.fetch_for_dump(*ino));
+        }
+        let fs = fs;
         for (i, ino) in dir_inos.iter().enumerate() {
+            if let Err(e) = fetched[i] {
+                lost |= report_lost_dir(&spec.dirs[i], e);
+                continue;
+            }
             match fs.dump_tar_changes_parts(*ino, BORROW_FROM) {
                 Ok(parts) => {
                     let mut runs = Vec::new();
@@ -459,6 +478,103 @@ fn announce_in_slots() -> Result<Vec<InSlot>, String> {
         slots.push(InSlot { words, state });
     }
     Ok(slots)
+}
+
+/// Reads remote files' bytes from the host (`vfs::Fetcher`): one request at a time (the
+/// caller holds the tree's lock) through a fetch area of `run_protocol::FETCH_LEN` bytes,
+/// announced to the host on the first fetch. The guest sets the state word to
+/// `FETCH_ASKED` and sends `Frame::Fetch`; the host writes the bytes, the result word and
+/// `FETCH_DONE`, which the guest watches (yielding) instead of waiting for a frame: the
+/// serial port's way towards the guest is the slow one.
+#[derive(Default)]
+struct HostFetcher {
+    area: Option<FetchArea>,
+}
+
+/// The fetch area: bytes the host writes behind the compiler's back, hence read as
+/// atomics (as [`InSlot`]), and the state and result words. Leaked: the host writes
+/// them by physical address until power-off.
+struct FetchArea {
+    words: &'static [AtomicU64],
+    control: &'static [AtomicU64; 2],
+}
+
+impl FetchArea {
+    fn announce() -> Result<FetchArea, vfs::FetchFailed> {
+        let words: &'static [AtomicU64] =
+            Vec::from_iter((0..run_protocol::FETCH_LEN / 8).map(|_| AtomicU64::new(0))).leak();
+        // 16 bytes at a 16-byte alignment: in one page, so physically contiguous.
+        let control: &'static [AtomicU64; 2] =
+            Box::leak(Box::new([AtomicU64::new(0), AtomicU64::new(0)]));
+        let control_at =
+            crate::memory::physical_address(control.as_ptr() as u64).ok_or(vfs::FetchFailed)?;
+        let runs =
+            crate::memory::physical_runs_of(words.as_ptr() as u64, run_protocol::FETCH_LEN as u64);
+        send(&Frame::FetchArea { control_at, runs });
+        Ok(FetchArea { words, control })
+    }
+}
+
+impl vfs::Fetcher for HostFetcher {
+    fn fetch(
+        &mut self,
+        id: u64,
+        offset: u64,
+        bufs: &mut [Vec<u8>],
+    ) -> Result<(), vfs::FetchFailed> {
+        if self.area.is_none() {
+            self.area = Some(FetchArea::announce()?);
+        }
+        let area = self.area.as_ref().ok_or(vfs::FetchFailed)?;
+        let [state, result] = area.control;
+        let mut at = offset;
+        let mut pieces = bufs
+            .iter_mut()
+            .flat_map(|b| b.chunks_mut(8 << 10))
+            .peekable();
+        while pieces.peek().is_some() {
+            // As many pieces as fill the area.
+            let mut batch = Vec::new();
+            let mut len = 0;
+            while let Some(p) = pieces.next_if(|p| len + p.len() <= run_protocol::FETCH_LEN) {
+                len += p.len();
+                batch.push(p);
+            }
+            if batch.is_empty() {
+                return Err(vfs::FetchFailed);
+            }
+            state.store(run_protocol::FETCH_ASKED, Ordering::Release);
+            send(&Frame::Fetch {
+                file: id,
+                offset: at,
+                len: len as u32,
+            });
+            // Acquire: pairs with the host's write of the state after the bytes and result.
+            while state.load(Ordering::Acquire) != run_protocol::FETCH_DONE {
+                crate::task::yield_now();
+            }
+            let got = result.load(Ordering::Relaxed);
+            state.store(run_protocol::FETCH_IDLE, Ordering::Relaxed);
+            if got == run_protocol::FETCH_FAILED || got > len as u64 {
+                return Err(vfs::FetchFailed);
+            }
+            // Bytes past what the host had (its file shrank) stay zeros. Every piece but
+            // the last is a whole number of words, so each starts at a word.
+            let mut pos = 0;
+            for piece in batch {
+                let n = piece.len().min((got as usize).saturating_sub(pos));
+                for (i, dst) in piece[..n].chunks_mut(8).enumerate() {
+                    let word = area.words[pos / 8 + i]
+                        .load(Ordering::Relaxed)
+                        .to_le_bytes();
+                    dst.copy_from_slice(&word[..dst.len()]);
+                }
+                pos += piece.len();
+            }
+            at += len as u64;
+        }
+        Ok(())
+    }
 }
 
 /// How long [`sync_clock`] waits for the host's answer (a round trip takes a few ms).

@@ -84,17 +84,22 @@ impl Archive {
         Ok(())
     }
 
-    /// Copies the host directory `host` to the guest directory `guest` (absolute). Returns
+    /// Copies the host directory `host` to the guest directory `guest` (absolute); with
+    /// `remotes`, its large files as remote files (`dirsync::pack_dir_lazy`). Returns
     /// what was packed, for `dirsync::apply` to write back only the program's changes.
     pub fn add_host_dir(
         &mut self,
         guest: &str,
         host: &Path,
+        remotes: Option<&mut crate::dirsync::Remotes>,
     ) -> anyhow::Result<crate::dirsync::Snapshot> {
         if !host.is_dir() {
             bail!("--dir {}: not a directory", host.display());
         }
-        let (packed, snapshot) = crate::dirsync::pack_dir(host)?;
+        let (packed, snapshot) = match remotes {
+            Some(remotes) => crate::dirsync::pack_dir_lazy(host, remotes)?,
+            None => crate::dirsync::pack_dir(host)?,
+        };
         let dir = self.mkdir_all(guest)?;
         // Leaked so that the tree's files borrow the packed bytes instead of copying them
         // (a `--dir` can be hundreds of MB); `clew` is a short-lived process.

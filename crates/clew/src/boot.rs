@@ -36,7 +36,7 @@ pub fn boot(args: &BootArgs) -> anyhow::Result<ExitCode> {
                 mapping.guest
             );
         }
-        snapshots.push(archive.add_host_dir(guest, &mapping.host)?);
+        snapshots.push(archive.add_host_dir(guest, &mapping.host, None)?);
         guests.push(guest.to_string());
     }
     if !guests.is_empty() {

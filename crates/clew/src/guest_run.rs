@@ -47,7 +47,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut tree_bytes = 0u64;
     for (d, shared) in args.dirs.iter().zip(&shared_mounts) {
         if shared.is_none() {
-            tree_bytes = tree_bytes.saturating_add(crate::dirsync::tree_bytes(&d.host)?);
+            tree_bytes = tree_bytes.saturating_add(crate::dirsync::tree_bytes(
+                &d.host,
+                // With shared RAM, large files stay on the host until read.
+                shared_ram
+                    .is_some()
+                    .then_some(crate::dirsync::Remotes::LAZY_FROM),
+            )?);
         }
     }
     if tree_bytes >= MAX_ARCHIVE_BYTES {
@@ -58,8 +64,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
             MAX_ARCHIVE_BYTES >> 20
         );
     }
-    let (archive, spec, chosen, snapshots) =
-        build_archive(args, &shared_mounts, shared_ram.is_some())?;
+    let Built {
+        archive,
+        spec,
+        chosen,
+        snapshots,
+        mut remotes,
+    } = build_archive(args, &shared_mounts, shared_ram.is_some())?;
     let needs_max_cpu = chosen.native
         && aot_config::header::unwrap(&chosen.bytes)
             .is_ok_and(|(h, _)| h.profile == aot_config::CpuProfile::Avx2);
@@ -95,7 +106,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         3 * memory_cap_mib
     };
-    let memory_mib = (512 + 3 * archive_mib + program_mib).max(1024);
+    // Files left on the host take guest RAM as they are read: a cache the guest drops
+    // when it needs room, but a file a program changes must fit whole, as when it was
+    // in the archive.
+    let remote_mib = (remotes.total_bytes() >> 20).min(4096) as u32;
+    let memory_mib = (512 + 3 * archive_mib + remote_mib + program_mib).max(1024);
     if let Some(ram) = shared_ram.as_mut() {
         ram.set_size(memory_mib)?;
     }
@@ -149,6 +164,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut in_ram: Vec<Vec<(u64, u64)>> = vec![Vec::new(); spec.dirs.len()];
     let mut exit = None;
     let mut slots: Vec<Option<Slot>> = vec![None; run_protocol::OUT_SLOTS];
+    let mut fetch_area: Option<Slot> = None;
     let mut buf = vec![0u8; 64 * 1024];
     let mut output = Output::default();
     loop {
@@ -225,6 +241,21 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
                     // A guest that no longer reads (it gave up waiting) is no error.
                     let _ = send_to_guest(&to_guest, &Frame::Time(now));
+                }
+                Frame::FetchArea { control_at, runs } => {
+                    if shared_ram.is_none()
+                        || run_protocol::prefix_runs(&runs, run_protocol::FETCH_LEN as u64)
+                            .is_none()
+                    {
+                        bail!("guest announced a fetch area it cannot have");
+                    }
+                    fetch_area = Some((control_at, runs));
+                }
+                Frame::Fetch { file, offset, len } => {
+                    let (Some(ram), Some((control_at, runs))) = (&shared_ram, &fetch_area) else {
+                        bail!("guest fetched without a fetch area");
+                    };
+                    serve_fetch(ram, *control_at, runs, &mut remotes, file, offset, len)?;
                 }
                 Frame::Stdin(_) | Frame::StdinEof | Frame::StdinInSlot { .. } | Frame::Time(_) => {
                     bail!("guest sent a host-only frame")
@@ -345,6 +376,36 @@ impl Output {
 /// address of its state byte, and the runs of its bytes.
 type Slot = (u64, Vec<(u64, u64)>);
 
+/// Answers a `Frame::Fetch`: reads up to `len` bytes of remote file `file` at `offset`
+/// into the guest's fetch area (its bytes at `runs`), then the result word and the
+/// state (`FETCH_DONE`) at `control_at`. A file the host cannot read (gone, replaced) is
+/// `FETCH_FAILED`, which the program sees as EIO; the run goes on.
+fn serve_fetch(
+    ram: &SharedRam,
+    control_at: u64,
+    runs: &[(u64, u64)],
+    remotes: &mut crate::dirsync::Remotes,
+    file: u64,
+    offset: u64,
+    len: u32,
+) -> anyhow::Result<()> {
+    let mut buf = vec![0u8; (len as usize).min(run_protocol::FETCH_LEN)];
+    let result = match remotes.read(file, offset, &mut buf) {
+        Ok(n) => {
+            let part = run_protocol::prefix_runs(runs, n as u64)
+                .context("fetch larger than the fetch area")?;
+            ram.write_runs(&part, &buf[..n])?;
+            n as u64
+        }
+        // Not on stderr, which is the program's: it sees EIO, as for a failing disk.
+        Err(_) => run_protocol::FETCH_FAILED,
+    };
+    ram.write_runs(&[(control_at + 8, 8)], &result.to_le_bytes())?;
+    // The state last, one byte (it goes from FETCH_ASKED to FETCH_DONE): the guest reads
+    // the bytes and the result only once it sees it.
+    ram.write_byte(control_at, run_protocol::FETCH_DONE as u8)
+}
+
 /// Copies our stdin to the guest, then signals its end. With shared RAM the bytes go into
 /// the guest's input slots (announced through `in_slots`), each named by a
 /// `Frame::StdinInSlot`; else they travel in `Frame::Stdin`s. Errors (the guest has gone)
@@ -443,11 +504,21 @@ fn host_terminals() -> u8 {
     bits
 }
 
+/// What [`build_archive`] made: the boot archive, the spec in it, the module chosen, and
+/// what each `--dir` tree was packed as (its snapshot; its files left on the host).
+struct Built {
+    archive: Vec<u8>,
+    spec: RunSpec,
+    chosen: Chosen,
+    snapshots: Vec<crate::dirsync::Snapshot>,
+    remotes: crate::dirsync::Remotes,
+}
+
 fn build_archive(
     args: &RunArgs,
     shared_mounts: &[Option<(usize, String)>],
     shared_ram: bool,
-) -> anyhow::Result<(Vec<u8>, RunSpec, Chosen, Vec<crate::dirsync::Snapshot>)> {
+) -> anyhow::Result<Built> {
     let chosen =
         crate::compile::choose(args.module(), args.engine, aot_config::CpuProfile::Baseline)?;
     let file_name = args
@@ -467,10 +538,17 @@ fn build_archive(
     let mut archive = Archive::new();
     // What each tree of its own was packed as (a shared one comes back with its root).
     let mut snapshots = Vec::new();
+    // Large files of the trees stay on the host until the program reads them; only with
+    // shared RAM, through which their bytes come (`Frame::Fetch`).
+    let mut remotes = crate::dirsync::Remotes::default();
     for (i, (mapping, shared)) in args.dirs.iter().zip(shared_mounts).enumerate() {
         let at = format!("/{GUEST_MODULE_DIR}/dirs/{i}");
         match shared {
-            None => snapshots.push(archive.add_host_dir(&at, &mapping.host)?),
+            None => snapshots.push(archive.add_host_dir(
+                &at,
+                &mapping.host,
+                shared_ram.then_some(&mut remotes),
+            )?),
             // The kernel resolves `/run/dirs/{i}` following symlinks: the same directory
             // inode is preopened for both mappings.
             Some((root, rel)) => {
@@ -508,7 +586,13 @@ fn build_archive(
         terminals: host_terminals(),
     };
     archive.add_file(&format!("/{}", run_protocol::RUN_SPEC_PATH), &spec.encode())?;
-    Ok((archive.finish()?, spec, chosen, snapshots))
+    Ok(Built {
+        archive: archive.finish()?,
+        spec,
+        chosen,
+        snapshots,
+        remotes,
+    })
 }
 
 /// The program as a multiboot module of its own (the kernel's `fs::program_module`),

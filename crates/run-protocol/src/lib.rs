@@ -131,7 +131,47 @@ pub enum Frame {
     /// Host → guest: the host's wall-clock time (ns since the Unix epoch) when it read
     /// the [`Frame::TimeRequest`].
     Time(u64),
+    /// Guest → host, once before the program runs, when the host shares guest RAM and
+    /// packed some `--dir` files without their contents (*remote* files, read on demand:
+    /// see [`Frame::Fetch`]): the fetch area is [`FETCH_LEN`] bytes at these
+    /// guest-physical runs, and `control_at` is the guest-physical address of its two
+    /// 8-byte words: the state ([`FETCH_IDLE`], [`FETCH_ASKED`], [`FETCH_DONE`]) and the
+    /// result (bytes read, or [`FETCH_FAILED`]).
+    FetchArea {
+        /// Guest-physical address of the state word (the result word follows it).
+        control_at: u64,
+        /// Where the area's bytes are, in order.
+        runs: Vec<(u64, u64)>,
+    },
+    /// Guest → host: read up to `len` bytes (at most [`FETCH_LEN`]) of remote file `file`
+    /// from `offset` into the fetch area. The guest set the state to [`FETCH_ASKED`]; the
+    /// host writes the bytes, then the result word, then the state [`FETCH_DONE`]. No
+    /// frame answers: the guest watches the state word, which spares a round trip through
+    /// the serial port's slow way towards the guest.
+    Fetch {
+        /// The remote file's number (given by the host when it packed the tree).
+        file: u64,
+        /// Where in the file.
+        offset: u64,
+        /// How many bytes at most.
+        len: u32,
+    },
 }
+
+/// Bytes in the fetch area ([`Frame::FetchArea`]): the most one [`Frame::Fetch`] reads.
+pub const FETCH_LEN: usize = 1 << 20;
+
+/// Fetch state: no request outstanding.
+pub const FETCH_IDLE: u64 = 0;
+
+/// Fetch state: the guest sent a [`Frame::Fetch`] and waits.
+pub const FETCH_ASKED: u64 = 1;
+
+/// Fetch state: the host has written the bytes and the result word.
+pub const FETCH_DONE: u64 = 2;
+
+/// Fetch result: the host could not read the file (gone, replaced, unreadable).
+pub const FETCH_FAILED: u64 = u64::MAX;
 
 impl Frame {
     fn kind(&self) -> u8 {
@@ -150,6 +190,8 @@ impl Frame {
             Frame::OutStatus { .. } => 12,
             Frame::TimeRequest => 13,
             Frame::Time(_) => 14,
+            Frame::FetchArea { .. } => 15,
+            Frame::Fetch { .. } => 16,
         }
     }
 
@@ -210,6 +252,20 @@ impl Frame {
                 &payload
             }
             Frame::StdinEof | Frame::TimeRequest => &[],
+            Frame::FetchArea { control_at, runs } => {
+                payload.extend_from_slice(&control_at.to_le_bytes());
+                for (addr, len) in runs {
+                    payload.extend_from_slice(&addr.to_le_bytes());
+                    payload.extend_from_slice(&len.to_le_bytes());
+                }
+                &payload
+            }
+            Frame::Fetch { file, offset, len } => {
+                payload.extend_from_slice(&file.to_le_bytes());
+                payload.extend_from_slice(&offset.to_le_bytes());
+                payload.extend_from_slice(&len.to_le_bytes());
+                &payload
+            }
         };
         out.push(self.kind());
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -373,7 +429,18 @@ impl Decoder {
             },
             13 if payload.is_empty() => Frame::TimeRequest,
             14 if payload.len() == 8 => Frame::Time(u64_at(&payload)),
-            4 | 6..=14 => return Err(DecodeError::BadPayload(kind)),
+            15 if payload.len() >= 8 && (payload.len() - 8).is_multiple_of(16) => {
+                Frame::FetchArea {
+                    control_at: u64_at(&payload),
+                    runs: run_list(&payload[8..]),
+                }
+            }
+            16 if payload.len() == 20 => Frame::Fetch {
+                file: u64_at(&payload),
+                offset: u64_at(&payload[8..]),
+                len: word(&payload[16..])?,
+            },
+            4 | 6..=16 => return Err(DecodeError::BadPayload(kind)),
             other => return Err(DecodeError::UnknownKind(other)),
         };
         Ok(Some(frame))
@@ -620,6 +687,15 @@ mod tests {
             Frame::OutStatus { state_at: 0x77 },
             Frame::TimeRequest,
             Frame::Time(1_763_800_000_123_456_789),
+            Frame::FetchArea {
+                control_at: 0x9000,
+                runs: vec![(0x40_0000, 1 << 20)],
+            },
+            Frame::Fetch {
+                file: 7,
+                offset: 3 << 30,
+                len: 1 << 20,
+            },
             Frame::Exit(42),
         ];
         let mut wire = Vec::new();
@@ -706,6 +782,12 @@ mod tests {
         let mut dec = Decoder::new();
         dec.push(&[14, 4, 0, 0, 0, 1, 2, 3, 4]);
         assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(14)));
+        let mut dec = Decoder::new();
+        dec.push(&[15, 4, 0, 0, 0, 1, 2, 3, 4]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(15)));
+        let mut dec = Decoder::new();
+        dec.push(&[16, 8, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(dec.next_frame(), Err(DecodeError::BadPayload(16)));
     }
 
     #[test]

@@ -22,6 +22,7 @@ use core::fmt;
 /// | `NoSpace`      | `nospc`         | ENOSPC       |
 /// | `Busy`         | `busy`          | EBUSY        |
 /// | `Perm`         | `perm`          | EPERM        |
+/// | `Io`           | `io`            | EIO          |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Error {
     /// No such file or directory, an empty path, a dangling symlink, or an inode that has
@@ -57,6 +58,9 @@ pub enum Error {
     Busy,
     /// Operation not permitted (hard link to a directory).
     Perm,
+    /// A file's contents could not be read from where they are kept (a remote file whose
+    /// host copy is gone or was replaced: see [`crate::Fetcher`]).
+    Io,
 }
 
 impl Error {
@@ -77,6 +81,7 @@ impl Error {
             Error::NoSpace => "no space left on device",
             Error::Busy => "device or resource busy",
             Error::Perm => "operation not permitted",
+            Error::Io => "input/output error",
         }
     }
 }

@@ -1,6 +1,8 @@
 //! A regular file's bytes: its own, in chunks of [`CHUNK`] bytes, or a slice of an archive
 //! that stays in memory for good ([`crate::Vfs::load_tar_static`]: the kernel's boot
-//! archive), copied into chunks on the first change.
+//! archive), copied into chunks on the first change, or the host's (a *remote* file:
+//! `clew run` packs large `--dir` files without their contents), of which the chunks
+//! read so far are kept as a cache that can be dropped (`remote.rs` fetches them).
 //!
 //! Chunks keep a large file from needing one contiguous buffer (a 600 MiB file would need
 //! a 1 GiB vector, and both while it grows), and let a file have holes, as sparse files
@@ -32,6 +34,14 @@ pub(crate) enum FileData {
     Owned { len: u64, chunks: Vec<Vec<u8>> },
     /// Bytes of an archive that stays in memory for good.
     Static(&'static [u8]),
+    /// Bytes kept by the host, remote file number `id` (see [`crate::Fetcher`]): chunk
+    /// `i` has been fetched when its vector is not empty, and then holds all the bytes of
+    /// its slot (a slot of a file is never empty). `chunks` is empty until the first fetch.
+    Remote {
+        id: u64,
+        len: u64,
+        chunks: Vec<Vec<u8>>,
+    },
 }
 
 /// Chunks needed for `len` bytes.
@@ -64,6 +74,7 @@ impl FileData {
         match self {
             FileData::Owned { len, .. } => *len,
             FileData::Static(s) => s.len() as u64,
+            FileData::Remote { len, .. } => *len,
         }
     }
 
@@ -72,7 +83,7 @@ impl FileData {
     /// same borrowed or copied).
     pub(crate) fn stored(&self) -> u64 {
         match self {
-            FileData::Owned { chunks, .. } => {
+            FileData::Owned { chunks, .. } | FileData::Remote { chunks, .. } => {
                 chunks.iter().map(|c| c.capacity() as u64).sum::<u64>()
                     + chunks.capacity() as u64 * SLOT_COST
             }
@@ -80,7 +91,8 @@ impl FileData {
         }
     }
 
-    /// Copies bytes from `offset` into `buf`; returns how many (0 at or past the end).
+    /// Copies bytes from `offset` into `buf`; returns how many (0 at or past the end). Of a
+    /// remote file, the chunks in that range must have been fetched ([`FileData::missing`]).
     pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> usize {
         let len = self.len();
         if offset >= len {
@@ -89,7 +101,7 @@ impl FileData {
         let n = (len - offset).min(buf.len() as u64) as usize;
         match self {
             FileData::Static(s) => buf[..n].copy_from_slice(&s[offset as usize..][..n]),
-            FileData::Owned { chunks, .. } => {
+            FileData::Owned { chunks, .. } | FileData::Remote { chunks, .. } => {
                 let mut done = 0;
                 while done < n {
                     let at = offset + done as u64;
@@ -108,11 +120,14 @@ impl FileData {
         n
     }
 
-    /// The file's bytes in order, as slices (its chunks, and zeros for holes).
+    /// The file's bytes in order, as slices (its chunks, and zeros for holes). A remote
+    /// file must have been fetched whole.
     pub(crate) fn segments(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let (statics, owned) = match self {
             FileData::Static(s) => (Some(*s).filter(|s| !s.is_empty()), None),
-            FileData::Owned { len, chunks } => (None, Some((*len, chunks))),
+            FileData::Owned { len, chunks } | FileData::Remote { len, chunks, .. } => {
+                (None, Some((*len, chunks)))
+            }
         };
         let chunked = owned.into_iter().flat_map(|(len, chunks)| {
             chunks.iter().enumerate().flat_map(move |(i, c)| {
@@ -126,8 +141,28 @@ impl FileData {
     }
 
     /// Makes the bytes the file's own (copying at most the first `keep` of an archive's,
-    /// which become the whole file). Returns the change in [`FileData::stored`].
+    /// or keeping the fetched chunks of a remote file's first `keep`, which must all have
+    /// been fetched; they become the whole file). Returns the change in
+    /// [`FileData::stored`].
     pub(crate) fn make_owned(&mut self, keep: u64) -> Result<i64, NoMemory> {
+        if let FileData::Remote { len, chunks, .. } = self {
+            let before = (chunks.iter().map(|c| c.capacity() as u64).sum::<u64>()
+                + chunks.capacity() as u64 * SLOT_COST) as i64;
+            let new_len = keep.min(*len);
+            let mut chunks = core::mem::take(chunks);
+            let keep_slots = slots(new_len) as usize;
+            chunks.truncate(keep_slots);
+            // An unfetched file has no slots yet: give it its (empty) ones.
+            chunks.resize_with(keep_slots, Vec::new);
+            if let Some(last) = chunks.last_mut() {
+                last.truncate(slot_len(new_len, keep_slots as u64 - 1));
+            }
+            *self = FileData::Owned {
+                len: new_len,
+                chunks,
+            };
+            return Ok(self.stored() as i64 - before);
+        }
         let FileData::Static(s) = *self else {
             return Ok(0);
         };
@@ -251,7 +286,7 @@ impl FileData {
             FileData::Owned { chunks, .. } => slots(new_len)
                 .saturating_sub(chunks.capacity() as u64)
                 .saturating_mul(2 * SLOT_COST),
-            FileData::Static(_) => 0,
+            FileData::Static(_) | FileData::Remote { .. } => 0,
         }
     }
 
@@ -288,5 +323,122 @@ impl FileData {
         }
         *len = new_len;
         Ok(())
+    }
+}
+
+/// Remote files (`remote.rs`): which chunks to fetch, placing them, dropping the cache.
+impl FileData {
+    /// The first run of unfetched chunks of a remote file that bytes `[offset, offset +
+    /// n)` need, as (first chunk, chunks): from the first missing one in the range on, as
+    /// many as follow it unfetched, up to `most` (reading ahead past the range), within
+    /// the file. `None` when nothing is missing or the file is not remote.
+    pub(crate) fn missing(&self, offset: u64, n: u64, most: u64) -> Option<(u64, u64)> {
+        let FileData::Remote { len, chunks, .. } = self else {
+            return None;
+        };
+        let end = offset.saturating_add(n).min(*len);
+        if offset >= end {
+            return None;
+        }
+        let fetched = |i: u64| chunks.get(i as usize).is_some_and(|c| !c.is_empty());
+        let first = (offset / CHUNK as u64..=(end - 1) / CHUNK as u64).find(|&i| !fetched(i))?;
+        let total = slots(*len);
+        let mut count = 1;
+        while count < most && first + count < total && !fetched(first + count) {
+            count += 1;
+        }
+        Some((first, count))
+    }
+
+    /// The bytes chunks `[first, first + count)` of a remote file hold (the last may be
+    /// short: the file's end).
+    pub(crate) fn span_len(&self, first: u64, count: u64) -> u64 {
+        let len = self.len();
+        ((first + count) * CHUNK as u64).min(len) - first * CHUNK as u64
+    }
+
+    /// What giving a remote file fetched chunks `[first, first + count)` will add to
+    /// [`FileData::stored`] (their bytes, and the slots on the first fetch).
+    pub(crate) fn fetch_growth(&self, first: u64, count: u64) -> u64 {
+        let FileData::Remote { len, chunks, .. } = self else {
+            return 0;
+        };
+        let slot_bytes = if chunks.capacity() == 0 {
+            slots(*len).saturating_mul(SLOT_COST)
+        } else {
+            0
+        };
+        slot_bytes + self.span_len(first, count)
+    }
+
+    /// Empty vectors with room for chunks `[first, first + count)` of a remote file, for
+    /// the fetcher to fill; `None` if memory ran out.
+    pub(crate) fn fetch_buffers(&self, first: u64, count: u64) -> Option<Vec<Vec<u8>>> {
+        let len = self.len();
+        let mut out = Vec::new();
+        out.try_reserve_exact(count as usize).ok()?;
+        for i in first..first + count {
+            let mut c = Vec::new();
+            c.try_reserve_exact(slot_len(len, i)).ok()?;
+            c.resize(slot_len(len, i), 0);
+            out.push(c);
+        }
+        Some(out)
+    }
+
+    /// Puts fetched chunks (from [`FileData::fetch_buffers`], filled) at `first` of a
+    /// remote file; `Err` (nothing changed) if memory for the slots ran out.
+    pub(crate) fn place(&mut self, first: u64, fetched: Vec<Vec<u8>>) -> Result<(), NoMemory> {
+        let FileData::Remote { len, chunks, .. } = self else {
+            return Err(NoMemory);
+        };
+        if chunks.is_empty() {
+            let total = usize::try_from(slots(*len)).map_err(|_| NoMemory)?;
+            chunks.try_reserve_exact(total).map_err(|_| NoMemory)?;
+            chunks.resize_with(total, Vec::new);
+        }
+        for (i, c) in fetched.into_iter().enumerate() {
+            chunks[first as usize + i] = c;
+        }
+        Ok(())
+    }
+
+    /// Drops a remote file's fetched chunks (they can be fetched again); returns the
+    /// bytes [`FileData::stored`] went down by.
+    pub(crate) fn drop_cache(&mut self) -> u64 {
+        let before = self.stored();
+        if let FileData::Remote { chunks, .. } = self {
+            *chunks = Vec::new();
+        }
+        before - self.stored()
+    }
+
+    /// Drops a remote file's fetched chunks outside bytes `[offset, offset + n)`; returns
+    /// the bytes [`FileData::stored`] went down by.
+    pub(crate) fn drop_cache_outside(&mut self, offset: u64, n: u64) -> u64 {
+        let FileData::Remote { chunks, .. } = self else {
+            return 0;
+        };
+        let first = offset / CHUNK as u64;
+        let end = offset.saturating_add(n).div_ceil(CHUNK as u64);
+        let mut freed = 0;
+        for (i, c) in chunks.iter_mut().enumerate() {
+            if !(first..end).contains(&(i as u64)) {
+                freed += c.capacity() as u64;
+                *c = Vec::new();
+            }
+        }
+        freed
+    }
+
+    /// Remote file number and whether every chunk has been fetched, for a remote file.
+    pub(crate) fn remote(&self) -> Option<(u64, bool)> {
+        match self {
+            FileData::Remote { id, len, chunks } => Some((
+                *id,
+                *len == 0 || (!chunks.is_empty() && chunks.iter().all(|c| !c.is_empty())),
+            )),
+            _ => None,
+        }
     }
 }

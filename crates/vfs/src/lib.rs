@@ -53,13 +53,17 @@ extern crate alloc;
 mod error;
 mod filedata;
 mod path;
+mod remote;
 mod tar;
 mod tree;
 
 #[cfg(test)]
+mod remote_tests;
+#[cfg(test)]
 mod tests;
 
 pub use error::{ArchiveError, Error};
+pub use remote::{FetchFailed, Fetcher, CHUNK_BYTES, FETCH_BYTES};
 pub use tar::TarPart;
 pub use tree::{
     Clock, DirEntry, FileKind, Ino, Metadata, Vfs, DEFAULT_LIMIT_BYTES, MAX_FILE_SIZE,

@@ -83,12 +83,18 @@ struct Overrides {
     mtime_ns: Option<u64>,
     size: Option<u64>,
     unchanged: bool,
+    /// `CLEW.remote`: remote file number and size.
+    remote: Option<(u64, u64)>,
 }
 
 /// The pax key of Clew's "this file is unchanged since it was loaded" marker (pax reserves
 /// upper-case vendor prefixes for such extensions; other readers ignore the record and see
 /// an empty file).
 const UNCHANGED_KEY: &str = "CLEW.unchanged";
+
+/// The pax key of Clew's remote files (`remote.rs`): "<number>:<size>" for an entry with no
+/// contents whose bytes a [`crate::Fetcher`] reads (other readers see an empty file).
+const REMOTE_KEY: &str = "CLEW.remote";
 
 /// Parses pax `mtime` ("seconds[.fraction]", possibly negative: clamped to 0).
 fn parse_pax_time(value: &str) -> Option<u64> {
@@ -137,6 +143,13 @@ fn parse_pax(data: &[u8], into: &mut Overrides, offset: usize) -> Result<(), Arc
             b"mtime" => into.mtime_ns = Some(parse_pax_time(value).ok_or_else(bad)?),
             b"size" => into.size = Some(value.parse().map_err(|_| bad())?),
             k if k == UNCHANGED_KEY.as_bytes() => into.unchanged = value == "1",
+            k if k == REMOTE_KEY.as_bytes() => {
+                let (id, size) = value.split_once(':').ok_or_else(bad)?;
+                into.remote = Some((
+                    id.parse().map_err(|_| bad())?,
+                    size.parse().map_err(|_| bad())?,
+                ));
+            }
             _ => {}
         }
     }
@@ -309,6 +322,7 @@ impl Vfs {
                         mtime_ns,
                         offset: header_at,
                         unchanged: taken.unchanged,
+                        remote: taken.remote,
                     };
                     self.load_entry(dir, &base_prefix, &entry, &mut dir_times)
                         .map_err(|e| match e {
@@ -360,9 +374,18 @@ impl Vfs {
                 let parent = self.archive_dirs(root, parents)?;
                 self.archive_replace(parent, name)?;
                 let (ino, _) = self.create_file(parent, name, true)?;
-                match entry.static_data {
-                    Some(data) => self.set_static_data(ino, data)?,
-                    None => {
+                match (entry.remote, entry.static_data) {
+                    (Some((id, len)), _) if entry.data.is_empty() => {
+                        if len > crate::MAX_FILE_SIZE {
+                            return Err(Error::FileTooBig.into());
+                        }
+                        self.set_remote(ino, id, len)?;
+                    }
+                    (Some(_), _) => {
+                        return Err(malformed("remote entry with contents", entry.offset))
+                    }
+                    (None, Some(data)) => self.set_static_data(ino, data)?,
+                    (None, None) => {
                         self.write_at(ino, 0, entry.data)?;
                     }
                 }
@@ -405,7 +428,8 @@ impl Vfs {
     /// the end). A file with several names inside the subtree is written once as a regular
     /// file and then as hard links (`1`) to that first path.
     pub fn dump_tar(&self, dir: Ino) -> Result<Vec<u8>, Error> {
-        self.dump(dir, false, None).map(TarPart::concat)
+        self.dump(dir, false, None, false)
+            .map(|out| TarPart::concat(out.parts))
     }
 
     /// As [`Vfs::dump_tar`], but a regular file that was loaded by [`Vfs::load_tar`] at the
@@ -416,7 +440,8 @@ impl Vfs {
     /// without resending large inputs; `crates/clew`'s `dirsync::apply` understands it
     /// ([`Vfs::is_unchanged_marker`]).
     pub fn dump_tar_changes(&self, dir: Ino) -> Result<Vec<u8>, Error> {
-        self.dump(dir, true, None).map(TarPart::concat)
+        self.dump(dir, true, None, false)
+            .map(|out| TarPart::concat(out.parts))
     }
 
     /// [`Vfs::dump_tar_changes`] in parts, where the contents of files of `borrow_from`
@@ -429,7 +454,15 @@ impl Vfs {
         dir: Ino,
         borrow_from: usize,
     ) -> Result<Vec<TarPart<'_>>, Error> {
-        self.dump(dir, true, Some(borrow_from))
+        self.dump(dir, true, Some(borrow_from), false)
+            .map(|out| out.parts)
+    }
+
+    /// The remote files [`Vfs::dump_tar_changes`] of `dir` would write with contents that
+    /// are not all fetched (see [`Vfs::fetch_for_dump`]).
+    pub(crate) fn dump_missing(&self, dir: Ino) -> Result<Vec<Ino>, Error> {
+        self.dump(dir, true, Some(0), true)
+            .map(|out| out.missing.unwrap_or_default())
     }
 
     fn dump(
@@ -437,7 +470,8 @@ impl Vfs {
         dir: Ino,
         mark_unchanged: bool,
         borrow_from: Option<usize>,
-    ) -> Result<Vec<TarPart<'_>>, Error> {
+        collect_missing: bool,
+    ) -> Result<TarOut<'_>, Error> {
         self.entries(dir)?;
         let base_prefix = if mark_unchanged {
             self.dir_prefix(dir)?
@@ -447,6 +481,7 @@ impl Vfs {
         let mut out = TarOut {
             parts: Vec::new(),
             borrow_from,
+            missing: collect_missing.then(Vec::new),
         };
         let mut first_path: BTreeMap<Ino, String> = BTreeMap::new();
         // An explicit work list instead of recursion: a guest can nest directories deeply.
@@ -477,8 +512,18 @@ impl Vfs {
                             && data.len() > 2 * BLOCK as u64
                             && self.node(ino)?.origin.as_deref()
                                 == Some(format!("{base_prefix}{path}").as_str());
+                        let remote = data.remote();
                         if unchanged {
                             write_marker(&mut out, &path, meta.mtime_ns)?;
+                        } else if let (Some((id, _)), false) = (remote, mark_unchanged) {
+                            // Packing a host tree: the bytes stay on the host.
+                            write_remote(&mut out, &path, id, data.len(), meta.mtime_ns)?;
+                        } else if let Some((_, false)) = remote {
+                            // Not all here: `Vfs::fetch_for_dump` fetches these first.
+                            match &mut out.missing {
+                                Some(missing) => missing.push(ino),
+                                None => return Err(Error::Io),
+                            }
                         } else {
                             write_entry_with(
                                 &mut out,
@@ -501,12 +546,13 @@ impl Vfs {
             pending.extend(subdirs.into_iter().rev());
         }
         out.push_bytes(&[0; 2 * BLOCK])?;
-        Ok(out.parts)
+        Ok(out)
     }
 }
 
 struct Entry<'a> {
     unchanged: bool,
+    remote: Option<(u64, u64)>,
     typeflag: u8,
     path: &'a str,
     link: &'a str,
@@ -613,6 +659,9 @@ struct TarOut<'a> {
     parts: Vec<TarPart<'a>>,
     /// File contents of at least this many bytes are borrowed, not copied.
     borrow_from: Option<usize>,
+    /// Where [`Vfs::dump_missing`] collects remote files not fetched whole that the dump
+    /// would write with contents (without it they are an Io error).
+    missing: Option<Vec<Ino>>,
 }
 
 impl<'a> TarOut<'a> {
@@ -707,6 +756,20 @@ fn write_entry_with<'a>(
     }
     out.push_bytes(&header_block(typeflag, path, link, size, mtime_s))?;
     out.push_contents(size, contents)
+}
+
+/// Writes an empty regular-file entry with the `CLEW.remote` pax record of remote file `id`
+/// of `len` bytes.
+fn write_remote(
+    out: &mut TarOut<'_>,
+    path: &str,
+    id: u64,
+    len: u64,
+    mtime_ns: u64,
+) -> Result<(), Error> {
+    let mut pax = String::new();
+    pax_record(&mut pax, REMOTE_KEY, &format!("{id}:{len}"));
+    write_entry_with(out, b'0', path, "", 0, core::iter::empty(), mtime_ns, pax)
 }
 
 /// Writes an empty regular-file entry with the `CLEW.unchanged=1` pax record.

@@ -173,13 +173,17 @@ fn entry_cost(name: &str) -> u64 {
 
 /// The filesystem: every inode, the root, the device number, the clock and the space limit.
 pub struct Vfs {
-    nodes: BTreeMap<Ino, Node>,
+    pub(crate) nodes: BTreeMap<Ino, Node>,
     next_ino: Ino,
     root: Ino,
     dev: u64,
     clock: Clock,
     used_bytes: u64,
     limit_bytes: u64,
+    /// Reads remote files' bytes ([`Vfs::set_fetcher`]); without one they fail with Io.
+    pub(crate) fetcher: Option<Box<dyn crate::Fetcher>>,
+    /// Remote files whose fetched bytes must stay ([`Vfs::fetch_for_dump`]).
+    pub(crate) pinned: Vec<Ino>,
 }
 
 impl core::fmt::Debug for Vfs {
@@ -226,6 +230,8 @@ impl Vfs {
             clock,
             used_bytes: NODE_COST + DIR_COST,
             limit_bytes: DEFAULT_LIMIT_BYTES,
+            fetcher: None,
+            pinned: Vec::new(),
         }
     }
 
@@ -335,7 +341,7 @@ impl Vfs {
         }
     }
 
-    fn charge(&mut self, bytes: u64) -> Result<()> {
+    pub(crate) fn charge(&mut self, bytes: u64) -> Result<()> {
         match self.used_bytes.checked_add(bytes) {
             Some(total) if total <= self.limit_bytes => {
                 self.used_bytes = total;
@@ -345,7 +351,7 @@ impl Vfs {
         }
     }
 
-    fn uncharge(&mut self, bytes: u64) {
+    pub(crate) fn uncharge(&mut self, bytes: u64) {
         self.used_bytes = self.used_bytes.saturating_sub(bytes);
     }
 
@@ -787,7 +793,7 @@ impl Vfs {
 
     // ----- file data and times ----------------------------------------------------------
 
-    fn file_data(&self, ino: Ino) -> Result<&FileData> {
+    pub(crate) fn file_data(&self, ino: Ino) -> Result<&FileData> {
         match &self.node(ino)?.body {
             Body::File(data) => Ok(data),
             Body::Dir { .. } => Err(Error::IsDir),
@@ -795,7 +801,7 @@ impl Vfs {
         }
     }
 
-    fn file_data_mut(&mut self, ino: Ino) -> Result<&mut FileData> {
+    pub(crate) fn file_data_mut(&mut self, ino: Ino) -> Result<&mut FileData> {
         match &mut self.node_mut(ino)?.body {
             Body::File(data) => Ok(data),
             Body::Dir { .. } => Err(Error::IsDir),
@@ -825,13 +831,18 @@ impl Vfs {
     pub fn static_contents(&self, ino: Ino) -> Result<Option<&'static [u8]>> {
         Ok(match self.file_data(ino)? {
             FileData::Static(s) => Some(*s),
-            FileData::Owned { .. } => None,
+            FileData::Owned { .. } | FileData::Remote { .. } => None,
         })
     }
 
     /// Reads from regular file `ino` at `offset` into `buf`; returns the bytes read (0 at or
-    /// past the end). A directory gives IsDir, a symlink Invalid.
-    pub fn read_at(&self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+    /// past the end). A directory gives IsDir, a symlink Invalid. A remote file's bytes are
+    /// fetched first as needed ([`crate::Fetcher`]; Io if that fails, NoSpace if no room
+    /// is left for them even after dropping what other remote files had cached).
+    pub fn read_at(&mut self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if self.file_data(ino)?.remote().is_some() {
+            return self.read_remote(ino, offset, buf);
+        }
         Ok(self.file_data(ino)?.read_at(offset, buf))
     }
 
@@ -850,7 +861,7 @@ impl Vfs {
     /// After a change to file `ino` that held `before` bytes and for which `charged` was
     /// charged, makes the charge what the file holds now (the estimate may be off by the
     /// spare capacity a vector chose).
-    fn settle(&mut self, ino: Ino, before: u64, charged: u64) -> Result<()> {
+    pub(crate) fn settle(&mut self, ino: Ino, before: u64, charged: u64) -> Result<()> {
         let after = self.file_data(ino)?.stored();
         let expected = before + charged;
         if after > expected {
@@ -864,6 +875,8 @@ impl Vfs {
     /// Makes file `ino`'s bytes its own (copied out of a static archive, at most the first
     /// `keep`), giving back the charge of what a truncating copy leaves out.
     fn own_file_data(&mut self, ino: Ino, keep: u64) -> Result<()> {
+        // A remote file's kept bytes must be here before they become the file's own.
+        self.fetch_range(ino, 0, keep)?;
         match self.file_data_mut(ino)?.make_owned(keep) {
             Ok(delta) => {
                 self.uncharge(delta.min(0).unsigned_abs());

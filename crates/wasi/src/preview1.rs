@@ -47,6 +47,7 @@ pub fn fs_errno(e: vfs::Error) -> Errno {
         vfs::Error::NoSpace => Errno::Nospc,
         vfs::Error::Busy => Errno::Busy,
         vfs::Error::Perm => Errno::Perm,
+        vfs::Error::Io => Errno::Io,
     }
 }
 

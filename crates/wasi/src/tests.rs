@@ -426,7 +426,7 @@ fn fd_allocate_grows_files() {
     let keep = rights::FD_READ | rights::FD_WRITE | rights::FD_FILESTAT_GET;
     p::fd_fdstat_set_rights(&mut s.ctx, &mut s.mem, fd, keep, 0).unwrap();
     assert_eq!(al(&mut s, fd, 0, 100), Errno::Notcapable);
-    let data = s.ctx.vfs().lock();
+    let mut data = s.ctx.vfs().lock();
     let sandbox = data
         .resolve(data.root(), "sandbox/file", true, false)
         .unwrap();
@@ -629,7 +629,7 @@ fn fd_write_gathers_iovecs() {
     }
     p::fd_write(&mut s.ctx, &mut s.mem, fd, 100, 3, 200).unwrap();
     assert_eq!(u32_at(&s.mem, 200), 8);
-    let vfs = s.ctx.vfs().lock();
+    let mut vfs = s.ctx.vfs().lock();
     let ino = vfs
         .resolve(vfs.root(), "sandbox/gathered", true, false)
         .unwrap();
