@@ -58,6 +58,14 @@ pub fn run() {
         }
     };
     send(&Frame::Exit(code));
+    let fetches = FETCHES.load(Ordering::Relaxed);
+    if fetches > 0 {
+        log::info!(
+            "run: {fetches} fetches brought {} KiB of --dir files from the host in {} us",
+            FETCHED_BYTES.load(Ordering::Relaxed) >> 10,
+            FETCH_WAIT_NS.load(Ordering::Relaxed) / 1000
+        );
+    }
     log::info!(
         "run: exit {code} after {} ms in the kernel",
         (crate::time::monotonic_ns() - t0) / 1_000_000
@@ -491,6 +499,11 @@ struct HostFetcher {
     area: Option<FetchArea>,
 }
 
+/// Fetches answered, bytes they brought and the time spent waiting, for the log.
+static FETCHES: AtomicU64 = AtomicU64::new(0);
+static FETCHED_BYTES: AtomicU64 = AtomicU64::new(0);
+static FETCH_WAIT_NS: AtomicU64 = AtomicU64::new(0);
+
 /// The fetch area: bytes the host writes behind the compiler's back, hence read as
 /// atomics (as [`InSlot`]), and the state and result words. Leaked: the host writes
 /// them by physical address until power-off.
@@ -543,6 +556,7 @@ impl vfs::Fetcher for HostFetcher {
             if batch.is_empty() {
                 return Err(vfs::FetchFailed);
             }
+            let asked = crate::time::monotonic_ns();
             state.store(run_protocol::FETCH_ASKED, Ordering::Release);
             send(&Frame::Fetch {
                 file: id,
@@ -555,6 +569,11 @@ impl vfs::Fetcher for HostFetcher {
             }
             let got = result.load(Ordering::Relaxed);
             state.store(run_protocol::FETCH_IDLE, Ordering::Relaxed);
+            FETCHES.fetch_add(1, Ordering::Relaxed);
+            FETCH_WAIT_NS.fetch_add(crate::time::monotonic_ns() - asked, Ordering::Relaxed);
+            if got != run_protocol::FETCH_FAILED {
+                FETCHED_BYTES.fetch_add(got, Ordering::Relaxed);
+            }
             if got == run_protocol::FETCH_FAILED || got > len as u64 {
                 return Err(vfs::FetchFailed);
             }
