@@ -166,6 +166,12 @@ impl Vfs {
     /// The files fetched stay until the dump: later fetches (of this tree or another)
     /// drop other caches to make room, never theirs.
     pub fn fetch_for_dump(&mut self, dir: Ino) -> Result<()> {
+        // Without a name changed, every file is where it was loaded from: an unchanged
+        // remote file goes back as a marker. (Looking means a dump's walk: 1 s of guest
+        // time for 35,000 files.)
+        if !self.names_changed {
+            return Ok(());
+        }
         for ino in self.dump_missing(dir)? {
             let len = self.file_data(ino)?.len();
             self.fetch_range(ino, 0, len)?;

@@ -246,3 +246,23 @@ fn malformed_remote_entries_are_refused() {
     let r = v.root();
     assert!(v.load_tar(r, &too_big).is_err());
 }
+
+#[test]
+fn without_a_name_changed_the_dump_needs_no_fetch() {
+    let data = pattern(FETCH_BYTES + 3, 7);
+    let (mut v, host) = guest_with(&[("a", data.clone()), ("b", data)]);
+    let d = ino(&v, "d");
+    v.fetch_for_dump(d).unwrap();
+    assert!(host.asked.lock().unwrap().is_empty());
+    let archive = v.dump_tar_changes(d).unwrap();
+    assert!(
+        archive.len() < 16 * 1024,
+        "contents went back: {}",
+        archive.len()
+    );
+    // Any name change, even elsewhere, makes it look (and `b` is still a marker).
+    v.rename(d, "a", d, "a2").unwrap();
+    v.fetch_for_dump(d).unwrap();
+    let fetched: u64 = host.asked.lock().unwrap().iter().map(|a| a.2).sum();
+    assert_eq!(fetched, FETCH_BYTES as u64 + 3, "only the moved file");
+}

@@ -231,6 +231,19 @@ impl Vfs {
         borrow: Option<&'static [u8]>,
     ) -> Result<(), ArchiveError> {
         self.entries(dir)?;
+        // Loading links and replaces names; that moves nothing from where it was loaded.
+        let names_changed = self.names_changed;
+        let loaded = self.load_entries(dir, bytes, borrow);
+        self.names_changed = names_changed;
+        loaded
+    }
+
+    fn load_entries(
+        &mut self,
+        dir: Ino,
+        bytes: &[u8],
+        borrow: Option<&'static [u8]>,
+    ) -> Result<(), ArchiveError> {
         let base_prefix = self.dir_prefix(dir)?;
         let mut pos = 0usize;
         let mut overrides = Overrides::default();

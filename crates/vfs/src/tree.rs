@@ -184,6 +184,9 @@ pub struct Vfs {
     pub(crate) fetcher: Option<Box<dyn crate::Fetcher>>,
     /// Remote files whose fetched bytes must stay ([`Vfs::fetch_for_dump`]).
     pub(crate) pinned: Vec<Ino>,
+    /// A name was renamed, linked or unlinked since the tree was loaded: files may no
+    /// longer be at the path they were loaded from ([`Vfs::fetch_for_dump`] then looks).
+    pub(crate) names_changed: bool,
 }
 
 impl core::fmt::Debug for Vfs {
@@ -232,6 +235,7 @@ impl Vfs {
             limit_bytes: DEFAULT_LIMIT_BYTES,
             fetcher: None,
             pinned: Vec::new(),
+            names_changed: false,
         }
     }
 
@@ -643,6 +647,7 @@ impl Vfs {
     /// with no names left (unlinked but open) NotFound, as Linux `linkat` without
     /// `AT_EMPTY_PATH` says.
     pub fn link(&mut self, ino: Ino, dir: Ino, name: &str) -> Result<()> {
+        self.names_changed = true;
         let (name, trailing_slash) = parse_name(name)?;
         self.check_live_dir(dir)?;
         let name = self.free_name(dir, name, trailing_slash)?;
@@ -669,6 +674,7 @@ impl Vfs {
     /// IsDir (Linux `unlink(2)` returns EISDIR); `file/` gives NotDir. The inode lives on
     /// while other names or open handles remain.
     pub fn unlink(&mut self, dir: Ino, name: &str) -> Result<()> {
+        self.names_changed = true;
         let (name, trailing_slash) = parse_name(name)?;
         let name = match name {
             Name::Dot | Name::DotDot => {
@@ -729,6 +735,7 @@ impl Vfs {
         new_dir: Ino,
         new_name: &str,
     ) -> Result<()> {
+        self.names_changed = true;
         let (old_name, old_slash) = parse_name(old_name)?;
         let (new_name, new_slash) = parse_name(new_name)?;
         self.entries(old_dir)?;
