@@ -541,12 +541,10 @@ impl vfs::Fetcher for HostFetcher {
         let area = self.area.as_ref().ok_or(vfs::FetchFailed)?;
         let [state, result] = area.control;
         let mut at = offset;
-        let mut pieces = bufs
-            .iter_mut()
-            .flat_map(|b| b.chunks_mut(8 << 10))
-            .peekable();
+        // The vfs's chunks (`vfs::CHUNK_BYTES`, which divides the area's size), as many
+        // per request as fill the area.
+        let mut pieces = bufs.iter_mut().map(Vec::as_mut_slice).peekable();
         while pieces.peek().is_some() {
-            // As many pieces as fill the area.
             let mut batch = Vec::new();
             let mut len = 0;
             while let Some(p) = pieces.next_if(|p| len + p.len() <= run_protocol::FETCH_LEN) {

@@ -145,9 +145,8 @@ impl FileData {
     /// been fetched; they become the whole file). Returns the change in
     /// [`FileData::stored`].
     pub(crate) fn make_owned(&mut self, keep: u64) -> Result<i64, NoMemory> {
+        let before = self.stored() as i64;
         if let FileData::Remote { len, chunks, .. } = self {
-            let before = (chunks.iter().map(|c| c.capacity() as u64).sum::<u64>()
-                + chunks.capacity() as u64 * SLOT_COST) as i64;
             let new_len = keep.min(*len);
             let mut chunks = core::mem::take(chunks);
             let keep_slots = slots(new_len) as usize;
@@ -177,7 +176,6 @@ impl FileData {
             c.extend_from_slice(piece);
             chunks.push(c);
         }
-        let before = self.stored() as i64;
         *self = FileData::Owned {
             len: part.len() as u64,
             chunks,
@@ -431,14 +429,17 @@ impl FileData {
         freed
     }
 
-    /// Remote file number and whether every chunk has been fetched, for a remote file.
-    pub(crate) fn remote(&self) -> Option<(u64, bool)> {
+    /// The remote file number, for a remote file.
+    pub(crate) fn remote_id(&self) -> Option<u64> {
         match self {
-            FileData::Remote { id, len, chunks } => Some((
-                *id,
-                *len == 0 || (!chunks.is_empty() && chunks.iter().all(|c| !c.is_empty())),
-            )),
+            FileData::Remote { id, .. } => Some(*id),
             _ => None,
         }
+    }
+
+    /// Whether a remote file has been fetched whole (walks its chunks: for dumps, not
+    /// for every read).
+    pub(crate) fn fetched_whole(&self) -> bool {
+        self.missing(0, self.len(), 1).is_none()
     }
 }

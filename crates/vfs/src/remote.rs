@@ -51,17 +51,17 @@ impl Vfs {
     /// packing a host tree: nothing is read until a [`Fetcher`] asks). Errors as
     /// [`Vfs::create_file`] with `exclusive`, and FileTooBig.
     pub fn create_remote_file(&mut self, dir: Ino, name: &str, id: u64, len: u64) -> Result<Ino> {
-        if len > crate::MAX_FILE_SIZE {
-            return Err(Error::FileTooBig);
-        }
         let (ino, _) = self.create_file(dir, name, true)?;
         self.set_remote(ino, id, len)?;
         Ok(ino)
     }
 
     /// Makes empty regular file `ino` remote file `id` of `len` bytes (nothing charged:
-    /// its bytes are charged as they are fetched).
+    /// its bytes are charged as they are fetched). FileTooBig past the largest file.
     pub(crate) fn set_remote(&mut self, ino: Ino, id: u64, len: u64) -> Result<()> {
+        if len > crate::MAX_FILE_SIZE {
+            return Err(Error::FileTooBig);
+        }
         let data = self.file_data_mut(ino)?;
         if data.len() != 0 {
             return Err(Error::Invalid);
@@ -118,7 +118,7 @@ impl Vfs {
             }
             let data = self.file_data(ino)?;
             let before = data.stored();
-            let (Some((id, _)), Some(mut bufs)) = (data.remote(), data.fetch_buffers(first, count))
+            let (Some(id), Some(mut bufs)) = (data.remote_id(), data.fetch_buffers(first, count))
             else {
                 self.uncharge(growth);
                 return Err(Error::NoSpace);
@@ -146,7 +146,7 @@ impl Vfs {
         let mut freed = 0;
         for (&ino, node) in self.nodes.iter_mut() {
             if let Body::File(data) = &mut node.body {
-                if data.remote().is_none() || self.pinned.contains(&ino) {
+                if data.remote_id().is_none() || self.pinned.contains(&ino) {
                     continue;
                 }
                 freed += if ino == keep {
@@ -163,6 +163,7 @@ impl Vfs {
     /// will write with its contents (one that is not where it was loaded from, so no
     /// "unchanged" marker can stand for it). Errors as [`Vfs::read_at`]; NoSpace if they
     /// do not all fit at once.
+    ///
     /// The files fetched stay until the dump: later fetches (of this tree or another)
     /// drop other caches to make room, never theirs.
     pub fn fetch_for_dump(&mut self, dir: Ino) -> Result<()> {

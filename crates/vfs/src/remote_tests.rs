@@ -236,11 +236,15 @@ fn malformed_remote_entries_are_refused() {
     let mut v = vfs();
     let r = v.root();
     assert!(v.load_tar(r, bad.as_bytes()).is_err());
-    // A size past the largest file (written around `create_remote_file`'s check).
+    // A size past the largest file (written around `set_remote`'s check).
     let mut packer = vfs();
     let root = packer.root();
     let (f, _) = packer.create_file(root, "r", true).unwrap();
-    packer.set_remote(f, 1, u64::MAX).unwrap();
+    *packer.file_data_mut(f).unwrap() = crate::filedata::FileData::Remote {
+        id: 1,
+        len: u64::MAX,
+        chunks: Vec::new(),
+    };
     let too_big = packer.dump_tar(root).unwrap();
     let mut v = vfs();
     let r = v.root();

@@ -389,10 +389,7 @@ impl Vfs {
                 let (ino, _) = self.create_file(parent, name, true)?;
                 match (entry.remote, entry.static_data) {
                     (Some((id, len)), _) if entry.data.is_empty() => {
-                        if len > crate::MAX_FILE_SIZE {
-                            return Err(Error::FileTooBig.into());
-                        }
-                        self.set_remote(ino, id, len)?;
+                        self.set_remote(ino, id, len)?
                     }
                     (Some(_), _) => {
                         return Err(malformed("remote entry with contents", entry.offset))
@@ -525,13 +522,13 @@ impl Vfs {
                             && data.len() > 2 * BLOCK as u64
                             && self.node(ino)?.origin.as_deref()
                                 == Some(format!("{base_prefix}{path}").as_str());
-                        let remote = data.remote();
+                        let remote = data.remote_id();
                         if unchanged {
                             write_marker(&mut out, &path, meta.mtime_ns)?;
-                        } else if let (Some((id, _)), false) = (remote, mark_unchanged) {
+                        } else if let (Some(id), false) = (remote, mark_unchanged) {
                             // Packing a host tree: the bytes stay on the host.
                             write_remote(&mut out, &path, id, data.len(), meta.mtime_ns)?;
-                        } else if let Some((_, false)) = remote {
+                        } else if remote.is_some() && !data.fetched_whole() {
                             // Not all here: `Vfs::fetch_for_dump` fetches these first.
                             match &mut out.missing {
                                 Some(missing) => missing.push(ino),

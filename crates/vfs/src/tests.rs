@@ -33,7 +33,7 @@ fn read_all(v: &Vfs, ino: Ino) -> Vec<u8> {
     let mut buf = vec![0; size];
     // Not `Vfs::read_at`, which takes `&mut` to fetch remote files: these are local.
     let data = v.file_data(ino).expect("a regular file");
-    assert!(data.remote().is_none());
+    assert!(data.remote_id().is_none());
     assert_eq!(data.read_at(0, &mut buf), size);
     buf
 }

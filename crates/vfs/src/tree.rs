@@ -847,7 +847,7 @@ impl Vfs {
     /// fetched first as needed ([`crate::Fetcher`]; Io if that fails, NoSpace if no room
     /// is left for them even after dropping what other remote files had cached).
     pub fn read_at(&mut self, ino: Ino, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        if self.file_data(ino)?.remote().is_some() {
+        if self.file_data(ino)?.remote_id().is_some() {
             return self.read_remote(ino, offset, buf);
         }
         Ok(self.file_data(ino)?.read_at(offset, buf))
