@@ -165,6 +165,8 @@ fn run_program() -> Result<u32, String> {
     } else {
         None
     };
+    // Where the host asks for the program to be stopped (`run_protocol::OUT_STOP`).
+    let stop = slots.as_ref().map(|s| s.lock().status);
     let in_slots = if spec.shared_ram {
         announce_in_slots()?
     } else {
@@ -210,10 +212,7 @@ fn run_program() -> Result<u32, String> {
     };
     let pid = process::start(module_name, module, ctx, opts)
         .map_err(|e| format!("clew: cannot start the program: {e}\n"))?;
-    let status = match spec.timeout_ms {
-        Some(ms) => wait_with_deadline(pid, ms),
-        None => process::wait(pid),
-    };
+    let status = wait_for(pid, spec.timeout_ms, stop);
 
     let mut lost = false;
     if spec.shared_ram {
@@ -281,23 +280,33 @@ fn run_program() -> Result<u32, String> {
     })
 }
 
-/// Waits for process `pid`, stopping it with the trap "interrupt" once it has run `ms`
-/// milliseconds (`-W timeout`; `process::time_out`). Checks every tick: the program is
-/// the only one running, and this task sleeps in between.
-fn wait_with_deadline(pid: process::Pid, ms: u64) -> process::ExitStatus {
-    let deadline = crate::time::uptime_ms().saturating_add(ms);
+/// Waits for process `pid`. Once it has run `ms` milliseconds (`-W timeout`), stops it
+/// with the trap "interrupt" (`process::time_out`); when the host sets `OUT_STOP` in the
+/// status byte `stop` (`clew run` got SIGINT, SIGTERM or SIGHUP), kills it, so that its
+/// `--dir` changes go back as after any end. Checks every tick: the program is the only
+/// one running, and this task sleeps in between.
+fn wait_for(pid: process::Pid, ms: Option<u64>, stop: Option<&AtomicU8>) -> process::ExitStatus {
+    let deadline = ms.map(|ms| crate::time::uptime_ms().saturating_add(ms));
     loop {
         if let Some(status) = process::try_wait(pid) {
             return status;
         }
-        let now = crate::time::uptime_ms();
-        if now >= deadline {
-            // It may have ended meanwhile: then there is nothing to stop, and `wait` has
-            // its status.
-            let _ = process::time_out(pid);
+        // It may end meanwhile: then there is nothing to stop, and `wait` has its status.
+        if stop.is_some_and(|s| s.load(Ordering::Acquire) & run_protocol::OUT_STOP != 0) {
+            log::info!("run: the host asked for the program to stop");
+            let _ = process::kill(pid);
             return process::wait(pid);
         }
-        crate::task::sleep_ms((deadline - now).min(crate::time::MS_PER_TICK));
+        let now = crate::time::uptime_ms();
+        let mut nap = crate::time::MS_PER_TICK;
+        if let Some(deadline) = deadline {
+            if now >= deadline {
+                let _ = process::time_out(pid);
+                return process::wait(pid);
+            }
+            nap = nap.min(deadline - now);
+        }
+        crate::task::sleep_ms(nap);
     }
 }
 

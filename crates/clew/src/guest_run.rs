@@ -9,6 +9,10 @@
 //! trees are read from it and stdin is written into it, and only their whereabouts cross
 //! the serial port, which QEMU feeds us one byte per `write(2)` (about 1 MB/s) and the
 //! guest a few bytes per interrupt (about 25 KB/s).
+//!
+//! SIGINT, SIGTERM and SIGHUP ([`watch_signals`]) stop the program in the guest and bring
+//! its `--dir` changes back before `clew` dies of that signal ([`stopped_by`]): under
+//! `wasmtime run` the files a program wrote before Ctrl-C are on the host already.
 
 use crate::archive::Archive;
 use crate::cli::RunArgs;
@@ -19,7 +23,8 @@ use run_protocol::{Decoder, Frame, RunSpec, UnknownImports};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Where the module is put in the guest filesystem.
 const GUEST_MODULE_DIR: &str = "run";
@@ -125,6 +130,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         shared_ram: shared_ram.as_deref(),
     };
     let mut command = launch.command()?;
+    // Not in our process group: the terminal's Ctrl-C (SIGINT to the foreground group)
+    // must reach us, which stop the program and write its changes back, and not QEMU,
+    // which would end the guest at once. QEMU still dies with us (`Launch::command`).
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     if needs_max_cpu {
         // Code compiled for the `avx2` profile: QEMU's `max` CPU has AVX2 (the kernel
         // enables AVX state when the CPU offers it).
@@ -140,6 +149,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     // must not outlive us.
     let mut qemu = KillOnDrop(child);
     let child = &mut qemu.0;
+    // The byte the guest watches (`Frame::OutStatus`), written from here and from the
+    // signal thread.
+    let status_byte = Arc::new(Mutex::new(StatusByte::default()));
+    if let Some(ram) = &shared_ram {
+        watch_signals(status_byte.clone(), ram.clone())?;
+    }
 
     // Frames to the guest: stdin from the stdin thread, the time from here (whole frames
     // under the lock, so that they never interleave).
@@ -166,7 +181,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let mut slots: Vec<Option<Slot>> = vec![None; run_protocol::OUT_SLOTS];
     let mut fetch_area: Option<Slot> = None;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut output = Output::default();
+    let mut output = Output {
+        closed: [false; 2],
+        status: status_byte,
+    };
     loop {
         let n = from_guest.read(&mut buf).context("reading from QEMU")?;
         if n == 0 {
@@ -182,10 +200,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
                     output.write(true, &data, shared_ram.as_deref());
                 }
                 Frame::OutStatus { state_at } => {
-                    if shared_ram.is_none() {
+                    let Some(ram) = &shared_ram else {
                         bail!("guest announced an output status it cannot have");
-                    }
-                    output.status_at = Some(state_at);
+                    };
+                    lock(&output.status).announce(state_at, ram);
                 }
                 Frame::DirChunk { index, data } => {
                     let slot = dirs
@@ -332,11 +350,10 @@ impl Drop for KillOnDrop {
 /// with `| head`) takes no more writes, and the program is not told: its writes still
 /// succeed, as under `wasmtime run` (whose stdio streams count a broken pipe as written),
 /// and it runs on to its own end.
-#[derive(Default)]
 struct Output {
     closed: [bool; 2],
-    /// Where the guest reads which streams failed (`Frame::OutStatus`), in shared RAM.
-    status_at: Option<u64>,
+    /// Where the guest reads which streams failed.
+    status: Arc<Mutex<StatusByte>>,
 }
 
 impl Output {
@@ -356,20 +373,110 @@ impl Output {
             out.write_all(data).and_then(|_| out.flush())
         };
         *closed = result.is_err();
-        if *closed {
-            let mut bits = 0;
-            if self.closed[0] {
-                bits |= run_protocol::OUT_CLOSED_STDOUT;
-            }
-            if self.closed[1] {
-                bits |= run_protocol::OUT_CLOSED_STDERR;
-            }
-            if let (Some(ram), Some(at)) = (ram, self.status_at) {
-                // The guest is gone if this fails: nothing left to tell.
-                let _ = ram.write_byte(at, bits);
-            }
+        if let (true, Some(ram)) = (*closed, ram) {
+            let bit = if stderr {
+                run_protocol::OUT_CLOSED_STDERR
+            } else {
+                run_protocol::OUT_CLOSED_STDOUT
+            };
+            lock(&self.status).set(bit, ram);
         }
     }
+}
+
+/// The status byte in shared RAM that the guest watches (`Frame::OutStatus`): which of
+/// our output streams failed, and whether to stop the program. Set by the frame loop and
+/// by the signal thread, under one lock, so that neither undoes the other's bit.
+#[derive(Default)]
+struct StatusByte {
+    /// Its guest-physical address, once the guest has announced it.
+    at: Option<u64>,
+    bits: u8,
+}
+
+impl StatusByte {
+    /// Sets `bit`; the guest sees it now, or once it announces the byte.
+    fn set(&mut self, bit: u8, ram: &SharedRam) {
+        self.bits |= bit;
+        self.write(ram);
+    }
+
+    /// The guest announced the byte at `at`: bits set before reach it now.
+    fn announce(&mut self, at: u64, ram: &SharedRam) {
+        self.at = Some(at);
+        self.write(ram);
+    }
+
+    fn write(&self, ram: &SharedRam) {
+        if let Some(at) = self.at {
+            // The guest is gone if this fails: nothing left to tell.
+            let _ = ram.write_byte(at, self.bits);
+        }
+    }
+}
+
+/// Locks `m`, whether or not a thread panicked holding it (the byte stays meaningful).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The signals this process ignores (bit `n - 1` for signal `n`), from the `SigIgn` line
+/// of `/proc/self/status` (asking `sigaction` would take `unsafe`); none if unreadable.
+fn ignored_signals() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .unwrap_or(0)
+}
+
+/// The signal that stopped the run ([`watch_signals`]), 0 for none.
+static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
+
+/// The signal (SIGINT, SIGTERM, SIGHUP) that stopped `clew run`, if one did: once the
+/// run has ended and its changes are written back, `main` dies of it, as `wasmtime run`
+/// would have (the shell then sees 130 for Ctrl-C, 143 for SIGTERM).
+pub fn stopped_by() -> Option<i32> {
+    match STOPPED_BY.load(Ordering::SeqCst) {
+        0 => None,
+        signal => Some(signal),
+    }
+}
+
+/// From now on, the first SIGINT, SIGTERM or SIGHUP asks the guest to stop the program
+/// (`run_protocol::OUT_STOP` in the status byte); the guest then sends the `--dir` trees
+/// back as after any end, the run finishes as usual and `main` dies of that signal
+/// ([`stopped_by`]). A second one ends `clew` at once, by that signal's default action
+/// (QEMU dies with us): a guest that cannot stop does not hold the terminal. Only with
+/// shared RAM, where the status byte lives; otherwise the signals keep their default
+/// action and what the program wrote under `--dir` is lost, as before. A signal we were
+/// started with ignored (`nohup` ignores SIGHUP, a shell's background job SIGINT) stays
+/// ignored.
+fn watch_signals(status: Arc<Mutex<StatusByte>>, ram: Arc<SharedRam>) -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let ignored = ignored_signals();
+    let signals: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|s| ignored & (1 << (s - 1)) == 0)
+        .collect();
+    let armed = Arc::new(AtomicBool::new(false));
+    for &signal in &signals {
+        // In this order: the first signal finds `armed` false (nothing happens), then
+        // sets it, so the second takes the default action.
+        signal_hook::flag::register_conditional_default(signal, armed.clone())
+            .context("handling signals")?;
+        signal_hook::flag::register(signal, armed.clone()).context("handling signals")?;
+    }
+    let mut signals = signal_hook::iterator::Signals::new(signals).context("handling signals")?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            STOPPED_BY.store(signal, Ordering::SeqCst);
+            lock(&status).set(run_protocol::OUT_STOP, &ram);
+        }
+    });
+    Ok(())
 }
 
 /// A slot the guest announced (`Frame::OutSlot`, `Frame::InSlot`): the guest-physical

@@ -36,11 +36,19 @@ fn main() -> ExitCode {
         cli::Command::Compile(args) => (compile::run(&args), 2),
         cli::Command::Bench(args) => (bench::run(&args), 2),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("clew: {e:#}");
             ExitCode::from(failure)
         }
+    };
+    // A run stopped by SIGINT, SIGTERM or SIGHUP ends by that signal, as `wasmtime run`
+    // does, now that the program's changes are written back and the run's files removed.
+    if let Some(signal) = guest_run::stopped_by() {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
     }
+    code
 }

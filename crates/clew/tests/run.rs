@@ -842,9 +842,10 @@ fn large_stdin_arrives_exact() {
 }
 
 /// A `clew run` killed from outside (a harness's timeout sends SIGTERM, or SIGKILL) takes
-/// QEMU with it instead of leaving the guest running forever, dies of that signal as
-/// `wasmtime run` would, and the next `clew run` removes the temporary directory it could
-/// not remove itself.
+/// QEMU with it instead of leaving the guest running forever and dies of that signal as
+/// `wasmtime run` would (SIGTERM after stopping the program: see
+/// `a_signal_stops_clew_run_after_writing_the_changes_back`), and the next `clew run`
+/// removes the temporary directory a killed one could not remove itself.
 #[test]
 fn killed_clew_run_leaves_no_qemu_behind() {
     use std::io::{BufRead, BufReader};
@@ -868,16 +869,8 @@ fn killed_clew_run_leaves_no_qemu_behind() {
         assert_eq!(line, "started\n", "SIG{name}");
         // QEMU is clew's only child process.
         let pid = child.id();
-        let children = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .unwrap()
-            .flatten()
-            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-            .collect::<String>();
-        let qemu: Vec<u32> = children
-            .split_whitespace()
-            .map(|p| p.parse().unwrap())
-            .collect();
-        assert_eq!(qemu.len(), 1, "SIG{name}: children {children:?}");
+        let qemu = children_of(pid);
+        assert_eq!(qemu.len(), 1, "SIG{name}: children {qemu:?}");
         let run_dir = std::env::temp_dir().join(format!("clew-{pid}-0"));
         assert!(run_dir.is_dir(), "SIG{name}: {}", run_dir.display());
         let status = Command::new("kill")
@@ -888,20 +881,138 @@ fn killed_clew_run_leaves_no_qemu_behind() {
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
         // Gone, or a zombie nobody reaps (its parent is dead): either way not running.
-        let running = || {
-            std::fs::read_to_string(format!("/proc/{}/stat", qemu[0]))
-                .map(|stat| !stat.rsplit(')').next().unwrap_or("").starts_with(" Z"))
-                .unwrap_or(false)
-        };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while running() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        assert!(!running(), "SIG{name}: QEMU {} still runs", qemu[0]);
+        assert!(
+            !still_running(qemu[0]),
+            "SIG{name}: QEMU {} still runs",
+            qemu[0]
+        );
         let out = clew(&["run", hello.to_str().unwrap()], b"");
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         assert!(!run_dir.exists(), "SIG{name}: {} left", run_dir.display());
     }
+}
+
+/// The process ids of the children of process `pid` (QEMU is `clew run`'s only one).
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .map(|p| p.parse().unwrap())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// Whether process `pid` runs (exists and is not a zombie: one whose parent died and
+/// nobody reaps does not run), waiting up to 10 s for it to stop.
+fn still_running(pid: u32) -> bool {
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| !stat.rsplit(')').next().unwrap_or("").starts_with(" Z"))
+            .unwrap_or(false)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    running()
+}
+
+/// Starts `clew run` of `forever write /d/out.txt` with `--dir dir::/d`, in a process
+/// group of its own (as a shell runs a command), and waits until the program has written
+/// the file and computes.
+fn start_forever_writer(wasm: &Path, dir: &Path, engine: &str) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
+        .args(["run", "--engine", engine, "--dir"])
+        .arg(format!("{}::/d", dir.display()))
+        .arg(wasm)
+        .args(["write", "/d/out.txt"])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting clew");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "started\n", "{engine}");
+    child
+}
+
+/// SIGINT (the terminal's Ctrl-C, sent to the whole foreground process group), SIGTERM
+/// and SIGHUP stop a `clew run` as they stop `wasmtime run`, which dies of the signal with
+/// the program's files already on the host: Clew stops the program, writes its `--dir`
+/// changes back, then dies of that signal. QEMU is not in `clew`'s process group (Ctrl-C
+/// would end the guest before it could send the changes). A second signal ends `clew`
+/// at once, even when the guest cannot answer (QEMU stopped), and takes QEMU with it.
+#[test]
+fn a_signal_stops_clew_run_after_writing_the_changes_back() {
+    use std::os::unix::process::ExitStatusExt;
+    let work = scratch("stopped");
+    let wasm = compile("forever", &work);
+    for (signal, name, engine) in [
+        (2, "INT", "native"),
+        (15, "TERM", "interp"),
+        (1, "HUP", "native"),
+    ] {
+        let dir = work.join(format!("dir-{name}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("kept.txt"), "kept\n").unwrap();
+        let mut child = start_forever_writer(&wasm, &dir, engine);
+        let qemu = children_of(child.id());
+        assert_eq!(qemu.len(), 1, "SIG{name}: children {qemu:?}");
+        let status = Command::new("kill")
+            .args(["-s", name, "--", &format!("-{}", child.id())])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
+        let got = tree(&dir);
+        assert_eq!(
+            got.get("out.txt").map(Vec::as_slice),
+            Some(&b"written\n"[..]),
+            "SIG{name} {engine}: {got:?}"
+        );
+        assert_eq!(got.len(), 2, "SIG{name}: {got:?}");
+        assert!(!still_running(qemu[0]), "SIG{name}: QEMU {} runs", qemu[0]);
+    }
+
+    // A second SIGINT while the guest cannot answer the first.
+    let dir = work.join("dir-twice");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = start_forever_writer(&wasm, &dir, "native");
+    let qemu = children_of(child.id());
+    assert_eq!(qemu.len(), 1, "children {qemu:?}");
+    let kill = |signal: &str, target: String| {
+        let status = Command::new("kill")
+            .args(["-s", signal, "--", &target])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    kill("STOP", qemu[0].to_string());
+    kill("INT", child.id().to_string());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "clew ended before the guest answered"
+    );
+    kill("INT", child.id().to_string());
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(2), "{status:?}");
+    assert!(!still_running(qemu[0]), "QEMU {} runs", qemu[0]);
+    assert!(
+        !dir.join("out.txt").exists(),
+        "written back without the guest"
+    );
 }
 
 /// `wasmtime run`'s `-W` and `-S` option groups: `-W timeout` stops a program computing

@@ -112,7 +112,8 @@ pub enum Frame {
     /// `state_at` is where the host records that writing the program's stdout or stderr
     /// failed ([`OUT_CLOSED_STDOUT`], [`OUT_CLOSED_STDERR`]: its reader has gone, as
     /// with `| head`). The guest then fails the program's writes to that stream with
-    /// `EIO`, as `wasmtime run` does, so that a program writing forever ends.
+    /// `EIO`, as `wasmtime run` does, so that a program writing forever ends. The host
+    /// also asks there for the program to be stopped ([`OUT_STOP`]).
     OutStatus {
         /// Guest-physical address of the status byte.
         state_at: u64,
@@ -297,6 +298,12 @@ pub const OUT_CLOSED_STDOUT: u8 = 1;
 
 /// [`Frame::OutStatus`] bit: the host's stderr failed.
 pub const OUT_CLOSED_STDERR: u8 = 2;
+
+/// [`Frame::OutStatus`] bit: the host asks the guest to stop the program (`clew run` got
+/// SIGINT, SIGTERM or SIGHUP). The guest kills it, then sends the `--dir` trees back as
+/// after any end, so that what the program wrote reaches the host, as it would have been
+/// there already under `wasmtime run`.
+pub const OUT_STOP: u8 = 4;
 
 /// Number of input slots (see [`Frame::InSlot`]).
 pub const IN_SLOTS: usize = 4;
