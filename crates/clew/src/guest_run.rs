@@ -11,7 +11,7 @@
 //! guest a few bytes per interrupt (about 25 KB/s).
 //!
 //! SIGINT, SIGTERM and SIGHUP ([`watch_signals`]) stop the program in the guest and bring
-//! its `--dir` changes back before `clew` dies of that signal ([`stopped_by`]): under
+//! its `--dir` changes back before `clew` dies of that signal (`crate::signals`): under
 //! `wasmtime run` the files a program wrote before Ctrl-C are on the host already.
 
 use crate::archive::Archive;
@@ -23,7 +23,6 @@ use run_protocol::{Decoder, Frame, RunSpec, UnknownImports};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Where the module is put in the guest filesystem.
@@ -420,63 +419,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The signals this process ignores (bit `n - 1` for signal `n`), from the `SigIgn` line
-/// of `/proc/self/status` (asking `sigaction` would take `unsafe`); none if unreadable.
-fn ignored_signals() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
-            u64::from_str_radix(mask.trim(), 16).ok()
-        })
-        .unwrap_or(0)
-}
-
-/// The signal that stopped the run ([`watch_signals`]), 0 for none.
-static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
-
-/// The signal (SIGINT, SIGTERM, SIGHUP) that stopped `clew run`, if one did: once the
-/// run has ended and its changes are written back, `main` dies of it, as `wasmtime run`
-/// would have (the shell then sees 130 for Ctrl-C, 143 for SIGTERM).
-pub fn stopped_by() -> Option<i32> {
-    match STOPPED_BY.load(Ordering::SeqCst) {
-        0 => None,
-        signal => Some(signal),
-    }
-}
-
 /// From now on, the first SIGINT, SIGTERM or SIGHUP asks the guest to stop the program
 /// (`run_protocol::OUT_STOP` in the status byte); the guest then sends the `--dir` trees
 /// back as after any end, the run finishes as usual and `main` dies of that signal
-/// ([`stopped_by`]). A second one ends `clew` at once, by that signal's default action
-/// (QEMU dies with us): a guest that cannot stop does not hold the terminal. Only with
-/// shared RAM, where the status byte lives; otherwise the signals keep their default
-/// action and what the program wrote under `--dir` is lost, as before. A signal we were
-/// started with ignored (`nohup` ignores SIGHUP, a shell's background job SIGINT) stays
-/// ignored.
+/// ([`crate::signals`]). Only with shared RAM, where the status byte lives; otherwise the
+/// signals keep their default action and what the program wrote under `--dir` is lost.
 fn watch_signals(status: Arc<Mutex<StatusByte>>, ram: Arc<SharedRam>) -> anyhow::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let ignored = ignored_signals();
-    let signals: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
-        .into_iter()
-        .filter(|s| ignored & (1 << (s - 1)) == 0)
-        .collect();
-    let armed = Arc::new(AtomicBool::new(false));
-    for &signal in &signals {
-        // In this order: the first signal finds `armed` false (nothing happens), then
-        // sets it, so the second takes the default action.
-        signal_hook::flag::register_conditional_default(signal, armed.clone())
-            .context("handling signals")?;
-        signal_hook::flag::register(signal, armed.clone()).context("handling signals")?;
-    }
-    let mut signals = signal_hook::iterator::Signals::new(signals).context("handling signals")?;
-    std::thread::spawn(move || {
-        if let Some(signal) = signals.forever().next() {
-            STOPPED_BY.store(signal, Ordering::SeqCst);
-            lock(&status).set(run_protocol::OUT_STOP, &ram);
-        }
-    });
-    Ok(())
+    crate::signals::on_first(move |_| lock(&status).set(run_protocol::OUT_STOP, &ram))
 }
 
 /// A slot the guest announced (`Frame::OutSlot`, `Frame::InSlot`): the guest-physical

@@ -13,7 +13,7 @@ use anyhow::{bail, Context as _};
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use wasi::{ClockId, Errno, SharedVfs, WasiCtx, WasiView};
 
@@ -295,9 +295,14 @@ fn setup(args: &RunArgs) -> anyhow::Result<(WasiCtx, Vec<LoadedDir>)> {
     Ok((ctx, dirs))
 }
 
-/// Writes every `--dir` tree back to the host.
-fn write_back(shared: &SharedVfs, dirs: &[LoadedDir]) -> anyhow::Result<()> {
-    for d in dirs {
+/// Writes every `--dir` tree back to the host, once: whoever comes first (the end of the
+/// program, or the first SIGINT, SIGTERM or SIGHUP: `crate::signals`) takes the trees and
+/// holds the lock until they are written, so the other finds nothing left to write.
+fn write_back(shared: &SharedVfs, dirs: &Mutex<Option<Vec<LoadedDir>>>) -> anyhow::Result<()> {
+    let mut dirs = dirs
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for d in dirs.take().iter().flatten() {
         let tar = shared.lock().dump_tar(d.ino).map_err(|e| {
             anyhow::anyhow!("reading back `{}` from the VFS: {e}", d.host.display())
         })?;
@@ -328,6 +333,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let bytes = crate::compile::read_module(args.module())?;
     let (ctx, dirs) = setup(args)?;
     let shared = ctx.vfs().clone();
+    let dirs = Arc::new(Mutex::new(Some(dirs)));
+    // A signal writes the trees back as they are (the VFS lock makes that a state between
+    // two WASI calls) and ends us: native code here has nothing to stop it at.
+    let (signal_vfs, signal_dirs) = (shared.clone(), dirs.clone());
+    crate::signals::on_first(move |signal| {
+        if let Err(e) = write_back(&signal_vfs, &signal_dirs) {
+            eprintln!("clew: {e:#}");
+        }
+        crate::signals::die_of(signal);
+    })?;
     // The engines run on a thread of their own with a large stack: wasmi's executor and
     // Cranelift-compiled deep recursion both want more than the main thread's 8 MiB.
     let end = std::thread::scope(|s| {

@@ -11,6 +11,7 @@ mod dirsync;
 mod guest_run;
 mod host_run;
 mod qemu;
+mod signals;
 mod wasmtime_opts;
 
 use clap::Parser;
@@ -45,10 +46,8 @@ fn main() -> ExitCode {
     };
     // A run stopped by SIGINT, SIGTERM or SIGHUP ends by that signal, as `wasmtime run`
     // does, now that the program's changes are written back and the run's files removed.
-    if let Some(signal) = guest_run::stopped_by() {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        let _ = signal_hook::low_level::emulate_default_handler(signal);
+    if let Some(signal) = signals::stopped_by() {
+        signals::die_of(signal);
     }
     code
 }

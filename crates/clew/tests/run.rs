@@ -924,11 +924,13 @@ fn still_running(pid: u32) -> bool {
 /// Starts `clew run` of `forever write /d/out.txt` with `--dir dir::/d`, in a process
 /// group of its own (as a shell runs a command), and waits until the program has written
 /// the file and computes.
-fn start_forever_writer(wasm: &Path, dir: &Path, engine: &str) -> std::process::Child {
+fn start_forever_writer(wasm: &Path, dir: &Path, options: &[&str]) -> std::process::Child {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
     let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
-        .args(["run", "--engine", engine, "--dir"])
+        .arg("run")
+        .args(options)
+        .arg("--dir")
         .arg(format!("{}::/d", dir.display()))
         .arg(wasm)
         .args(["write", "/d/out.txt"])
@@ -942,7 +944,7 @@ fn start_forever_writer(wasm: &Path, dir: &Path, engine: &str) -> std::process::
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    assert_eq!(line, "started\n", "{engine}");
+    assert_eq!(line, "started\n", "{options:?}");
     child
 }
 
@@ -952,22 +954,31 @@ fn start_forever_writer(wasm: &Path, dir: &Path, engine: &str) -> std::process::
 /// changes back, then dies of that signal. QEMU is not in `clew`'s process group (Ctrl-C
 /// would end the guest before it could send the changes). A second signal ends `clew`
 /// at once, even when the guest cannot answer (QEMU stopped), and takes QEMU with it.
+/// `--host` writes the trees back from the signal thread.
 #[test]
 fn a_signal_stops_clew_run_after_writing_the_changes_back() {
     use std::os::unix::process::ExitStatusExt;
     let work = scratch("stopped");
     let wasm = compile("forever", &work);
-    for (signal, name, engine) in [
-        (2, "INT", "native"),
-        (15, "TERM", "interp"),
-        (1, "HUP", "native"),
+    for (signal, name, options) in [
+        (2, "INT", &["--engine", "native"][..]),
+        (15, "TERM", &["--engine", "interp"]),
+        (1, "HUP", &["--engine", "native"]),
+        (2, "INT", &["--host", "--engine", "interp"]),
+        (15, "TERM", &["--host", "--engine", "native"]),
     ] {
-        let dir = work.join(format!("dir-{name}"));
+        let engine = options.join(" ");
+        let dir = work.join(format!("dir-{name}-{}", options.len()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("kept.txt"), "kept\n").unwrap();
-        let mut child = start_forever_writer(&wasm, &dir, engine);
+        let mut child = start_forever_writer(&wasm, &dir, options);
         let qemu = children_of(child.id());
-        assert_eq!(qemu.len(), 1, "SIG{name}: children {qemu:?}");
+        let host = options.contains(&"--host");
+        assert_eq!(
+            qemu.len(),
+            usize::from(!host),
+            "SIG{name}: children {qemu:?}"
+        );
         let status = Command::new("kill")
             .args(["-s", name, "--", &format!("-{}", child.id())])
             .status()
@@ -982,13 +993,15 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
             "SIG{name} {engine}: {got:?}"
         );
         assert_eq!(got.len(), 2, "SIG{name}: {got:?}");
-        assert!(!still_running(qemu[0]), "SIG{name}: QEMU {} runs", qemu[0]);
+        for pid in qemu {
+            assert!(!still_running(pid), "SIG{name}: QEMU {pid} runs");
+        }
     }
 
     // A second SIGINT while the guest cannot answer the first.
     let dir = work.join("dir-twice");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = start_forever_writer(&wasm, &dir, "native");
+    let mut child = start_forever_writer(&wasm, &dir, &["--engine", "native"]);
     let qemu = children_of(child.id());
     assert_eq!(qemu.len(), 1, "children {qemu:?}");
     let kill = |signal: &str, target: String| {
