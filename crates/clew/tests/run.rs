@@ -922,12 +922,30 @@ fn still_running(pid: u32) -> bool {
 }
 
 /// Starts `clew run` of `forever write /d/out.txt` with `--dir dir::/d`, in a process
-/// group of its own (as a shell runs a command), and waits until the program has written
-/// the file and computes.
-fn start_forever_writer(wasm: &Path, dir: &Path, options: &[&str]) -> std::process::Child {
+/// group of its own (as a shell runs a command), with SIGINT ignored if `ignoring_int`
+/// (as a shell starts a background job), and waits until the program has written the
+/// file and computes.
+fn start_forever_writer(
+    wasm: &Path,
+    dir: &Path,
+    options: &[&str],
+    ignoring_int: bool,
+) -> std::process::Child {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
+    let mut command = if ignoring_int {
+        let mut c = Command::new("sh");
+        c.args([
+            "-c",
+            "trap '' INT; exec \"$@\"",
+            "sh",
+            env!("CARGO_BIN_EXE_clew"),
+        ]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_clew"))
+    };
+    let mut child = command
         .arg("run")
         .args(options)
         .arg("--dir")
@@ -971,7 +989,7 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
         let dir = work.join(format!("dir-{name}-{}", options.len()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("kept.txt"), "kept\n").unwrap();
-        let mut child = start_forever_writer(&wasm, &dir, options);
+        let mut child = start_forever_writer(&wasm, &dir, options, false);
         let qemu = children_of(child.id());
         let host = options.contains(&"--host");
         assert_eq!(
@@ -998,10 +1016,32 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
         }
     }
 
+    // Started with SIGINT ignored, clew leaves it ignored (and answers SIGTERM).
+    let dir = work.join("dir-ignoring");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = start_forever_writer(&wasm, &dir, &["--engine", "interp"], true);
+    let pgid = format!("-{}", child.id());
+    for signal in ["INT", "TERM"] {
+        let status = Command::new("kill")
+            .args(["-s", signal, "--", &pgid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        if signal == "INT" {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "SIGINT was not ignored"
+            );
+        }
+    }
+    assert_eq!(child.wait().unwrap().signal(), Some(15));
+    assert_eq!(std::fs::read(dir.join("out.txt")).unwrap(), b"written\n");
+
     // A second SIGINT while the guest cannot answer the first.
     let dir = work.join("dir-twice");
     std::fs::create_dir_all(&dir).unwrap();
-    let mut child = start_forever_writer(&wasm, &dir, &["--engine", "native"]);
+    let mut child = start_forever_writer(&wasm, &dir, &["--engine", "native"], false);
     let qemu = children_of(child.id());
     assert_eq!(qemu.len(), 1, "children {qemu:?}");
     let kill = |signal: &str, target: String| {
