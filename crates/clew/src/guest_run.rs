@@ -154,6 +154,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(ram) = &shared_ram {
         watch_signals(status_byte.clone(), ram.clone())?;
     }
+    let qemu_alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    crate::signals::forward_job_control(child, qemu_alive.clone())?;
 
     // Frames to the guest: stdin from the stdin thread, the time from here (whole frames
     // under the lock, so that they never interleave).
@@ -281,6 +283,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let status = child.wait().context("waiting for QEMU")?;
+    qemu_alive.store(false, std::sync::atomic::Ordering::SeqCst);
     // QEMU is gone: the RAM file holds the guest's last memory, the archives included.
     if let Some(ram) = &shared_ram {
         for (slot, runs) in dirs.iter_mut().zip(&in_ram) {

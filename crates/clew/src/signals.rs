@@ -72,3 +72,37 @@ fn ignored_signals() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// Ctrl-Z (SIGTSTP) stops QEMU before stopping us, and SIGCONT continues it: QEMU runs
+/// in a process group of its own (so that the terminal's Ctrl-C reaches only us), which
+/// the terminal's job control does not reach either, and a guest left running would go
+/// on computing while its `clew` is suspended. Until `alive` is false (QEMU reaped: its
+/// pid may be another process's then). A SIGTSTP we were started with ignored stays so.
+pub fn forward_job_control(
+    qemu: &std::process::Child,
+    alive: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    use rustix::process::{kill_process, Pid, Signal};
+    use signal_hook::consts::{SIGCONT, SIGTSTP};
+    let qemu = Pid::from_child(qemu);
+    let mut wanted = vec![SIGCONT];
+    if ignored_signals() & (1 << (SIGTSTP - 1)) == 0 {
+        wanted.push(SIGTSTP);
+    }
+    let mut signals = signal_hook::iterator::Signals::new(wanted).context("handling signals")?;
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if !alive.load(Ordering::SeqCst) {
+                continue;
+            }
+            if signal == SIGTSTP {
+                let _ = kill_process(qemu, Signal::STOP);
+                // SIGTSTP's default action: stop (until the SIGCONT that resumes QEMU).
+                let _ = signal_hook::low_level::emulate_default_handler(SIGTSTP);
+            } else {
+                let _ = kill_process(qemu, Signal::CONT);
+            }
+        }
+    });
+    Ok(())
+}

@@ -972,7 +972,8 @@ fn start_forever_writer(
 /// changes back, then dies of that signal. QEMU is not in `clew`'s process group (Ctrl-C
 /// would end the guest before it could send the changes). A second signal ends `clew`
 /// at once, even when the guest cannot answer (QEMU stopped), and takes QEMU with it.
-/// `--host` writes the trees back from the signal thread.
+/// `--host` writes the trees back from the signal thread. Ctrl-Z suspends QEMU with
+/// `clew`.
 #[test]
 fn a_signal_stops_clew_run_after_writing_the_changes_back() {
     use std::os::unix::process::ExitStatusExt;
@@ -1033,6 +1034,49 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
                 child.try_wait().unwrap().is_none(),
                 "SIGINT was not ignored"
             );
+        }
+    }
+    assert_eq!(child.wait().unwrap().signal(), Some(15));
+    assert_eq!(std::fs::read(dir.join("out.txt")).unwrap(), b"written\n");
+
+    // Ctrl-Z (SIGTSTP to the group) stops QEMU too, though not in the group; SIGCONT
+    // continues both.
+    let dir = work.join("dir-suspended");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = start_forever_writer(&wasm, &dir, &["--engine", "native"], false);
+    let qemu = children_of(child.id());
+    assert_eq!(qemu.len(), 1, "children {qemu:?}");
+    let state = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit(')')
+                    .next()?
+                    .split_whitespace()
+                    .next()
+                    .map(String::from)
+            })
+            .unwrap_or_default()
+    };
+    let pgid = format!("-{}", child.id());
+    for (signal, stopped) in [("TSTP", true), ("CONT", false), ("TERM", false)] {
+        let status = Command::new("kill")
+            .args(["-s", signal, "--", &pgid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        if signal == "TERM" {
+            break;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while (state(qemu[0]) == "T") != stopped || (state(child.id()) == "T") != stopped {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "after SIG{signal}: clew {}, QEMU {}",
+                state(child.id()),
+                state(qemu[0])
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
     assert_eq!(child.wait().unwrap().signal(), Some(15));
