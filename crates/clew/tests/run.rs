@@ -848,36 +848,20 @@ fn large_stdin_arrives_exact() {
 /// removes the temporary directory a killed one could not remove itself.
 #[test]
 fn killed_clew_run_leaves_no_qemu_behind() {
-    use std::io::{BufRead, BufReader};
     use std::os::unix::process::ExitStatusExt;
     let work = scratch("killed");
     let wasm = compile("forever", &work);
     let wasm = wasm.to_str().unwrap();
     let hello = compile("io", &work);
     for (signal, name) in [(15, "TERM"), (9, "KILL")] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clew"))
-            .args(["run", "--engine", "native", wasm])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting clew");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line, "started\n", "SIG{name}");
+        let mut child = start_forever(&["--engine", "native", wasm], false);
         // QEMU is clew's only child process.
         let pid = child.id();
         let qemu = children_of(pid);
         assert_eq!(qemu.len(), 1, "SIG{name}: children {qemu:?}");
         let run_dir = std::env::temp_dir().join(format!("clew-{pid}-0"));
         assert!(run_dir.is_dir(), "SIG{name}: {}", run_dir.display());
-        let status = Command::new("kill")
-            .args([format!("-{name}"), pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        send_signal(name, &pid.to_string());
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
         // Gone, or a zombie nobody reaps (its parent is dead): either way not running.
@@ -921,16 +905,10 @@ fn still_running(pid: u32) -> bool {
     running()
 }
 
-/// Starts `clew run` of `forever write /d/out.txt` with `--dir dir::/d`, in a process
-/// group of its own (as a shell runs a command), with SIGINT ignored if `ignoring_int`
-/// (as a shell starts a background job), and waits until the program has written the
-/// file and computes.
-fn start_forever_writer(
-    wasm: &Path,
-    dir: &Path,
-    options: &[&str],
-    ignoring_int: bool,
-) -> std::process::Child {
+/// Starts `clew run` with `args` (the program being `forever`), in a process group of its
+/// own (as a shell runs a command), with SIGINT ignored if `ignoring_int` (as a shell
+/// starts a background job), and waits until the program says it has started.
+fn start_forever(args: &[&str], ignoring_int: bool) -> std::process::Child {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
     let mut command = if ignoring_int {
@@ -947,11 +925,7 @@ fn start_forever_writer(
     };
     let mut child = command
         .arg("run")
-        .args(options)
-        .arg("--dir")
-        .arg(format!("{}::/d", dir.display()))
-        .arg(wasm)
-        .args(["write", "/d/out.txt"])
+        .args(args)
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -962,8 +936,37 @@ fn start_forever_writer(
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    assert_eq!(line, "started\n", "{options:?}");
+    assert_eq!(line, "started\n", "{args:?}");
     child
+}
+
+/// Sends `signal` (a name: INT, TERM...) to `target` (a pid, or `-pgid` for a group).
+fn send_signal(signal: &str, target: &str) {
+    let status = Command::new("kill")
+        .args(["-s", signal, "--", target])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -s {signal} {target}");
+}
+
+/// [`start_forever`] of `forever write /d/out.txt` with `--dir dir::/d`: the program has
+/// written the file and computes.
+fn start_forever_writer(
+    wasm: &Path,
+    dir: &Path,
+    options: &[&str],
+    ignoring_int: bool,
+) -> std::process::Child {
+    let mapping = format!("{}::/d", dir.display());
+    let mut args = options.to_vec();
+    args.extend([
+        "--dir",
+        &mapping,
+        wasm.to_str().unwrap(),
+        "write",
+        "/d/out.txt",
+    ]);
+    start_forever(&args, ignoring_int)
 }
 
 /// SIGINT (the terminal's Ctrl-C, sent to the whole foreground process group), SIGTERM
@@ -998,11 +1001,7 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
             usize::from(!host),
             "SIG{name}: children {qemu:?}"
         );
-        let status = Command::new("kill")
-            .args(["-s", name, "--", &format!("-{}", child.id())])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        send_signal(name, &format!("-{}", child.id()));
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
         let got = tree(&dir);
@@ -1023,11 +1022,7 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
     let mut child = start_forever_writer(&wasm, &dir, &["--engine", "interp"], true);
     let pgid = format!("-{}", child.id());
     for signal in ["INT", "TERM"] {
-        let status = Command::new("kill")
-            .args(["-s", signal, "--", &pgid])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        send_signal(signal, &pgid);
         if signal == "INT" {
             std::thread::sleep(std::time::Duration::from_millis(500));
             assert!(
@@ -1060,11 +1055,7 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
     };
     let pgid = format!("-{}", child.id());
     for (signal, stopped) in [("TSTP", true), ("CONT", false), ("TERM", false)] {
-        let status = Command::new("kill")
-            .args(["-s", signal, "--", &pgid])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        send_signal(signal, &pgid);
         if signal == "TERM" {
             break;
         }
@@ -1088,21 +1079,14 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
     let mut child = start_forever_writer(&wasm, &dir, &["--engine", "native"], false);
     let qemu = children_of(child.id());
     assert_eq!(qemu.len(), 1, "children {qemu:?}");
-    let kill = |signal: &str, target: String| {
-        let status = Command::new("kill")
-            .args(["-s", signal, "--", &target])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    kill("STOP", qemu[0].to_string());
-    kill("INT", child.id().to_string());
+    send_signal("STOP", &qemu[0].to_string());
+    send_signal("INT", &child.id().to_string());
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(
         child.try_wait().unwrap().is_none(),
         "clew ended before the guest answered"
     );
-    kill("INT", child.id().to_string());
+    send_signal("INT", &child.id().to_string());
     let status = child.wait().unwrap();
     assert_eq!(status.signal(), Some(2), "{status:?}");
     assert!(!still_running(qemu[0]), "QEMU {} runs", qemu[0]);
