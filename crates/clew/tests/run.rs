@@ -862,7 +862,7 @@ fn killed_clew_run_leaves_no_qemu_behind() {
         let run_dir = std::env::temp_dir().join(format!("clew-{pid}-0"));
         assert!(run_dir.is_dir(), "SIG{name}: {}", run_dir.display());
         send_signal(name, &pid.to_string());
-        let status = child.wait().unwrap();
+        let status = wait_within(&mut child);
         assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
         // Gone, or a zombie nobody reaps (its parent is dead): either way not running.
         assert!(
@@ -907,22 +907,20 @@ fn still_running(pid: u32) -> bool {
 
 /// Starts `clew run` with `args` (the program being `forever`), in a process group of its
 /// own (as a shell runs a command), with SIGINT ignored if `ignoring_int` (as a shell
-/// starts a background job), and waits until the program says it has started.
+/// starts a background job), and waits until the program says it has started. The
+/// signals the tests send have their default handling whatever ours is (CI may run us
+/// under `nohup` in a background job, which ignore SIGHUP and SIGINT): coreutils' `env`
+/// sets it (a shell cannot reset a signal ignored on entry).
 fn start_forever(args: &[&str], ignoring_int: bool) -> std::process::Child {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
-    let mut command = if ignoring_int {
-        let mut c = Command::new("sh");
-        c.args([
-            "-c",
-            "trap '' INT; exec \"$@\"",
-            "sh",
-            env!("CARGO_BIN_EXE_clew"),
-        ]);
-        c
+    let mut command = Command::new("env");
+    if ignoring_int {
+        command.args(["--default-signal=TERM,HUP,TSTP,CONT", "--ignore-signal=INT"]);
     } else {
-        Command::new(env!("CARGO_BIN_EXE_clew"))
-    };
+        command.arg("--default-signal=INT,TERM,HUP,TSTP,CONT");
+    }
+    command.arg(env!("CARGO_BIN_EXE_clew"));
     let mut child = command
         .arg("run")
         .args(args)
@@ -938,6 +936,22 @@ fn start_forever(args: &[&str], ignoring_int: bool) -> std::process::Child {
         .unwrap();
     assert_eq!(line, "started\n", "{args:?}");
     child
+}
+
+/// Waits for `child` to end, for at most a minute (then kills it and fails): a signal
+/// that does not stop `clew` must fail the test, not hang it.
+fn wait_within(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("clew {} did not end", child.id());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Sends `signal` (a name: INT, TERM...) to `target` (a pid, or `-pgid` for a group).
@@ -1002,7 +1016,7 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
             "SIG{name}: children {qemu:?}"
         );
         send_signal(name, &format!("-{}", child.id()));
-        let status = child.wait().unwrap();
+        let status = wait_within(&mut child);
         assert_eq!(status.signal(), Some(signal), "SIG{name}: {status:?}");
         let got = tree(&dir);
         assert_eq!(
@@ -1031,7 +1045,7 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
             );
         }
     }
-    assert_eq!(child.wait().unwrap().signal(), Some(15));
+    assert_eq!(wait_within(&mut child).signal(), Some(15));
     assert_eq!(std::fs::read(dir.join("out.txt")).unwrap(), b"written\n");
 
     // Ctrl-Z (SIGTSTP to the group) stops QEMU too, though not in the group; SIGCONT
@@ -1070,7 +1084,7 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
-    assert_eq!(child.wait().unwrap().signal(), Some(15));
+    assert_eq!(wait_within(&mut child).signal(), Some(15));
     assert_eq!(std::fs::read(dir.join("out.txt")).unwrap(), b"written\n");
 
     // A second SIGINT while the guest cannot answer the first.
@@ -1087,7 +1101,7 @@ fn a_signal_stops_clew_run_after_writing_the_changes_back() {
         "clew ended before the guest answered"
     );
     send_signal("INT", &child.id().to_string());
-    let status = child.wait().unwrap();
+    let status = wait_within(&mut child);
     assert_eq!(status.signal(), Some(2), "{status:?}");
     assert!(!still_running(qemu[0]), "QEMU {} runs", qemu[0]);
     assert!(
