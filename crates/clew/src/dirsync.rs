@@ -34,7 +34,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::hash::Hasher;
 use std::io;
-use std::os::unix::fs::{symlink, MetadataExt};
+use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -96,6 +96,9 @@ enum Packed {
     Symlink {
         target: String,
     },
+    /// A memory device (`vfs::Device`): the program may read and write it, and its name
+    /// is never written back (no device is created or removed on the host).
+    Device,
 }
 
 /// A digest of a file's content. SipHash (std's, fixed keys): a program that forges a
@@ -397,8 +400,18 @@ fn pack_into(
                 },
             );
             packed_here += 1;
+        } else if kind.is_char_device() {
+            let rdev = meta.rdev();
+            let numbers = (rustix::fs::major(rdev), rustix::fs::minor(rdev));
+            if let Some(device) = vfs::Device::from_numbers(numbers.0, numbers.1) {
+                let ino = vfs.mknod(dir, name, device).map_err(fs_error)?;
+                vfs.set_times(ino, mtime, mtime).map_err(fs_error)?;
+                packing.snapshot.0.insert(rel_path, Packed::Device);
+                packed_here += 1;
+            }
         }
-        // Sockets, FIFOs and devices have no vfs counterpart: skipped.
+        // Sockets, FIFOs, block devices and other character devices have no vfs
+        // counterpart: skipped.
     }
     Ok(packed_here)
 }
@@ -544,6 +557,7 @@ impl Sync<'_> {
                 (FileKind::Symlink, Some(Packed::Symlink { target })) => {
                     *target == self.vfs.readlink(entry.ino)?
                 }
+                (FileKind::CharacterDevice, Some(Packed::Device)) => true,
                 _ => false,
             };
             if !same {
@@ -579,9 +593,14 @@ impl Sync<'_> {
             let path = host_dir.join(&entry.name);
             let child = rel_join(rel, &entry.name);
             let was = self.packed.0.get(&child);
+            if was == Some(&Packed::Device) {
+                continue; // a device's name: never written back
+            }
             let existing = lstat(&path)?;
             let meta = vfs.metadata(entry.ino)?;
             match entry.kind {
+                // A device given a new name: devices are never created on the host.
+                FileKind::CharacterDevice => {}
                 FileKind::Directory => {
                     match &existing {
                         Some(m) if m.file_type().is_dir() => {}
@@ -971,6 +990,7 @@ mod tests {
                         vfs.read_cached_at(e.ino, 0, &mut data).unwrap();
                         out.push((path, 'f', data));
                     }
+                    FileKind::CharacterDevice => out.push((path, 'c', Vec::new())),
                 }
             }
         }

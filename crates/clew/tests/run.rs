@@ -393,6 +393,64 @@ fn large_dir_files_are_read_on_demand_and_changes_come_back() {
 }
 
 /// Sizes real programs have: 250 MiB of linear memory and a 96 MiB input under `--dir`.
+/// The memory devices of a `--dir /dev::/dev` work as under `wasmtime run` (its output for
+/// `devices.c` is the expected text): random bytes, writes into `null`, zeros, ENOSPC from
+/// `full`, character-device file types, both tiers. A device the program removes stays
+/// on the host: the write-back never creates or removes a device (`wasmtime run` would
+/// remove it).
+#[test]
+fn memory_devices_of_a_dir_work_and_stay_on_the_host() {
+    use std::os::unix::fs::FileTypeExt;
+    let work = scratch("devices");
+    let wasm = compile("devices", &work);
+    let wasm = wasm.to_str().unwrap();
+    let expected = "urandom: read 64, random, chr 1\nnull: write 5, read 0\n\
+                    zero: read 64, zeros, lseek 100\nfull: flush ENOSPC\n";
+    for engine in ["interp", "native"] {
+        let out = clew(
+            &["run", "--engine", engine, "--dir", "/dev::/dev", wasm],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{engine}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{engine}");
+    }
+    // A tree of our own holding devices, which the program removes. `mknod` needs
+    // privileges (CI runs as root); without them this part cannot run.
+    let dir = work.join("tree");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mknod = |name: &str, minor: &str| {
+        Command::new("mknod")
+            .arg(dir.join(name))
+            .args(["c", "1", minor])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if ![
+        ("null", "3"),
+        ("zero", "5"),
+        ("full", "7"),
+        ("urandom", "9"),
+    ]
+    .iter()
+    .all(|(name, minor)| mknod(name, minor))
+    {
+        eprintln!("memory devices: mknod not permitted here, the removal part is skipped");
+        return;
+    }
+    let mapping = format!("{}::/dev", dir.display());
+    let out = clew(&["run", "--dir", &mapping, wasm, "unlink"], b"");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{expected}unlink: 0 0\n")
+    );
+    for name in ["null", "full"] {
+        let meta = std::fs::symlink_metadata(dir.join(name)).unwrap();
+        assert!(meta.file_type().is_char_device(), "{name} left the host");
+    }
+}
+
 /// The input goes in through the boot archive and must not come back through the serial
 /// port (it is unchanged): the host file keeps its inode and mtime.
 #[test]

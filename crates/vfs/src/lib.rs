@@ -66,7 +66,7 @@ pub use error::{ArchiveError, Error};
 pub use remote::{FetchFailed, Fetcher, CHUNK_BYTES, FETCH_BYTES};
 pub use tar::TarPart;
 pub use tree::{
-    Clock, DirEntry, FileKind, Ino, Metadata, Vfs, DEFAULT_LIMIT_BYTES, MAX_FILE_SIZE,
+    Clock, Device, DirEntry, FileKind, Ino, Metadata, Vfs, DEFAULT_LIMIT_BYTES, MAX_FILE_SIZE,
     MAX_NAME_LEN, MAX_SYMLINKS, MAX_SYMLINK_TARGET_LEN,
 };
 

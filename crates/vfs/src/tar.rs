@@ -326,7 +326,16 @@ impl Vfs {
                             parse_number(&header[136..148], header_at)?.saturating_mul(NS_PER_S)
                         }
                     };
+                    let device = if typeflag == b'3' {
+                        (
+                            parse_number(&header[329..337], header_at)?,
+                            parse_number(&header[337..345], header_at)?,
+                        )
+                    } else {
+                        (0, 0)
+                    };
                     let entry = Entry {
+                        device,
                         typeflag,
                         path: &path,
                         link: &link,
@@ -426,7 +435,21 @@ impl Vfs {
                 self.archive_replace(parent, name)?;
                 self.link(target, parent, name)?;
             }
-            // Character and block devices, FIFOs and unknown types have no place here.
+            // Character devices the tree can hold (`Device`); others, block devices, FIFOs
+            // and unknown types have no place here.
+            b'3' => {
+                let (major, minor) = entry.device;
+                let device = u32::try_from(major)
+                    .ok()
+                    .zip(u32::try_from(minor).ok())
+                    .and_then(|(major, minor)| crate::Device::from_numbers(major, minor));
+                if let Some(device) = device {
+                    let parent = self.archive_dirs(root, parents)?;
+                    self.archive_replace(parent, name)?;
+                    let ino = self.mknod(parent, name, device)?;
+                    self.set_times(ino, mtime, mtime)?;
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -550,6 +573,9 @@ impl Vfs {
                     Body::Symlink(target) => {
                         write_entry(&mut out, b'2', &path, target, meta.mtime_ns)?;
                     }
+                    Body::Device(device) => {
+                        write_device(&mut out, &path, *device, meta.mtime_ns)?;
+                    }
                 }
             }
             // Reversed so the work list pops them in directory order.
@@ -561,6 +587,8 @@ impl Vfs {
 }
 
 struct Entry<'a> {
+    /// A character device's numbers (devmajor, devminor).
+    device: (u64, u64),
     unchanged: bool,
     remote: Option<(u64, u64)>,
     typeflag: u8,
@@ -624,12 +652,17 @@ fn header_block(typeflag: u8, name: &str, link: &str, size: u64, mtime_s: u64) -
     put_str(&mut h[157..257], link);
     h[257..263].copy_from_slice(b"ustar\0");
     h[263..265].copy_from_slice(b"00");
-    // Checksum: computed with its own field as spaces; six octal digits, NUL, space.
+    seal(&mut h);
+    h
+}
+
+/// Writes header `h`'s checksum: computed with its own field as spaces; six octal digits,
+/// NUL, space.
+fn seal(h: &mut [u8; BLOCK]) {
     h[148..156].fill(b' ');
     let sum: u64 = h.iter().map(|&b| u64::from(b)).sum();
     put_octal(&mut h[148..155], sum);
     h[155] = b' ';
-    h
 }
 
 /// A piece of a tar archive written by [`Vfs::dump_tar_changes_parts`]: bytes of its own
@@ -757,6 +790,13 @@ fn write_entry_with<'a>(
     if size > MAX_OCTAL_11 {
         pax_record(&mut pax, "size", &format!("{size}"));
     }
+    push_pax(out, &pax, mtime_s)?;
+    out.push_bytes(&header_block(typeflag, path, link, size, mtime_s))?;
+    out.push_contents(size, contents)
+}
+
+/// The pax extended header carrying `pax` (encoded records), if there are any.
+fn push_pax(out: &mut TarOut<'_>, pax: &str, mtime_s: u64) -> Result<(), Error> {
     if !pax.is_empty() {
         let header = header_block(b'x', "././@PaxHeader", "", pax.len() as u64, mtime_s);
         out.push_bytes(&header)?;
@@ -764,8 +804,33 @@ fn write_entry_with<'a>(
         let pad = pax.len().div_ceil(BLOCK) * BLOCK - pax.len();
         out.push_bytes(&[0; BLOCK][..pad])?;
     }
-    out.push_bytes(&header_block(typeflag, path, link, size, mtime_s))?;
-    out.push_contents(size, contents)
+    Ok(())
+}
+
+/// A character-device entry (ustar typeflag `3`) with the device's numbers in the
+/// header's `devmajor` and `devminor` fields.
+fn write_device(
+    out: &mut TarOut<'_>,
+    path: &str,
+    device: crate::Device,
+    mtime_ns: u64,
+) -> Result<(), Error> {
+    let mtime_s = mtime_ns / NS_PER_S;
+    let nanos = mtime_ns % NS_PER_S;
+    let mut pax = String::new();
+    if path.len() > 100 {
+        pax_record(&mut pax, "path", path);
+    }
+    if nanos != 0 {
+        pax_record(&mut pax, "mtime", &format!("{mtime_s}.{nanos:09}"));
+    }
+    push_pax(out, &pax, mtime_s)?;
+    let mut h = header_block(b'3', path, "", 0, mtime_s);
+    let (major, minor) = device.numbers();
+    put_octal(&mut h[329..337], u64::from(major));
+    put_octal(&mut h[337..345], u64::from(minor));
+    seal(&mut h);
+    out.push_bytes(&h)
 }
 
 /// Writes an empty regular-file entry with the `CLEW.remote` pax record of remote file `id`

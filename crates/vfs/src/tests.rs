@@ -865,6 +865,7 @@ fn describe(v: &Vfs, dir: Ino) -> Vec<(String, FileKind, Vec<u8>, u64)> {
             let content = match e.kind {
                 FileKind::RegularFile => read_all(v, e.ino),
                 FileKind::Symlink => v.readlink(e.ino).unwrap().into_bytes(),
+                FileKind::CharacterDevice => format!("{:?}", v.device(e.ino)).into_bytes(),
                 FileKind::Directory => {
                     pending.push((e.ino, format!("{path}/")));
                     Vec::new()
@@ -1457,4 +1458,82 @@ fn tar_parts_borrow_large_contents_and_make_the_same_archive() {
         whole.len() - 131_072,
         "only headers, padding and partial chunks are copied"
     );
+}
+
+#[test]
+fn memory_devices_are_nodes_without_bytes_and_survive_archives() {
+    use crate::Device;
+    let mut v = vfs();
+    let root = v.root();
+    let dev = v.mkdir(root, "dev").unwrap();
+    let null = v.mknod(dev, "null", Device::Null).unwrap();
+    let urandom = v.mknod(dev, "urandom", Device::Urandom).unwrap();
+    assert_eq!(v.mknod(dev, "null", Device::Zero), Err(Error::Exists));
+    let meta = v.metadata(null).unwrap();
+    assert_eq!(
+        (meta.kind, meta.size, meta.nlink),
+        (FileKind::CharacterDevice, 0, 1)
+    );
+    assert_eq!(v.device(null), Ok(Some(Device::Null)));
+    assert_eq!(v.device(dev), Ok(None));
+    // Opening with O_CREAT opens the device; its bytes are not the filesystem's.
+    assert_eq!(v.create_file(dev, "urandom", false), Ok((urandom, false)));
+    assert_eq!(v.create_file(dev, "urandom", true), Err(Error::Exists));
+    assert_eq!(v.set_len(null, 10), Err(Error::Invalid));
+    assert_eq!(v.write_at(null, 0, b"x"), Err(Error::Invalid));
+    // Linux's numbers, and only the memory devices.
+    for d in [
+        Device::Null,
+        Device::Zero,
+        Device::Full,
+        Device::Random,
+        Device::Urandom,
+    ] {
+        let (major, minor) = d.numbers();
+        assert_eq!(Device::from_numbers(major, minor), Some(d));
+    }
+    assert_eq!(Device::from_numbers(4, 1), None);
+    assert_eq!(Device::from_numbers(1, 1), None);
+
+    // A tar round trip keeps them (ustar typeflag 3 with devmajor/devminor), even under
+    // a long name (a pax path).
+    let long = "l".repeat(150);
+    v.mknod(dev, &long, Device::Full).unwrap();
+    let tar = v.dump_tar(root).unwrap();
+    let mut w = vfs();
+    let wroot = w.root();
+    w.load_tar(wroot, &tar).unwrap();
+    let wdev = w.lookup(wroot, "dev").unwrap();
+    for (name, device) in [
+        ("null", Device::Null),
+        ("urandom", Device::Urandom),
+        (&long, Device::Full),
+    ] {
+        let ino = w.lookup(wdev, name).unwrap();
+        assert_eq!(w.device(ino), Ok(Some(device)), "{name}");
+    }
+    assert_eq!(w.read_dir(wdev).unwrap().len(), 3);
+
+    // A device the tree cannot hold (here /dev/sda, block or character) is left out.
+    let mut tar = tar;
+    let at = tar
+        .windows(4)
+        .position(|w| w == b"null")
+        .expect("the null entry")
+        / 512
+        * 512;
+    let mut h = [0u8; 512];
+    h.copy_from_slice(&tar[at..at + 512]);
+    h[329..337].copy_from_slice(b"0000010\0");
+    h[337..345].copy_from_slice(b"0000000\0");
+    h[148..156].fill(b' ');
+    let sum: u64 = h.iter().map(|&b| u64::from(b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    tar[at..at + 512].copy_from_slice(&h);
+    let mut x = vfs();
+    let xroot = x.root();
+    x.load_tar(xroot, &tar).unwrap();
+    let xdev = x.lookup(xroot, "dev").unwrap();
+    assert_eq!(x.lookup(xdev, "null"), Err(Error::NotFound));
+    assert!(x.lookup(xdev, "urandom").is_ok());
 }

@@ -51,6 +51,53 @@ pub enum FileKind {
     RegularFile,
     /// A symbolic link.
     Symlink,
+    /// A character device ([`Device`]).
+    CharacterDevice,
+}
+
+/// A character device a tree may hold: Linux's memory devices (major 1 in the kernel's
+/// `Documentation/admin-guide/devices.txt`), which need no hardware behind them, so that
+/// a program given the host's `/dev` (`--dir /dev::/dev`) can read `/dev/urandom` and
+/// write `/dev/null` as under `wasmtime run`. Their bytes are not the filesystem's: the
+/// WASI layer reads and writes them (`Vfs::device` tells which); for the filesystem they
+/// are empty and cannot be resized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    /// `/dev/null`: reads end at once, writes vanish.
+    Null,
+    /// `/dev/zero`: reads give zeros, writes vanish.
+    Zero,
+    /// `/dev/full`: reads give zeros, writes fail with ENOSPC.
+    Full,
+    /// `/dev/random`: reads give random bytes, writes vanish.
+    Random,
+    /// `/dev/urandom`: as `Random` (Linux has them alike since 5.6).
+    Urandom,
+}
+
+impl Device {
+    /// The device with these Linux device numbers, if it is one of these.
+    pub fn from_numbers(major: u32, minor: u32) -> Option<Device> {
+        match (major, minor) {
+            (1, 3) => Some(Device::Null),
+            (1, 5) => Some(Device::Zero),
+            (1, 7) => Some(Device::Full),
+            (1, 8) => Some(Device::Random),
+            (1, 9) => Some(Device::Urandom),
+            _ => None,
+        }
+    }
+
+    /// Its Linux device numbers (major, minor).
+    pub fn numbers(self) -> (u32, u32) {
+        match self {
+            Device::Null => (1, 3),
+            Device::Zero => (1, 5),
+            Device::Full => (1, 7),
+            Device::Random => (1, 8),
+            Device::Urandom => (1, 9),
+        }
+    }
 }
 
 /// What `stat` reports about an inode.
@@ -94,6 +141,7 @@ pub(crate) enum Body {
     },
     File(FileData),
     Symlink(String),
+    Device(Device),
 }
 
 pub(crate) struct Node {
@@ -118,6 +166,7 @@ impl Node {
             Body::Dir { .. } => FileKind::Directory,
             Body::File(_) => FileKind::RegularFile,
             Body::Symlink(_) => FileKind::Symlink,
+            Body::Device(_) => FileKind::CharacterDevice,
         }
     }
 
@@ -128,6 +177,7 @@ impl Node {
                 Body::Dir { .. } => DIR_COST,
                 Body::File(data) => data.stored(),
                 Body::Symlink(target) => target.len() as u64,
+                Body::Device(_) => 0,
             }
     }
 }
@@ -482,6 +532,7 @@ impl Vfs {
             }
             Body::File(data) => (node.nlink, data.len()),
             Body::Symlink(target) => (node.nlink, target.len() as u64),
+            Body::Device(_) => (node.nlink, 0),
         };
         Ok(Metadata {
             dev: self.dev,
@@ -515,6 +566,22 @@ impl Vfs {
         // Stable: names of one inode (hard links) stay in name order.
         out.sort_by_key(|e| e.ino);
         Ok(out)
+    }
+
+    /// Which device `ino` is, if it is one.
+    pub fn device(&self, ino: Ino) -> Result<Option<Device>> {
+        Ok(match self.node(ino)?.body {
+            Body::Device(d) => Some(d),
+            _ => None,
+        })
+    }
+
+    /// Creates device node `name` in `dir` (as `mknod(2)`; existing names give Exists).
+    pub fn mknod(&mut self, dir: Ino, name: &str, device: Device) -> Result<Ino> {
+        let (name, trailing_slash) = parse_name(name)?;
+        self.check_live_dir(dir)?;
+        let name = self.free_name(dir, name, trailing_slash)?;
+        self.new_node(dir, name, Body::Device(device))
     }
 
     /// The target of symlink `ino` (Invalid for other kinds, as `readlink(2)` says EINVAL).
@@ -571,7 +638,8 @@ impl Vfs {
                 return Err(Error::Exists);
             }
             return match self.kind_of(ino)? {
-                FileKind::RegularFile => Ok((ino, false)),
+                // `open(O_CREAT)` of an existing device opens it.
+                FileKind::RegularFile | FileKind::CharacterDevice => Ok((ino, false)),
                 FileKind::Directory => Err(Error::IsDir),
                 FileKind::Symlink => Err(Error::Loop),
             };
@@ -804,7 +872,7 @@ impl Vfs {
         match &self.node(ino)?.body {
             Body::File(data) => Ok(data),
             Body::Dir { .. } => Err(Error::IsDir),
-            Body::Symlink(_) => Err(Error::Invalid),
+            Body::Symlink(_) | Body::Device(_) => Err(Error::Invalid),
         }
     }
 
@@ -812,7 +880,7 @@ impl Vfs {
         match &mut self.node_mut(ino)?.body {
             Body::File(data) => Ok(data),
             Body::Dir { .. } => Err(Error::IsDir),
-            Body::Symlink(_) => Err(Error::Invalid),
+            Body::Symlink(_) | Body::Device(_) => Err(Error::Invalid),
         }
     }
 

@@ -188,8 +188,13 @@ pub(crate) fn poll_oneoff_in(
             Sub::Read { fd } => {
                 let hangup = match ctx.fds.get(&fd).map(|d| &d.handle) {
                     Some(Handle::File { ino, pos, .. }) => {
-                        let size = ctx.vfs.lock().metadata(*ino).map(|m| m.size).unwrap_or(0);
-                        size.saturating_sub(*pos) == 0
+                        let vfs = ctx.vfs.lock();
+                        let size = vfs.metadata(*ino).map(|m| m.size).unwrap_or(0);
+                        // Only `/dev/null` of the devices is at its end.
+                        match vfs.device(*ino) {
+                            Ok(Some(device)) => device == vfs::Device::Null,
+                            _ => size.saturating_sub(*pos) == 0,
+                        }
                     }
                     _ => false,
                 };

@@ -221,6 +221,33 @@ fn kind_filetype(kind: vfs::FileKind) -> u8 {
         vfs::FileKind::Directory => filetype::DIRECTORY,
         vfs::FileKind::RegularFile => filetype::REGULAR_FILE,
         vfs::FileKind::Symlink => filetype::SYMBOLIC_LINK,
+        vfs::FileKind::CharacterDevice => filetype::CHARACTER_DEVICE,
+    }
+}
+
+/// Reads regular file or device `ino` at `at` (`fd_read`, `fd_pread`). A device's bytes
+/// are not the filesystem's (`vfs::Device`): `/dev/null` ends at once, `/dev/zero` and
+/// `/dev/full` give zeros, `/dev/random` and `/dev/urandom` what `random_get` gives.
+fn file_read(
+    vfs: &crate::SharedVfs,
+    random: &dyn crate::Random,
+    ino: vfs::Ino,
+    at: u64,
+    dst: &mut [u8],
+) -> Result<usize> {
+    let mut fs = vfs.lock();
+    match fs.device(ino)? {
+        None => Ok(fs.read_at(ino, at, dst)?),
+        Some(vfs::Device::Null) => Ok(0),
+        Some(vfs::Device::Zero | vfs::Device::Full) => {
+            dst.fill(0);
+            Ok(dst.len())
+        }
+        Some(vfs::Device::Random | vfs::Device::Urandom) => {
+            drop(fs);
+            random.fill(dst);
+            Ok(dst.len())
+        }
     }
 }
 
@@ -476,12 +503,16 @@ fn check_range(offset: u64, len: u64) -> Result<()> {
 
 /// `fd_fdstat_get(fd) -> fdstat`.
 pub fn fd_fdstat_get(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Result<()> {
+    let vfs = ctx.vfs.clone();
     let d = desc(ctx, fd)?;
     let (ft, flags) = match &d.handle {
         Handle::Stdio { stream, .. } => (stdio_filetype(stream.as_ref()), 0u16),
         Handle::Dir { .. } => (filetype::DIRECTORY, 0),
         Handle::File {
-            append, nonblock, ..
+            ino,
+            append,
+            nonblock,
+            ..
         } => {
             let mut f = 0;
             if *append {
@@ -490,7 +521,10 @@ pub fn fd_fdstat_get(ctx: &mut WasiCtx, mem: Mem<'_>, fd: u32, out: u32) -> Resu
             if *nonblock {
                 f |= fdflags::NONBLOCK;
             }
-            (filetype::REGULAR_FILE, f)
+            match vfs.lock().device(*ino)? {
+                Some(_) => (filetype::CHARACTER_DEVICE, f),
+                None => (filetype::REGULAR_FILE, f),
+            }
         }
     };
     let mut b = [0u8; layout::FDSTAT_SIZE as usize];
@@ -634,7 +668,7 @@ pub fn fd_pread(
     let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
     check_range(offset, u64::from(len))?;
     let dst = mem.slice_mut(buf, len)?;
-    let n = ctx.vfs.lock().read_at(ino, offset, dst)?;
+    let n = file_read(&ctx.vfs, ctx.random.as_ref(), ino, offset, dst)?;
     mem.write_u32(nread, n as u32)?;
     Ok(())
 }
@@ -685,6 +719,7 @@ pub fn fd_prestat_dir_name(
 
 /// Writes `data` to a file the way `fd_write`/`fd_pwrite` do: append mode writes at the
 /// end (Linux `pwrite` semantics ignore the offset then). Returns (bytes, end position).
+/// A device takes them as Linux's memory devices do (`vfs::Device`).
 fn file_write(
     vfs: &crate::SharedVfs,
     ino: vfs::Ino,
@@ -693,6 +728,17 @@ fn file_write(
     data: &[u8],
 ) -> Result<(usize, u64)> {
     let mut vfs = vfs.lock();
+    match vfs.device(ino)? {
+        None => {}
+        // As Linux's memory devices: writes to `/dev/full` fail, the others take every
+        // byte and keep none. The position moves as a file's (as under `wasmtime run`,
+        // which keeps a descriptor's position itself).
+        Some(vfs::Device::Full) => return Err(Errno::Nospc.into()),
+        Some(_) => {
+            let end = at.checked_add(data.len() as u64).ok_or(Errno::Overflow)?;
+            return Ok((data.len(), end));
+        }
+    }
     let off = if append { vfs.metadata(ino)?.size } else { at };
     let n = vfs.write_at(ino, off, data)?;
     let end = off.checked_add(n as u64).ok_or(Errno::Overflow)?;
@@ -751,6 +797,7 @@ pub fn fd_read(
     nread: u32,
 ) -> Result<()> {
     let vfs = ctx.vfs.clone();
+    let random = ctx.random.clone();
     let d = desc(ctx, fd)?;
     match &mut d.handle {
         Handle::File {
@@ -764,7 +811,7 @@ pub fn fd_read(
             }
             let (buf, len) = first_iovec(mem, iovs, iovs_len)?;
             let dst = mem.slice_mut(buf, len)?;
-            let n = vfs.lock().read_at(*ino, *pos, dst)?;
+            let n = file_read(&vfs, random.as_ref(), *ino, *pos, dst)?;
             *pos = pos.checked_add(n as u64).ok_or(Errno::Overflow)?;
             mem.write_u32(nread, n as u32)?;
             Ok(())
@@ -1162,12 +1209,13 @@ pub fn path_open(
             grantable(meta.kind)?;
             Handle::Dir { ino, preopen: None }
         }
-        vfs::FileKind::RegularFile => {
+        vfs::FileKind::RegularFile | vfs::FileKind::CharacterDevice => {
             if directory {
                 return Err(Errno::Notdir.into());
             }
             grantable(meta.kind)?;
-            if trunc {
+            // `O_TRUNC` is ignored on a device, as on Linux.
+            if trunc && meta.kind == vfs::FileKind::RegularFile {
                 vfs.set_len(ino, 0)?;
             }
             Handle::File {

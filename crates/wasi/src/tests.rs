@@ -718,3 +718,80 @@ fn path_open_beyond_the_descriptor_limit_is_emfile() {
     p::fd_close(&mut s.ctx, &mut s.mem, last).unwrap();
     assert_eq!(open(&mut s, b"file", 0, rights::FD_READ).unwrap(), last);
 }
+
+/// The memory devices of a `--dir /dev` tree (`vfs::Device`) behave as Linux's: reads of
+/// `null` end, `zero`/`full` give zeros, `urandom` gives `random_get`'s bytes; writes to
+/// `full` are ENOSPC, to the others taken whole; positions move as a file's (as under
+/// `wasmtime run`); the file type is `character_device`; `O_TRUNC` leaves them;
+/// `fd_filestat_set_size` is EINVAL.
+#[test]
+fn memory_devices_read_and_write_as_linux_does() {
+    let mut s = setup();
+    {
+        let mut v = s.ctx.vfs().lock();
+        let dir = v.resolve(v.root(), "sandbox", true, false).unwrap();
+        for (name, device) in [
+            ("null", vfs::Device::Null),
+            ("zero", vfs::Device::Zero),
+            ("full", vfs::Device::Full),
+            ("urandom", vfs::Device::Urandom),
+        ] {
+            v.mknod(dir, name, device).unwrap();
+        }
+    }
+    let all = rights::FD_READ
+        | rights::FD_WRITE
+        | rights::FD_SEEK
+        | rights::FD_TELL
+        | rights::FD_FILESTAT_GET
+        | rights::FD_FILESTAT_SET_SIZE;
+    let read = |s: &mut Setup, fd: u32| {
+        put_iovecs(&mut s.mem, 100, &[(3000, 8)]);
+        s.mem[3000..3008].fill(0xee);
+        p::fd_read(&mut s.ctx, &mut s.mem, fd, 100, 1, 200).unwrap();
+        s.mem[3000..3000 + u32_at(&s.mem, 200) as usize].to_vec()
+    };
+    let write = |s: &mut Setup, fd: u32| {
+        put(&mut s.mem, 3000, b"data");
+        put_iovecs(&mut s.mem, 100, &[(3000, 4)]);
+        p::fd_write(&mut s.ctx, &mut s.mem, fd, 100, 1, 200).map(|_| u32_at(&s.mem, 200))
+    };
+    let tell = |s: &mut Setup, fd: u32| {
+        p::fd_tell(&mut s.ctx, &mut s.mem, fd, 304).unwrap();
+        u64::from_le_bytes(s.mem[304..312].try_into().unwrap())
+    };
+    // O_CREAT | O_TRUNC: opens the existing device.
+    let null = open(&mut s, b"null", 1 | 8, all).unwrap();
+    assert_eq!(read(&mut s, null), b"");
+    assert_eq!(write(&mut s, null).unwrap(), 4);
+    assert_eq!(tell(&mut s, null), 4);
+    let zero = open(&mut s, b"zero", 0, all).unwrap();
+    assert_eq!(read(&mut s, zero), [0; 8]);
+    assert_eq!(write(&mut s, zero).unwrap(), 4);
+    assert_eq!(tell(&mut s, zero), 12);
+    let full = open(&mut s, b"full", 0, all).unwrap();
+    assert_eq!(read(&mut s, full), [0; 8]);
+    assert_eq!(errno(write(&mut s, full).map(|_| ())), Errno::Nospc);
+    let urandom = open(&mut s, b"urandom", 0, all).unwrap();
+    assert_eq!(read(&mut s, urandom), [4; 8]);
+    put_iovecs(&mut s.mem, 100, &[(3000, 8)]);
+    p::fd_pread(&mut s.ctx, &mut s.mem, urandom, 100, 1, 1 << 40, 200).unwrap();
+    assert_eq!(u32_at(&s.mem, 200), 8);
+    p::fd_seek(&mut s.ctx, &mut s.mem, zero, 100, 0, 304).unwrap();
+    assert_eq!(tell(&mut s, zero), 100);
+    assert_eq!(read(&mut s, zero), [0; 8]);
+    for fd in [null, zero, full, urandom] {
+        p::fd_fdstat_get(&mut s.ctx, &mut s.mem, fd, 400).unwrap();
+        assert_eq!(s.mem[400], 2, "fdstat filetype");
+        p::fd_filestat_get(&mut s.ctx, &mut s.mem, fd, 400).unwrap();
+        assert_eq!(s.mem[416], 2, "filestat filetype");
+        assert_eq!(
+            errno(p::fd_filestat_set_size(&mut s.ctx, &mut s.mem, fd, 0)),
+            Errno::Inval
+        );
+    }
+    assert_eq!(
+        errno(open(&mut s, b"null", 2, all).map(|_| ())),
+        Errno::Notdir
+    );
+}
