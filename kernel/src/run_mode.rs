@@ -286,6 +286,10 @@ fn run_program() -> Result<u32, String> {
 /// `--dir` changes go back as after any end. Checks every tick: the program is the only
 /// one running, and this task sleeps in between.
 fn wait_for(pid: process::Pid, ms: Option<u64>, stop: Option<&AtomicU8>) -> process::ExitStatus {
+    if ms.is_none() && stop.is_none() {
+        // Nothing to watch (no shared RAM, no timeout): block until it ends.
+        return process::wait(pid);
+    }
     let deadline = ms.map(|ms| crate::time::uptime_ms().saturating_add(ms));
     loop {
         if let Some(status) = process::try_wait(pid) {

@@ -392,7 +392,6 @@ fn large_dir_files_are_read_on_demand_and_changes_come_back() {
     let _ = std::fs::remove_dir_all(&work);
 }
 
-/// Sizes real programs have: 250 MiB of linear memory and a 96 MiB input under `--dir`.
 /// The memory devices of a `--dir /dev::/dev` work as under `wasmtime run` (its output for
 /// `devices.c` is the expected text): random bytes, writes into `null`, zeros, ENOSPC from
 /// `full`, character-device file types, both tiers. A device the program removes stays
@@ -451,6 +450,7 @@ fn memory_devices_of_a_dir_work_and_stay_on_the_host() {
     }
 }
 
+/// Sizes real programs have: 250 MiB of linear memory and a 96 MiB input under `--dir`.
 /// The input goes in through the boot archive and must not come back through the serial
 /// port (it is unchanged): the host file keeps its inode and mtime.
 #[test]
